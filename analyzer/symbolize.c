@@ -417,14 +417,22 @@ static int lg_dwarf_frames(lg_symbolizer_t *s, lg_sym_module_t *m, Dwarf_Addr ad
         free(scopes);
         return 0;
     }
-    Dwarf_Die inner = scopes[0];
-    free(scopes);
-    scopes = NULL;
-    /* Concrete parents of the innermost scope: see the design note at the top. */
-    int nchain = dwarf_getscopes_die(&inner, &scopes);
-    if (nchain <= 0) {
+    /* Without an inlined instance, dwarf_getscopes' list is already the concrete chain; with
+     * one, take the concrete parents of the innermost scope (see the design note at the top).
+     * The test saves a second walk of the CU on the common, non-inlined pcs. */
+    bool has_inline = false;
+    for (int i = 0; i < nscopes; i++)
+        has_inline |= dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine;
+    int nchain = nscopes;
+    if (has_inline) {
+        Dwarf_Die inner = scopes[0];
         free(scopes);
-        return 0;
+        scopes = NULL;
+        nchain = dwarf_getscopes_die(&inner, &scopes);
+        if (nchain <= 0) {
+            free(scopes);
+            return 0;
+        }
     }
 
     int n = 0;
