@@ -1,0 +1,72 @@
+/* `leakgraph dump TRACE`: the trace as text, one line per event in sequence order, then the
+ * module map, the stacks and the end record. Meant for people and for tests that assert on
+ * traces; the layout is line-oriented and stable: "<seq> <type> key=value ...". */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <string.h>
+
+#include "report.h"
+
+static void dump_event(void *ctx, const lg_trace_t *t, const lg_event_t *ev)
+{
+    FILE *out = ctx;
+    fprintf(out, "%" PRIu64 " ", ev->seq);
+    switch (ev->type) {
+    case LG_REC_MALLOC:
+    case LG_REC_CALLOC:
+    case LG_REC_ALIGNED:
+    case LG_REC_REALLOC:
+        fprintf(out, "alloc fn=%s addr=0x%" PRIx64 " size=%" PRIu64, lg_fn_name(ev->fn), ev->addr,
+                ev->size);
+        if (ev->align) fprintf(out, " align=%" PRIu64, ev->align);
+        fprintf(out, " stack=%u tid=%u\n", ev->stack, ev->tid);
+        break;
+    case LG_REC_FREE:
+        fprintf(out, "free addr=0x%" PRIx64 " tid=%u\n", ev->addr, ev->tid);
+        break;
+    case LG_REC_MODULE: {
+        const lg_module_info_t *m = &t->mods[ev->module];
+        fprintf(out, "module id=%u bias=0x%" PRIx64 " start=0x%" PRIx64 " end=0x%" PRIx64
+                     " path=%s build_id=",
+                m->id, m->bias, m->start, m->end, m->path);
+        for (size_t i = 0; i < m->build_id_len; i++) fprintf(out, "%02x", m->build_id[i]);
+        fputc('\n', out);
+        break;
+    }
+    case LG_REC_UNMODULE:
+        fprintf(out, "unmodule id=%u path=%s\n", t->mods[ev->module].id, t->mods[ev->module].path);
+        break;
+    default:
+        fprintf(out, "nop\n");
+        break;
+    }
+}
+
+int lg_dump(FILE *out, const char *path, char *err, size_t errlen)
+{
+    lg_trace_t t;
+    fprintf(out, "# events\n");
+    int rc = lg_trace_load(path, &t, dump_event, out, err, errlen);
+    if (rc) {
+        lg_trace_free(&t);
+        return rc;
+    }
+    fprintf(out, "# process\npid=%d ppid=%d parent_pid=%d exe=%s cwd=%s tracer=%s start_ns=%" PRIu64
+                 " rings=%u\nargv:",
+            t.pid, t.ppid, t.parent_pid, t.exe ? t.exe : "", t.cwd ? t.cwd : "",
+            t.tracer ? t.tracer : "", t.start_ns, t.nrings);
+    for (int i = 0; i < t.argc; i++) fprintf(out, " %s", t.argv[i]);
+    fprintf(out, "\n# stacks\n");
+    for (size_t i = 1; i < t.nstacks; i++) {
+        fprintf(out, "stack %zu:", i);
+        for (uint32_t k = 0; k < t.stacks[i].depth; k++) fprintf(out, " 0x%" PRIx64, t.stacks[i].ips[k]);
+        fputc('\n', out);
+    }
+    fprintf(out, "# end\nend=%s exit_status=%d signal=%d events=%" PRIu64 " lost=%" PRIu64
+                 " complete=%s live_blocks=%zu unknown_frees=%" PRIu64 "\n",
+            lg_end_reason_name(t.end_reason), t.exit_status, t.signal, t.nevents, t.lost,
+            t.complete ? "yes" : "no", t.nlive, t.unknown_frees);
+    if (t.problem) fprintf(out, "problem: %s\n", t.problem);
+    lg_trace_free(&t);
+    return 0;
+}

@@ -1,0 +1,157 @@
+/* The `leakgraph` command line: parses the subcommand and its options and calls the library
+ * (run.c, trace.c, report.c). Exit codes of the analysis commands: 0 success, 1 a trace could
+ * not be read, 2 usage error. `run` exits with the traced program's status (see run.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "run.h"
+#include "trace.h"
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *f)
+{
+    fputs("usage: leakgraph <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  run [--output PATH] [--quiet] -- PROGRAM [ARGS...]\n"
+          "        run PROGRAM with the shim preloaded; write its trace to PATH (children\n"
+          "        and exec'd images to PATH.<pid>); exit with the program's status\n"
+          "  report [--format text|json] [--max-frames N] TRACE...\n"
+          "        the blocks still allocated at exit, grouped by allocation stack\n"
+          "  dump TRACE\n"
+          "        the trace as text, one event per line\n"
+          "  help, --help, --version\n"
+          "\n"
+          "environment: LEAKGRAPH_OUTPUT (trace path when preloading libleakgraph.so by hand),\n"
+          "LEAKGRAPH_DISABLE=1 (do not trace), LEAKGRAPH_PRELOAD (shim used by run),\n"
+          "LEAKGRAPH_DEBUGINFOD=1 (let symbolization fetch debug info from debuginfod)\n",
+          f);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    lg_run_opts_t o = {0};
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'}, {0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+o:q", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o.output = optarg; break;
+        case 'q': o.quiet = true; break;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fputs("leakgraph run: no program given (leakgraph run [--output PATH] -- PROGRAM ...)\n",
+              stderr);
+        return EXIT_USAGE;
+    }
+    return lg_run(&o, argv + optind);
+}
+
+static int cmd_report(int argc, char **argv)
+{
+    lg_report_opts_t o = {.format = LG_FORMAT_TEXT, .max_frames = 0};
+    static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
+                                         {"max-frames", required_argument, NULL, 'm'},
+                                         {0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "f:m:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            if (strcmp(optarg, "text") == 0) o.format = LG_FORMAT_TEXT;
+            else if (strcmp(optarg, "json") == 0) o.format = LG_FORMAT_JSON;
+            else {
+                fprintf(stderr, "leakgraph report: unknown format '%s' (text or json)\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'm': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 0 || v > 10000) {
+                fprintf(stderr, "leakgraph report: --max-frames takes a number\n");
+                return EXIT_USAGE;
+            }
+            o.max_frames = (int)v;
+            break;
+        }
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    int n = argc - optind;
+    if (n <= 0) {
+        fputs("leakgraph report: no trace given\n", stderr);
+        return EXIT_USAGE;
+    }
+    lg_trace_t *ts = calloc((size_t)n, sizeof *ts);
+    if (!ts) return 1;
+    int rc = 0, loaded = 0;
+    char err[512];
+    for (int i = 0; i < n; i++) {
+        if (lg_trace_load(argv[optind + i], &ts[loaded], NULL, NULL, err, sizeof err)) {
+            fprintf(stderr, "leakgraph: %s\n", err);
+            lg_trace_free(&ts[loaded]);
+            rc = 1;
+            continue;
+        }
+        loaded++;
+    }
+    if (loaded && lg_report(stdout, ts, (size_t)loaded, &o)) {
+        fprintf(stderr, "leakgraph: out of memory while reporting\n");
+        rc = 1;
+    }
+    for (int i = 0; i < loaded; i++) lg_trace_free(&ts[i]);
+    free(ts);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "leakgraph: cannot write the report: %s\n", strerror(errno));
+        rc = 1;
+    }
+    return rc;
+}
+
+static int cmd_dump(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-') {
+        fputs("usage: leakgraph dump TRACE\n", stderr);
+        return EXIT_USAGE;
+    }
+    char err[512];
+    if (lg_dump(stdout, argv[1], err, sizeof err)) {
+        fflush(stdout);
+        fprintf(stderr, "leakgraph: %s\n", err);
+        return 1;
+    }
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "dump")) return cmd_dump(argc - 1, argv + 1);
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        puts("leakgraph " LG_VERSION_STRING);
+        return 0;
+    }
+    fprintf(stderr, "leakgraph: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

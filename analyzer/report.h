@@ -1,0 +1,25 @@
+/* Leak reports of loaded traces: text (Memcheck's layout) and JSON (docs/report-json.md), and
+ * the text dump of a trace's events. */
+#ifndef LG_REPORT_H
+#define LG_REPORT_H
+
+#include <stdio.h>
+
+#include "trace.h"
+
+enum lg_format { LG_FORMAT_TEXT = 0, LG_FORMAT_JSON = 1 };
+
+typedef struct lg_report_opts {
+    int format;     /* enum lg_format */
+    int max_frames; /* physical frames per stack to print; <= 0 for all */
+} lg_report_opts_t;
+
+/* Prints the report of `n` traces (a process and its children). traces[0] is the main one.
+ * Sorts each trace's live blocks. Returns 0 or a negative errno. */
+int lg_report(FILE *out, lg_trace_t *traces, size_t n, const lg_report_opts_t *o);
+
+/* `leakgraph dump`: loads `path` and prints its header, modules, stacks and every event in
+ * sequence order. Returns 0, or a negative errno with a message in err. */
+int lg_dump(FILE *out, const char *path, char *err, size_t errlen);
+
+#endif /* LG_REPORT_H */

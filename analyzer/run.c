@@ -1,0 +1,443 @@
+/* `leakgraph run [--output PATH] -- PROGRAM [ARGS...]`: runs PROGRAM with the shim preloaded
+ * and is the collector of every process image it and its descendants create.
+ *
+ * How it works: a private session directory (on tmpfs) receives one region file per process
+ * image (the shim creates them; a forking parent pre-creates its child's). Every round
+ * (LG_ROUND_NS) this process drains each region's rings into that image's trace (collect.c).
+ * An image is finished when its process is gone (waitpid for the program itself, a pidfd for
+ * descendants) or when a newer image of the same pid appeared (exec); then its rings are
+ * drained one last time and the END block written. Because the rings live in this process's
+ * mapping of the region, what the program logged reaches the trace even if it dies by SIGKILL.
+ * The run ends when the program has been reaped and every traced descendant is finished.
+ *
+ * Trace names: the program's first image writes PATH; every other image PATH.<pid>, or
+ * PATH.<pid>.<n> if that exists. Nothing is ever overwritten.
+ * Exit status: the program's own (128+N if it was killed by signal N); 125 if leakgraph itself
+ * failed before the program ran, 126/127 if the program could not be executed / found. */
+#define _GNU_SOURCE
+#include "run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "collect.h"
+#include "leakgraph/trace_format.h"
+#include "region.h"
+
+/* ---- tunables -------------------------------------------------------------------------- */
+#define LG_ROUND_NS 1000000ull      /* drain every 1 ms: a ring lasts >10 ms at full speed */
+#define LG_SCAN_NS 10000000ull      /* look for new regions every 10 ms */
+#define LG_ORPHAN_GRACE_NS 500000000ull /* a pre-created child region whose parent died */
+/* ---------------------------------------------------------------------------------------- */
+
+typedef struct proc {
+    char *region_path;
+    lg_region_t *r;
+    lg_collector_t *col;
+    int pid;
+    int pidfd;
+    int exec_from;
+    bool done;
+    bool replaced;          /* a newer image of the same pid exists */
+    uint64_t orphan_since;  /* PREFORK region whose creator died: when we noticed */
+    uint64_t order;         /* discovery order */
+} proc_t;
+
+typedef struct session {
+    char dir[PATH_MAX];
+    char base[PATH_MAX];    /* trace path of the program's first image */
+    bool base_taken;
+    int root_pid;
+    bool root_reaped;
+    int root_status;
+    proc_t *procs;
+    size_t nprocs, cap;
+    uint64_t next_order;
+    bool quiet;
+    int write_errors;
+} session_t;
+
+static volatile sig_atomic_t g_forward_pid;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void forward_signal(int sig)
+{
+    if (g_forward_pid > 0) kill((pid_t)g_forward_pid, sig);
+}
+
+static bool known_region(const session_t *s, const char *path)
+{
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (strcmp(s->procs[i].region_path, path) == 0) return true;
+    return false;
+}
+
+/* Adds the regions that appeared in the session directory since the last scan. */
+static void scan_regions(session_t *s)
+{
+    DIR *d = opendir(s->dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "r.", 2) != 0) continue;
+        char path[PATH_MAX + 256];
+        snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
+        if (known_region(s, path)) continue;
+        lg_region_t *r = lg_region_open_file(path);
+        if (!r) {
+            if (errno == EPROTO) {
+                fprintf(stderr, "leakgraph: %s was written by another leakgraph version; ignored\n",
+                        path);
+                unlink(path);
+            }
+            continue; /* EAGAIN: not initialized yet, next scan */
+        }
+        if (s->nprocs == s->cap) {
+            size_t cap = s->cap ? s->cap * 2 : 16;
+            proc_t *np = realloc(s->procs, cap * sizeof *np);
+            if (!np) {
+                lg_region_unmap(r);
+                break;
+            }
+            s->procs = np;
+            s->cap = cap;
+        }
+        s->procs[s->nprocs++] = (proc_t){.region_path = strdup(path), .r = r, .pidfd = -1,
+                                         .order = s->next_order++};
+    }
+    closedir(d);
+}
+
+/* Opens the trace of a region whose process description is complete. */
+static void start_trace(session_t *s, proc_t *p)
+{
+    p->pid = p->r->hdr.pid;
+    /* An older unfinished image with the same pid was replaced by exec. */
+    for (size_t i = 0; i < s->nprocs; i++) {
+        proc_t *q = &s->procs[i];
+        if (q != p && q->col && !q->done && q->pid == p->pid && q->order < p->order) {
+            q->replaced = true;
+            p->exec_from = 1;
+        }
+    }
+    if (p->exec_from) { /* tell the reader: append to the description the shim wrote */
+        lg_region_hdr_t *h = &p->r->hdr;
+        if (h->info_len + 2 * LG_VARINT_MAX < LG_INFO_BYTES) {
+            uint8_t *q = h->info + h->info_len;
+            q = lg_put_uv(q, LG_KEY_EXEC_FROM);
+            q = lg_put_uv(q, 1);
+            *q++ = 1;
+            h->info_len = (uint32_t)(q - h->info);
+        }
+    }
+    char path[PATH_MAX + 32];
+    int rc = -EEXIST;
+    if (p->pid == s->root_pid && !p->exec_from && !s->base_taken) {
+        rc = lg_collector_open(&p->col, p->r, s->base);
+        s->base_taken = true;
+    }
+    for (int n = 0; rc == -EEXIST && n < 1000; n++) {
+        if (n == 0)
+            snprintf(path, sizeof path, "%s.%d", s->base, p->pid);
+        else
+            snprintf(path, sizeof path, "%s.%d.%d", s->base, p->pid, n);
+        rc = lg_collector_open(&p->col, p->r, path);
+    }
+    if (rc) {
+        fprintf(stderr, "leakgraph: cannot create a trace for pid %d beside %s: %s\n", p->pid,
+                s->base, strerror(-rc));
+        p->col = NULL;
+        p->done = true; /* its rings are still drained below, into nothing */
+        return;
+    }
+    if (p->pid != s->root_pid) {
+        p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+    }
+}
+
+/* Is the process of this (non-root) image gone? */
+static bool proc_gone(const proc_t *p)
+{
+    if (p->pidfd >= 0) {
+        struct pollfd pf = {p->pidfd, POLLIN, 0};
+        return poll(&pf, 1, 0) > 0;
+    }
+    if (kill(p->pid, 0) != 0 && errno == ESRCH) return true;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", p->pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return true;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return true;
+    buf[n] = 0;
+    char *q = strrchr(buf, ')');
+    return q && q[1] == ' ' && (q[2] == 'Z' || q[2] == 'X');
+}
+
+static void finish_proc(session_t *s, proc_t *p, int reason, int status, int sig)
+{
+    if (p->col) {
+        int rc = lg_collector_finish(p->col, reason, status, sig);
+        if (rc)
+            fprintf(stderr, "leakgraph: the trace %s is incomplete: %s\n",
+                    lg_collector_path(p->col), strerror(-rc));
+        else if (!s->quiet)
+            fprintf(stderr, "leakgraph: trace of pid %d written to %s\n", p->pid,
+                    lg_collector_path(p->col));
+        lg_collector_close(p->col);
+        p->col = NULL;
+    }
+    if (p->pidfd >= 0) close(p->pidfd);
+    p->pidfd = -1;
+    lg_region_unmap(p->r);
+    p->r = NULL;
+    unlink(p->region_path);
+    p->done = true;
+}
+
+/* One collector round over every region. */
+static void round_all(session_t *s, uint64_t now)
+{
+    for (size_t i = 0; i < s->nprocs; i++) {
+        proc_t *p = &s->procs[i];
+        if (p->done && p->r) { /* could not create its trace: keep its producers moving */
+            for (uint32_t k = 0; k < LG_RINGS; k++)
+                atomic_store(&p->r->rings[k].tail, atomic_load(&p->r->rings[k].head));
+        }
+        if (p->done) continue;
+        uint32_t st = atomic_load(&p->r->hdr.state);
+        if (!p->col) {
+            if (st == LG_RS_ABANDONED) {
+                finish_proc(s, p, 0, 0, 0);
+                continue;
+            }
+            if (st == LG_RS_PREFORK) {
+                int creator = p->r->hdr.fork_parent;
+                if (creator > 0 && kill(creator, 0) != 0 && errno == ESRCH) {
+                    if (!p->orphan_since) p->orphan_since = now;
+                    if (now - p->orphan_since > LG_ORPHAN_GRACE_NS) finish_proc(s, p, 0, 0, 0);
+                } else if (s->root_reaped && creator == s->root_pid) {
+                    if (!p->orphan_since) p->orphan_since = now;
+                    if (now - p->orphan_since > LG_ORPHAN_GRACE_NS) finish_proc(s, p, 0, 0, 0);
+                }
+                continue;
+            }
+            start_trace(s, p);
+            if (!p->col) continue;
+        }
+        if (lg_collector_drain(p->col) < 0 && !s->write_errors++)
+            fprintf(stderr, "leakgraph: cannot write %s: %s; the rest of this trace is lost\n",
+                    lg_collector_path(p->col), strerror(-lg_collector_error(p->col)));
+    }
+    /* Finish the images that ended. */
+    for (size_t i = 0; i < s->nprocs; i++) {
+        proc_t *p = &s->procs[i];
+        if (p->done || !p->col) continue;
+        uint32_t st = atomic_load(&p->r->hdr.state);
+        if (p->replaced) {
+            finish_proc(s, p, LG_END_EXEC, 0, 0);
+        } else if (p->pid == s->root_pid) {
+            if (!s->root_reaped) continue;
+            /* the root's latest image: the wait status says how it ended */
+            if (WIFSIGNALED(s->root_status))
+                finish_proc(s, p, LG_END_SIGNAL, 0, WTERMSIG(s->root_status));
+            else
+                finish_proc(s, p, LG_END_EXIT, WEXITSTATUS(s->root_status), 0);
+        } else if (proc_gone(p)) {
+            if (st == LG_RS_EXITED)
+                finish_proc(s, p, LG_END_EXIT, p->r->hdr.exit_status, 0);
+            else
+                finish_proc(s, p, LG_END_UNKNOWN, 0, 0);
+        }
+    }
+}
+
+static bool all_done(const session_t *s)
+{
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (!s->procs[i].done) return false;
+    return true;
+}
+
+static int find_shim(char *out, size_t n)
+{
+    const char *env = getenv("LEAKGRAPH_PRELOAD");
+    if (env && *env) {
+        if (access(env, R_OK) != 0) return -errno;
+        if (!realpath(env, out)) return -errno;
+        return 0;
+    }
+    char exe[PATH_MAX];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k <= 0) return -ENOENT;
+    exe[k] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    static const char *const rel[] = {"/../lib/libleakgraph.so", "/../lib/leakgraph/libleakgraph.so",
+                                      "/libleakgraph.so"};
+    for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
+        char cand[PATH_MAX + 64];
+        snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
+        if (access(cand, R_OK) == 0 && realpath(cand, out)) return 0;
+    }
+    (void)n;
+    return -ENOENT;
+}
+
+static int make_session_dir(char *out, size_t n)
+{
+    const char *bases[] = {"/dev/shm", getenv("TMPDIR"), "/tmp"};
+    for (size_t i = 0; i < 3; i++) {
+        if (!bases[i] || !*bases[i]) continue;
+        snprintf(out, n, "%s/leakgraph.XXXXXX", bases[i]);
+        if (mkdtemp(out)) return 0;
+    }
+    return -errno;
+}
+
+static void absolute_path(const char *p, char *out, size_t n)
+{
+    if (p[0] == '/') {
+        snprintf(out, n, "%s", p);
+        return;
+    }
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0;
+    snprintf(out, n, "%s/%s", cwd, p);
+}
+
+int lg_run(const lg_run_opts_t *o, char *const argv[])
+{
+    session_t s = {.quiet = o->quiet};
+    char shim[PATH_MAX];
+    int rc = find_shim(shim, sizeof shim);
+    if (rc) {
+        fprintf(stderr, "leakgraph: cannot find libleakgraph.so next to this program "
+                        "(set LEAKGRAPH_PRELOAD): %s\n", strerror(-rc));
+        return 125;
+    }
+    if (o->output) {
+        absolute_path(o->output, s.base, sizeof s.base);
+        struct stat st;
+        if (lstat(s.base, &st) == 0) {
+            fprintf(stderr, "leakgraph: %s exists; refusing to overwrite it\n", s.base);
+            return 125;
+        }
+    }
+    if ((rc = make_session_dir(s.dir, sizeof s.dir))) {
+        fprintf(stderr, "leakgraph: cannot create a session directory: %s\n", strerror(-rc));
+        return 125;
+    }
+
+    /* The program's environment: the shim first in LD_PRELOAD, and where to find us. */
+    const char *old = getenv("LD_PRELOAD");
+    size_t plen = strlen(shim) + (old ? strlen(old) + 1 : 0) + 1;
+    char *preload = malloc(plen), pidbuf[32];
+    if (!preload) return 125;
+    snprintf(preload, plen, "%s%s%s", shim, old && *old ? ":" : "", old ? old : "");
+    snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
+
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+        perror("leakgraph: pipe");
+        return 125;
+    }
+    fflush(NULL);
+    pid_t child = fork();
+    if (child < 0) {
+        perror("leakgraph: fork");
+        return 125;
+    }
+    if (child == 0) {
+        close(pipefd[0]);
+        setenv("LD_PRELOAD", preload, 1);
+        setenv("LEAKGRAPH_SESSION", s.dir, 1);
+        setenv("LEAKGRAPH_COLLECTOR", pidbuf, 1);
+        unsetenv("LEAKGRAPH_OUTPUT");
+        execvp(argv[0], argv);
+        int e = errno;
+        ssize_t w = write(pipefd[1], &e, sizeof e);
+        (void)w;
+        _exit(e == ENOENT ? 127 : 126);
+    }
+    free(preload);
+    close(pipefd[1]);
+    int exec_errno = 0;
+    ssize_t got;
+    while ((got = read(pipefd[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {}
+    close(pipefd[0]);
+    if (got == (ssize_t)sizeof exec_errno) {
+        fprintf(stderr, "leakgraph: cannot run %s: %s\n", argv[0], strerror(exec_errno));
+        waitpid(child, NULL, 0);
+        rmdir(s.dir);
+        return exec_errno == ENOENT ? 127 : 126;
+    }
+
+    s.root_pid = child;
+    g_forward_pid = child;
+    if (!o->output) {
+        const char *b = strrchr(argv[0], '/');
+        char name[PATH_MAX];
+        snprintf(name, sizeof name, "leakgraph.%s.%d.lgt", b ? b + 1 : argv[0], (int)child);
+        absolute_path(name, s.base, sizeof s.base);
+    }
+    /* Like a shell running a job: ^C goes to the program, and we keep collecting. */
+    struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward_signal};
+    sigaction(SIGINT, &ign, NULL);
+    sigaction(SIGQUIT, &ign, NULL);
+    sigaction(SIGTERM, &fwd, NULL);
+    sigaction(SIGHUP, &fwd, NULL);
+
+    uint64_t last_scan = 0, root_done_at = 0;
+    for (;;) {
+        uint64_t now = mono_ns();
+        if (now - last_scan >= LG_SCAN_NS || s.root_reaped) {
+            scan_regions(&s);
+            last_scan = now;
+        }
+        if (!s.root_reaped) {
+            int status;
+            pid_t w = waitpid(child, &status, WNOHANG);
+            if (w == child) {
+                s.root_reaped = true;
+                s.root_status = status;
+                g_forward_pid = 0;
+                root_done_at = now;
+                scan_regions(&s); /* regions created just before the end */
+            }
+        }
+        round_all(&s, now);
+        if (s.root_reaped && all_done(&s) && now - root_done_at > 2 * LG_SCAN_NS) break;
+        struct timespec ts = {0, LG_ROUND_NS};
+        nanosleep(&ts, NULL);
+    }
+    for (size_t i = 0; i < s.nprocs; i++) free(s.procs[i].region_path);
+    free(s.procs);
+    rmdir(s.dir);
+    if (!s.base_taken)
+        fprintf(stderr, "leakgraph: the program was not traced (is it statically linked, or "
+                        "setuid?)\n");
+    if (WIFSIGNALED(s.root_status)) return 128 + WTERMSIG(s.root_status);
+    return WEXITSTATUS(s.root_status);
+}

@@ -1,0 +1,685 @@
+/* Reading and replaying a trace (see trace.h and docs/trace-format.md).
+ *
+ * How it works:
+ *  1. The file is mapped and walked block by block. Every block's CRC is checked before its
+ *     bytes are trusted; the first damaged or cut block ends the walk and marks the trace
+ *     incomplete with the byte offset and the reason. Nothing before it is lost.
+ *  2. An EVENTS block is decompressed and its records decoded with the state of its ring
+ *     (previous address, last sequence number, the ring's stack ids). STACK records are
+ *     interned into one global table, so identical stacks from different threads share an id.
+ *  3. Sequenced records go into a min-heap keyed by sequence number. Numbers are dense (the
+ *     shim takes one only when it is certain to publish it), so an event is replayed as soon as
+ *     every smaller number has been: the heap holds only events that overtook a slower thread.
+ *     At the end the heap is emptied in order (gaps can only come from a process that died
+ *     mid-record).
+ *  4. Replay keeps the live set in an open-addressing table keyed by address: allocations
+ *     insert, frees remove. Because replay follows the sequence order, an address reused by
+ *     another thread is always freed before it is allocated again.
+ * Memory: the live set, the distinct stacks and the modules, plus the reorder heap. */
+#define _GNU_SOURCE
+#include "trace.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "codec.h"
+
+/* ---- small growable arrays ------------------------------------------------------------- */
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need) n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q) return -ENOMEM;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+/* ---- global stack table ---------------------------------------------------------------- */
+typedef struct stack_table {
+    uint32_t *slots; /* global ids, 0 = empty */
+    size_t mask, used, cap;
+} stack_table_t;
+
+static uint64_t hash_ips(const uint64_t *ips, uint32_t depth)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ depth;
+    for (uint32_t i = 0; i < depth; i++) {
+        h ^= ips[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+/* Returns the global id of this stack, adding it if new; 0 on allocation failure. */
+static uint32_t intern_stack(lg_trace_t *t, stack_table_t *st, uint64_t *ips, uint32_t depth)
+{
+    if (st->used * 2 >= st->mask + 1 || !st->slots) {
+        size_t cap = st->slots ? (st->mask + 1) * 2 : 1024;
+        uint32_t *ns = calloc(cap, sizeof *ns);
+        if (!ns) return 0;
+        for (size_t i = 0; st->slots && i <= st->mask; i++) {
+            uint32_t id = st->slots[i];
+            if (!id) continue;
+            size_t j = t->stacks[id].hash & (cap - 1);
+            while (ns[j]) j = (j + 1) & (cap - 1);
+            ns[j] = id;
+        }
+        free(st->slots);
+        st->slots = ns;
+        st->mask = cap - 1;
+    }
+    uint64_t h = hash_ips(ips, depth);
+    size_t j = h & st->mask;
+    for (; st->slots[j]; j = (j + 1) & st->mask) {
+        lg_stack_t *s = &t->stacks[st->slots[j]];
+        if (s->hash == h && s->depth == depth && !memcmp(s->ips, ips, depth * sizeof *ips))
+            return st->slots[j];
+    }
+    if (grow((void **)&t->stacks, &st->cap, t->nstacks + 1, sizeof *t->stacks)) return 0;
+    uint64_t *copy = malloc(depth * sizeof *ips);
+    if (!copy) return 0;
+    memcpy(copy, ips, depth * sizeof *ips);
+    uint32_t id = (uint32_t)t->nstacks++;
+    t->stacks[id] = (lg_stack_t){depth, copy, h};
+    st->slots[j] = id;
+    st->used++;
+    return id;
+}
+
+/* ---- live set: open addressing on the address, backward-shift deletion ----------------- */
+typedef struct live_table {
+    lg_block_t *slots; /* addr 0 = empty */
+    size_t mask, used;
+} live_table_t;
+
+static inline size_t addr_slot(uint64_t a, size_t mask)
+{
+    a ^= a >> 29;
+    a *= 0xbf58476d1ce4e5b9ull;
+    a ^= a >> 32;
+    return (size_t)a & mask;
+}
+
+static int live_grow(live_table_t *lt)
+{
+    size_t cap = lt->slots ? (lt->mask + 1) * 2 : 4096;
+    lg_block_t *ns = calloc(cap, sizeof *ns);
+    if (!ns) return -ENOMEM;
+    for (size_t i = 0; lt->slots && i <= lt->mask; i++) {
+        if (!lt->slots[i].addr) continue;
+        size_t j = addr_slot(lt->slots[i].addr, cap - 1);
+        while (ns[j].addr) j = (j + 1) & (cap - 1);
+        ns[j] = lt->slots[i];
+    }
+    free(lt->slots);
+    lt->slots = ns;
+    lt->mask = cap - 1;
+    return 0;
+}
+
+static lg_block_t *live_find(live_table_t *lt, uint64_t addr)
+{
+    if (!lt->slots) return NULL;
+    for (size_t j = addr_slot(addr, lt->mask); lt->slots[j].addr; j = (j + 1) & lt->mask)
+        if (lt->slots[j].addr == addr) return &lt->slots[j];
+    return NULL;
+}
+
+static int live_put(live_table_t *lt, const lg_block_t *b)
+{
+    if ((!lt->slots || (lt->used + 1) * 2 > lt->mask + 1) && live_grow(lt)) return -ENOMEM;
+    size_t j = addr_slot(b->addr, lt->mask);
+    for (; lt->slots[j].addr; j = (j + 1) & lt->mask)
+        if (lt->slots[j].addr == b->addr) break;
+    if (!lt->slots[j].addr) lt->used++;
+    lt->slots[j] = *b;
+    return 0;
+}
+
+static void live_del(live_table_t *lt, lg_block_t *slot)
+{
+    size_t i = (size_t)(slot - lt->slots);
+    size_t j = i;
+    for (;;) { /* shift back every entry whose probe path crossed the hole */
+        j = (j + 1) & lt->mask;
+        if (!lt->slots[j].addr) break;
+        size_t home = addr_slot(lt->slots[j].addr, lt->mask);
+        if (((j - home) & lt->mask) >= ((j - i) & lt->mask)) {
+            lt->slots[i] = lt->slots[j];
+            i = j;
+        }
+    }
+    lt->slots[i].addr = 0;
+    lt->used--;
+}
+
+/* ---- reorder heap ---------------------------------------------------------------------- */
+typedef struct heap {
+    lg_event_t *v;
+    size_t n, cap;
+} heap_t;
+
+static int heap_push(heap_t *h, const lg_event_t *e)
+{
+    if (grow((void **)&h->v, &h->cap, h->n + 1, sizeof *h->v)) return -ENOMEM;
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (h->v[p].seq <= e->seq) break;
+        h->v[i] = h->v[p];
+        i = p;
+    }
+    h->v[i] = *e;
+    return 0;
+}
+
+static lg_event_t heap_pop(heap_t *h)
+{
+    lg_event_t top = h->v[0], last = h->v[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n) break;
+        if (c + 1 < h->n && h->v[c + 1].seq < h->v[c].seq) c++;
+        if (last.seq <= h->v[c].seq) break;
+        h->v[i] = h->v[c];
+        i = c;
+    }
+    if (h->n) h->v[i] = last;
+    return top;
+}
+
+/* ---- loading --------------------------------------------------------------------------- */
+typedef struct ring_state {
+    int64_t last_seq;
+    uint64_t prev_addr;
+    uint32_t tid;
+    uint32_t *stack_ids; /* local id -> global id; [0] = 0 */
+    size_t nstack, capstack;
+} ring_state_t;
+
+typedef struct loader {
+    lg_trace_t *t;
+    lg_event_cb cb;
+    void *ctx;
+    ring_state_t *rings;
+    stack_table_t stacks;
+    live_table_t live;
+    heap_t heap;
+    uint64_t next_seq;
+    size_t modcap;
+    uint8_t *raw;
+    size_t rawcap;
+    ZSTD_DCtx *zd;
+} loader_t;
+
+static void set_problem(lg_trace_t *t, const char *fmt, ...)
+{
+    if (t->problem) return;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&t->problem, fmt, ap) < 0) t->problem = NULL;
+    va_end(ap);
+}
+
+static void replay(loader_t *L, const lg_event_t *ev)
+{
+    lg_trace_t *t = L->t;
+    t->nevents++;
+    switch (ev->type) {
+    case LG_REC_MALLOC:
+    case LG_REC_CALLOC:
+    case LG_REC_ALIGNED:
+    case LG_REC_REALLOC: {
+        lg_block_t b = {ev->addr, ev->size, ev->seq, ev->stack, ev->tid, ev->fn};
+        t->nallocs++;
+        t->allocated_bytes += ev->size;
+        if (live_put(&L->live, &b)) set_problem(t, "out of memory while replaying");
+        break;
+    }
+    case LG_REC_FREE: {
+        lg_block_t *b = live_find(&L->live, ev->addr);
+        if (b) {
+            live_del(&L->live, b);
+            t->nfrees++;
+        } else {
+            t->unknown_frees++; /* allocated before tracing started, or by the loader */
+        }
+        break;
+    }
+    case LG_REC_MODULE:
+        t->mods[ev->module].load_seq = ev->seq;
+        break;
+    case LG_REC_UNMODULE:
+        t->mods[ev->module].unload_seq = ev->seq;
+        break;
+    default:
+        break;
+    }
+    if (L->cb) L->cb(L->ctx, t, ev);
+}
+
+static int emit(loader_t *L, const lg_event_t *ev)
+{
+    if (ev->seq != L->next_seq || L->heap.n) {
+        if (heap_push(&L->heap, ev)) return -ENOMEM;
+        while (L->heap.n && L->heap.v[0].seq <= L->next_seq) {
+            lg_event_t e = heap_pop(&L->heap);
+            replay(L, &e);
+            if (e.seq == L->next_seq) L->next_seq++;
+        }
+        return 0;
+    }
+    replay(L, ev);
+    L->next_seq++;
+    return 0;
+}
+
+static int module_index(const lg_trace_t *t, uint32_t id)
+{
+    for (size_t i = t->nmods; i-- > 0;)
+        if (t->mods[i].id == id) return (int)i;
+    return -1;
+}
+
+/* Decodes one ring's record bytes. Returns 0, or -EBADMSG with t->problem set. */
+static int decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
+{
+    lg_trace_t *t = L->t;
+    ring_state_t *rs = &L->rings[ring];
+    lg_cursor_t c = {p, p + len, 0};
+    uint64_t ips[LG_MAX_FRAMES];
+    while (c.p < c.end) {
+        uint8_t tag = lg_get_u8(&c);
+        uint8_t type = tag & LG_TAG_TYPE_MASK;
+        lg_event_t ev = {.type = type, .ring = ring, .tid = rs->tid};
+        bool seqd = type != LG_REC_STACK && type != LG_REC_THREAD;
+        if (seqd) {
+            int64_t d = (tag & LG_TAG_SEQ1) ? 0 : lg_get_sv(&c);
+            ev.seq = (uint64_t)(rs->last_seq + 1 + d);
+            rs->last_seq = (int64_t)ev.seq;
+        }
+        switch (type) {
+        case LG_REC_MALLOC:
+        case LG_REC_CALLOC:
+        case LG_REC_ALIGNED: {
+            ev.fn = type == LG_REC_MALLOC ? LG_FN_MALLOC : LG_FN_CALLOC;
+            if (type == LG_REC_ALIGNED) ev.fn = (uint8_t)lg_get_uv(&c);
+            rs->prev_addr += (uint64_t)lg_get_sv(&c);
+            ev.addr = rs->prev_addr;
+            ev.size = lg_get_uv(&c);
+            if (type == LG_REC_ALIGNED) ev.align = lg_get_uv(&c);
+            uint64_t sid = lg_get_uv(&c);
+            if (sid >= rs->nstack || ev.fn >= LG_FN_COUNT) c.bad = 1;
+            else ev.stack = rs->stack_ids[sid];
+            if (!c.bad && emit(L, &ev)) return -ENOMEM;
+            break;
+        }
+        case LG_REC_REALLOC: {
+            rs->prev_addr += (uint64_t)lg_get_sv(&c);
+            uint64_t old = rs->prev_addr;
+            rs->prev_addr = old + (uint64_t)lg_get_sv(&c);
+            ev.size = lg_get_uv(&c);
+            uint64_t sid = lg_get_uv(&c);
+            uint64_t d2 = lg_get_uv(&c);
+            if (sid >= rs->nstack || d2 == 0) c.bad = 1;
+            if (c.bad) break;
+            lg_event_t fr = {.seq = ev.seq, .type = LG_REC_FREE, .ring = ring, .tid = rs->tid,
+                             .addr = old};
+            ev.seq += d2;
+            rs->last_seq = (int64_t)ev.seq;
+            ev.addr = rs->prev_addr;
+            ev.fn = LG_FN_REALLOC;
+            ev.stack = rs->stack_ids[sid];
+            if (emit(L, &fr) || emit(L, &ev)) return -ENOMEM;
+            break;
+        }
+        case LG_REC_FREE:
+            rs->prev_addr += (uint64_t)lg_get_sv(&c);
+            ev.addr = rs->prev_addr;
+            if (!c.bad && emit(L, &ev)) return -ENOMEM;
+            break;
+        case LG_REC_NOP:
+            if (!c.bad && emit(L, &ev)) return -ENOMEM;
+            break;
+        case LG_REC_STACK: {
+            uint64_t depth = lg_get_uv(&c);
+            if (depth == 0 || depth > LG_MAX_FRAMES) {
+                c.bad = 1;
+                break;
+            }
+            ips[0] = lg_get_uv(&c);
+            for (uint64_t i = 1; i < depth; i++) ips[i] = ips[i - 1] + (uint64_t)lg_get_sv(&c);
+            if (c.bad) break;
+            if (grow((void **)&rs->stack_ids, &rs->capstack, rs->nstack + 1, sizeof(uint32_t)))
+                return -ENOMEM;
+            uint32_t gid = intern_stack(t, &L->stacks, ips, (uint32_t)depth);
+            if (!gid) return -ENOMEM;
+            rs->stack_ids[rs->nstack++] = gid;
+            break;
+        }
+        case LG_REC_THREAD:
+            rs->tid = (uint32_t)lg_get_uv(&c);
+            break;
+        case LG_REC_MODULE: {
+            lg_module_info_t m = {.unload_seq = UINT64_MAX};
+            m.id = (uint32_t)lg_get_uv(&c);
+            m.bias = lg_get_uv(&c);
+            m.start = lg_get_uv(&c);
+            m.end = lg_get_uv(&c);
+            size_t plen, blen;
+            const uint8_t *path = lg_get_bytes(&c, &plen);
+            const uint8_t *bid = lg_get_bytes(&c, &blen);
+            if (c.bad || blen > sizeof m.build_id || m.end < m.start) {
+                c.bad = 1;
+                break;
+            }
+            if (grow((void **)&t->mods, &L->modcap, t->nmods + 1, sizeof *t->mods) ||
+                !(m.path = strndup((const char *)path, plen)))
+                return -ENOMEM;
+            memcpy(m.build_id, bid, blen);
+            m.build_id_len = blen;
+            ev.module = (uint32_t)t->nmods;
+            t->mods[t->nmods++] = m;
+            if (emit(L, &ev)) return -ENOMEM;
+            break;
+        }
+        case LG_REC_UNMODULE: {
+            int mi = module_index(t, (uint32_t)lg_get_uv(&c));
+            if (mi < 0) c.bad = 1;
+            if (c.bad) break;
+            ev.module = (uint32_t)mi;
+            if (emit(L, &ev)) return -ENOMEM;
+            break;
+        }
+        default:
+            c.bad = 1;
+            break;
+        }
+        if (c.bad) {
+            set_problem(t, "undecodable record (type %u) in ring %u", type, ring);
+            return -EBADMSG;
+        }
+    }
+    return 0;
+}
+
+static char *dup_bytes(const uint8_t *b, size_t n)
+{
+    return strndup((const char *)b, n);
+}
+
+/* PROCESS and END blocks: key/value lists. Unknown keys are skipped. */
+static int parse_kv(lg_trace_t *t, const uint8_t *p, size_t len, bool end)
+{
+    lg_cursor_t c = {p, p + len, 0};
+    while (c.p < c.end && !c.bad) {
+        uint64_t key = lg_get_uv(&c);
+        size_t n;
+        const uint8_t *v = lg_get_bytes(&c, &n);
+        if (c.bad) break;
+        lg_cursor_t vc = {v, v + n, 0};
+        uint64_t iv = (key == LG_KEY_EXE || key == LG_KEY_ARG || key == LG_KEY_CWD ||
+                       key == LG_KEY_TRACER)
+                          ? 0
+                          : lg_get_uv(&vc);
+        switch (key) {
+        case LG_KEY_PID: t->pid = (int)iv; break;
+        case LG_KEY_PPID: t->ppid = (int)iv; break;
+        case LG_KEY_PARENT_PID: t->parent_pid = (int)iv; break;
+        case LG_KEY_EXEC_FROM: t->exec_from = (int)iv; break;
+        case LG_KEY_START_NS: t->start_ns = iv; break;
+        case LG_KEY_RINGS: t->nrings = (uint32_t)iv; break;
+        case LG_KEY_EXE: free(t->exe); t->exe = dup_bytes(v, n); break;
+        case LG_KEY_CWD: free(t->cwd); t->cwd = dup_bytes(v, n); break;
+        case LG_KEY_TRACER: free(t->tracer); t->tracer = dup_bytes(v, n); break;
+        case LG_KEY_ARG: {
+            char **a = realloc(t->argv, sizeof *a * (size_t)(t->argc + 2));
+            if (!a) return -ENOMEM;
+            t->argv = a;
+            a[t->argc++] = dup_bytes(v, n);
+            a[t->argc] = NULL;
+            break;
+        }
+        case LG_KEY_END_REASON: t->end_reason = (int)iv; break;
+        case LG_KEY_EXIT_STATUS: t->exit_status = (int)iv; break;
+        case LG_KEY_SIGNAL: t->signal = (int)iv; break;
+        case LG_KEY_EVENTS: t->events_declared = iv; break;
+        case LG_KEY_LOST: t->lost = iv; break;
+        case LG_KEY_END_NS: t->end_ns = iv; break;
+        default: break;
+        }
+    }
+    (void)end;
+    return c.bad ? -EBADMSG : 0;
+}
+
+static void finish_live(loader_t *L)
+{
+    lg_trace_t *t = L->t;
+    t->live = malloc((L->live.used ? L->live.used : 1) * sizeof *t->live);
+    if (!t->live) return;
+    for (size_t i = 0; L->live.slots && i <= L->live.mask; i++)
+        if (L->live.slots[i].addr) t->live[t->nlive++] = L->live.slots[i];
+}
+
+static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, size_t errlen)
+{
+    lg_trace_t *t = L->t;
+    if (size < LG_TRACE_FILE_HEADER_SIZE || memcmp(m, LG_TRACE_MAGIC, 8) != 0) {
+        snprintf(err, errlen, "%s: not a leakgraph trace (bad magic)", t->path);
+        return -EINVAL;
+    }
+    uint32_t version = lg_get_u32le(m + 8), hsize = lg_get_u32le(m + 12);
+    if (version != LG_TRACE_VERSION) {
+        snprintf(err, errlen,
+                 "%s: trace format version %u is not supported (this leakgraph reads version %u)",
+                 t->path, version, LG_TRACE_VERSION);
+        return -EPROTONOSUPPORT;
+    }
+    if (hsize < LG_TRACE_FILE_HEADER_SIZE || hsize > size) {
+        snprintf(err, errlen, "%s: corrupt file header", t->path);
+        return -EINVAL;
+    }
+    size_t off = hsize;
+    bool have_process = false;
+    while (off < size) {
+        if (size - off < LG_TRACE_BLOCK_HEADER_SIZE) {
+            set_problem(t, "truncated: cut inside a block header at byte %zu", off);
+            break;
+        }
+        const uint8_t *h = m + off;
+        uint32_t type = lg_get_u32le(h), stored = lg_get_u32le(h + 4), raw = lg_get_u32le(h + 8);
+        uint32_t crc = lg_get_u32le(h + 12);
+        if (stored > LG_TRACE_MAX_BLOCK || raw > LG_TRACE_MAX_BLOCK) {
+            set_problem(t, "corrupt block header at byte %zu", off);
+            break;
+        }
+        if (size - off - LG_TRACE_BLOCK_HEADER_SIZE < stored) {
+            set_problem(t, "truncated: block at byte %zu is cut short", off);
+            break;
+        }
+        const uint8_t *payload = h + LG_TRACE_BLOCK_HEADER_SIZE;
+        if (lg_crc32c(lg_crc32c(0, h, 12), payload, stored) != crc) {
+            set_problem(t, "corrupt block at byte %zu (checksum mismatch)", off);
+            break;
+        }
+        t->file_bytes += LG_TRACE_BLOCK_HEADER_SIZE + stored;
+        if (!have_process && type != LG_BLOCK_PROCESS) {
+            set_problem(t, "block at byte %zu precedes the process description", off);
+            break;
+        }
+        int rc = 0;
+        if (type == LG_BLOCK_PROCESS) {
+            rc = parse_kv(t, payload, stored, false);
+            if (!have_process) {
+                if (t->nrings == 0 || t->nrings > 65536) rc = -EBADMSG;
+                else if (!(L->rings = calloc(t->nrings, sizeof *L->rings))) rc = -ENOMEM;
+                for (uint32_t i = 0; L->rings && i < t->nrings; i++) {
+                    L->rings[i].last_seq = -1;
+                    L->rings[i].stack_ids = calloc(16, sizeof(uint32_t));
+                    L->rings[i].capstack = 16;
+                    L->rings[i].nstack = 1;
+                    if (!L->rings[i].stack_ids) rc = -ENOMEM;
+                }
+            }
+            have_process = true;
+        } else if (type == LG_BLOCK_EVENTS) {
+            if (stored < 4 || lg_get_u32le(payload) >= t->nrings) {
+                set_problem(t, "corrupt events block at byte %zu", off);
+                break;
+            }
+            if (grow((void **)&L->raw, &L->rawcap, raw ? raw : 1, 1)) return -ENOMEM;
+            size_t n = ZSTD_decompressDCtx(L->zd, L->raw, raw, payload + 4, stored - 4);
+            if (ZSTD_isError(n) || n != raw) {
+                set_problem(t, "corrupt events block at byte %zu (%s)", off,
+                            ZSTD_isError(n) ? ZSTD_getErrorName(n) : "length mismatch");
+                break;
+            }
+            t->raw_bytes += raw;
+            rc = decode_stream(L, lg_get_u32le(payload), L->raw, n);
+            if (rc == -EBADMSG) break;
+            t->has_end = false; /* events after an END (a failed exec) reopen the trace */
+        } else if (type == LG_BLOCK_END) {
+            rc = parse_kv(t, payload, stored, true);
+            t->has_end = true;
+        } /* unknown block types are skipped: they carry their own length */
+        if (rc == -ENOMEM) {
+            snprintf(err, errlen, "%s: out of memory", t->path);
+            return rc;
+        }
+        if (rc) {
+            set_problem(t, "corrupt block at byte %zu", off);
+            break;
+        }
+        off += LG_TRACE_BLOCK_HEADER_SIZE + stored;
+    }
+    if (!have_process) {
+        snprintf(err, errlen, "%s: %s", t->path,
+                 t->problem ? t->problem : "no process description: not a complete trace header");
+        return -EINVAL;
+    }
+    while (L->heap.n) { /* gaps: a process that died mid-record */
+        lg_event_t e = heap_pop(&L->heap);
+        replay(L, &e);
+    }
+    if (!t->has_end) set_problem(t, "the trace has no end record (the writer stopped early)");
+    t->complete = t->problem == NULL;
+    finish_live(L);
+    return 0;
+}
+
+int lg_trace_load(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx, char *err,
+                  size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    t->exit_status = -1;
+    t->path = strdup(path);
+    if (!t->path) return -ENOMEM;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        close(fd);
+        return -EINVAL;
+    }
+    size_t size = (size_t)st.st_size;
+    const uint8_t *m = NULL;
+    if (size > 0) {
+        void *mm = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (mm == MAP_FAILED) {
+            int e = errno;
+            snprintf(err, errlen, "%s: %s", path, strerror(e));
+            close(fd);
+            return -e;
+        }
+        m = mm;
+    }
+    close(fd);
+    /* stack id 0 is "no stack" */
+    t->stacks = calloc(1, sizeof *t->stacks);
+    loader_t L = {.t = t, .cb = cb, .ctx = ctx, .zd = ZSTD_createDCtx()};
+    L.stacks.cap = 1;
+    t->nstacks = 1;
+    int rc;
+    if (!t->stacks || !L.zd) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        rc = -ENOMEM;
+    } else {
+        rc = load_mapped(&L, m ? m : (const uint8_t *)"", size, err, errlen);
+    }
+    if (m) munmap((void *)m, size);
+    for (uint32_t i = 0; L.rings && i < t->nrings; i++) free(L.rings[i].stack_ids);
+    free(L.rings);
+    free(L.stacks.slots);
+    free(L.live.slots);
+    free(L.heap.v);
+    free(L.raw);
+    ZSTD_freeDCtx(L.zd);
+    return rc;
+}
+
+void lg_trace_free(lg_trace_t *t)
+{
+    free(t->path);
+    free(t->exe);
+    free(t->cwd);
+    free(t->tracer);
+    free(t->problem);
+    for (int i = 0; i < t->argc; i++) free(t->argv[i]);
+    free(t->argv);
+    for (size_t i = 0; i < t->nmods; i++) free(t->mods[i].path);
+    free(t->mods);
+    for (size_t i = 0; i < t->nstacks; i++) free(t->stacks[i].ips);
+    free(t->stacks);
+    free(t->live);
+    memset(t, 0, sizeof *t);
+}
+
+int lg_trace_module_at(const lg_trace_t *t, uint64_t ip, uint64_t seq)
+{
+    int any = -1;
+    for (size_t i = t->nmods; i-- > 0;) {
+        const lg_module_info_t *m = &t->mods[i];
+        if (ip < m->start || ip >= m->end) continue;
+        if (m->load_seq <= seq && seq < m->unload_seq) return (int)i;
+        if (any < 0) any = (int)i;
+    }
+    return any;
+}
+
+const char *lg_fn_name(int fn)
+{
+    static const char *const names[LG_FN_COUNT] = {
+        "malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
+        "aligned_alloc", "memalign", "valloc", "pvalloc"};
+    return fn >= 0 && fn < LG_FN_COUNT ? names[fn] : "?";
+}
+
+const char *lg_end_reason_name(int reason)
+{
+    switch (reason) {
+    case LG_END_EXIT: return "exit";
+    case LG_END_SIGNAL: return "signal";
+    case LG_END_EXEC: return "exec";
+    case LG_END_UNKNOWN: return "unknown";
+    default: return "none";
+    }
+}

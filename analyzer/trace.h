@@ -1,0 +1,95 @@
+/* The analyzer's view of one trace file: the process it describes, its module map, its
+ * distinct stacks, and the blocks still live at its end. lg_trace_load() reads the file
+ * (checking every block), decodes each ring's stream, restores the global order of events by
+ * sequence number, and replays them; a caller may also watch every event as it is replayed
+ * (`leakgraph dump` does). It never symbolizes and never prints. */
+#ifndef LG_TRACE_H
+#define LG_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leakgraph/trace_format.h"
+
+typedef struct lg_module_info {
+    uint32_t id;
+    uint64_t bias, start, end;
+    char *path;
+    uint8_t build_id[64];
+    size_t build_id_len;
+    uint64_t load_seq, unload_seq; /* [load, unload): UINT64_MAX if never unloaded */
+} lg_module_info_t;
+
+typedef struct lg_stack {
+    uint32_t depth;
+    uint64_t *ips; /* return addresses, innermost first */
+    uint64_t hash;
+} lg_stack_t;
+
+typedef struct lg_block {
+    uint64_t addr, size, seq;
+    uint32_t stack; /* global stack id: index into stacks (0 = none) */
+    uint32_t tid;
+    uint8_t fn;     /* enum lg_alloc_fn */
+} lg_block_t;
+
+/* One replayed event, in sequence order (reallocs arrive as a FREE then an allocation). */
+typedef struct lg_event {
+    uint64_t seq;
+    uint8_t type; /* LG_REC_MALLOC, CALLOC, ALIGNED, REALLOC (the allocation half), FREE,
+                     MODULE, UNMODULE, NOP */
+    uint8_t fn;
+    uint32_t ring, tid;
+    uint64_t addr, size, align;
+    uint32_t stack;  /* global stack id */
+    uint32_t module; /* index into modules, for MODULE / UNMODULE */
+} lg_event_t;
+
+struct lg_trace;
+typedef void (*lg_event_cb)(void *ctx, const struct lg_trace *t, const lg_event_t *ev);
+
+typedef struct lg_trace {
+    char *path;
+    /* PROCESS */
+    int pid, ppid, parent_pid, exec_from;
+    char *exe, *cwd, *tracer;
+    char **argv;
+    int argc;
+    uint64_t start_ns;
+    uint32_t nrings;
+    /* END */
+    bool complete;      /* the file ends with an END block and nothing was damaged */
+    bool has_end;
+    char *problem;      /* why the trace is incomplete (NULL if complete) */
+    int end_reason;     /* enum lg_end_reason, 0 if no END block */
+    int exit_status;    /* -1 if unknown */
+    int signal;         /* 0 if none */
+    uint64_t end_ns, events_declared, lost;
+    /* contents */
+    lg_module_info_t *mods;
+    size_t nmods;
+    lg_stack_t *stacks; /* stacks[0] is the empty stack */
+    size_t nstacks;
+    lg_block_t *live;   /* blocks allocated and not freed at the end, in no particular order */
+    size_t nlive;
+    /* statistics */
+    uint64_t nevents, nallocs, nfrees, unknown_frees, allocated_bytes;
+    uint64_t file_bytes, raw_bytes;
+} lg_trace_t;
+
+/* Loads `path`. Returns 0 (the trace may still be incomplete: see t->complete/t->problem) or
+ * a negative errno with a message in err (not a trace, unknown version, unreadable). */
+int lg_trace_load(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx, char *err,
+                  size_t errlen);
+void lg_trace_free(lg_trace_t *t);
+
+/* The module that held `ip` at sequence number `seq` (or, failing that, any module that
+ * contains it, the latest loaded). Returns an index into t->mods or -1. */
+int lg_trace_module_at(const lg_trace_t *t, uint64_t ip, uint64_t seq);
+
+/* Names for enums, for reports and dumps. */
+const char *lg_fn_name(int fn);
+const char *lg_end_reason_name(int reason);
+
+#endif /* LG_TRACE_H */

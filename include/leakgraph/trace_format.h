@@ -1,0 +1,101 @@
+/* leakgraph trace format, version 1: the constants shared by the writer (the shim and the
+ * collector) and the reader (the analyzer). docs/trace-format.md is the specification; this
+ * header mirrors it and must change with it. It holds no code: encoders live in
+ * preload/codec.h, the reader in analyzer/reader.c.
+ *
+ * A trace file is a fixed file header followed by blocks. Every block has a 16-byte header
+ * (type, stored length, raw length, CRC-32C over the first 12 header bytes and the stored
+ * bytes). EVENTS blocks carry the
+ * zstd-compressed byte stream of one ring (one thread slot of the traced process); records in
+ * that stream are tag byte + LEB128 varints. All integers are little-endian. */
+#ifndef LEAKGRAPH_TRACE_FORMAT_H
+#define LEAKGRAPH_TRACE_FORMAT_H
+
+#include <stdint.h>
+
+#define LG_TRACE_MAGIC "LGTRACE"     /* 8 bytes with the terminating NUL */
+#define LG_TRACE_VERSION 1u          /* readers refuse any other version */
+#define LG_TRACE_FILE_HEADER_SIZE 32u
+#define LG_TRACE_BLOCK_HEADER_SIZE 16u
+#define LG_TRACE_MAX_BLOCK (64u << 20) /* no block's stored or raw length exceeds this */
+
+/* File header: magic[8], u32 version, u32 header_size, u32 flags (0), u32 reserved (0),
+ * u64 reserved (0). */
+
+/* Block types (u32 in the block header). */
+enum lg_block_type {
+    LG_BLOCK_PROCESS = 1, /* key/value list describing the traced process image */
+    LG_BLOCK_EVENTS = 2,  /* u32 ring index, then zstd frame holding the ring's record stream */
+    LG_BLOCK_END = 3,     /* key/value list: how the process ended; present = trace complete */
+};
+
+/* Keys of PROCESS and END blocks: each entry is varint key, varint length, bytes. Integers are
+ * stored as a varint inside the bytes; strings as raw bytes (no NUL). Unknown keys are
+ * skipped by readers, so keys may be added without a version change. */
+enum lg_key {
+    LG_KEY_PID = 1,         /* int */
+    LG_KEY_PPID = 2,        /* int */
+    LG_KEY_EXE = 3,         /* string: /proc/self/exe at start */
+    LG_KEY_ARG = 4,         /* string, repeated: argv[0..argc-1] in order */
+    LG_KEY_START_NS = 5,    /* int: CLOCK_REALTIME at start, nanoseconds */
+    LG_KEY_PARENT_PID = 6,  /* int: the pid this image was forked from (0 if none) */
+    LG_KEY_EXEC_FROM = 7,   /* int: 1 if this image replaced another image of the same pid */
+    LG_KEY_CWD = 8,         /* string: working directory at start */
+    LG_KEY_TRACER = 9,      /* string: leakgraph version that wrote the trace */
+    LG_KEY_RINGS = 10,      /* int: number of ring slots (ring indexes are below this) */
+    /* END block */
+    LG_KEY_END_REASON = 32, /* int: enum lg_end_reason */
+    LG_KEY_EXIT_STATUS = 33, /* int: exit status (0..255) when END_REASON is EXIT */
+    LG_KEY_SIGNAL = 34,     /* int: terminating signal when END_REASON is SIGNAL */
+    LG_KEY_EVENTS = 35,     /* int: number of sequenced events written */
+    LG_KEY_LOST = 36,       /* int: events the shim could not record (tracing stopped) */
+    LG_KEY_END_NS = 37,     /* int: CLOCK_REALTIME at the end, nanoseconds */
+};
+
+enum lg_end_reason {
+    LG_END_EXIT = 1,    /* the process exited (exit, return from main, _exit) */
+    LG_END_SIGNAL = 2,  /* the process was killed by a signal */
+    LG_END_EXEC = 3,    /* the process image was replaced by execve */
+    LG_END_UNKNOWN = 4, /* the process is gone and how it ended is not known */
+};
+
+/* Records of a ring's stream. The tag byte holds the type in its low 5 bits; bit 5
+ * (LG_TAG_SEQ1) says the record's sequence number is the previous sequenced record's in this
+ * stream plus one, otherwise a varint delta follows the tag. "sv" = zigzag signed varint,
+ * "uv" = unsigned LEB128 varint. Address deltas are against the stream's previous address. */
+enum lg_rec_type {
+    LG_REC_MALLOC = 1,   /* seq, addr(sv), size(uv), stack(uv) */
+    LG_REC_CALLOC = 2,   /* seq, addr(sv), size(uv), stack(uv); size = nmemb*size */
+    LG_REC_ALIGNED = 3,  /* seq, fn(uv: enum lg_alloc_fn), addr(sv), size(uv), align(uv), stack(uv) */
+    LG_REC_REALLOC = 4,  /* seq(of the free), old(sv), new(sv from old), size(uv), stack(uv),
+                            seq2 delta(uv): the allocation's seq minus the free's */
+    LG_REC_FREE = 5,     /* seq, addr(sv) */
+    LG_REC_STACK = 6,    /* depth(uv), ip0(uv), then ip[i]-ip[i-1] (sv); defines the next id */
+    LG_REC_THREAD = 7,   /* tid(uv): the thread that now writes this ring */
+    LG_REC_MODULE = 8,   /* seq, id(uv), bias(uv), start(uv), end(uv), path(uv len+bytes),
+                            build_id(uv len+bytes) */
+    LG_REC_UNMODULE = 9, /* seq, id(uv) */
+    LG_REC_NOP = 10,     /* seq: a reserved sequence number that carries no event */
+    LG_REC_SEQ_MAX = 31,
+};
+#define LG_TAG_TYPE_MASK 0x1fu
+#define LG_TAG_SEQ1 0x20u
+
+/* Which function made an allocation (LG_REC_ALIGNED carries it explicitly; the others imply
+ * it, and realloc-family records say realloc). */
+enum lg_alloc_fn {
+    LG_FN_MALLOC = 0,
+    LG_FN_CALLOC = 1,
+    LG_FN_REALLOC = 2,
+    LG_FN_REALLOCARRAY = 3,
+    LG_FN_POSIX_MEMALIGN = 4,
+    LG_FN_ALIGNED_ALLOC = 5,
+    LG_FN_MEMALIGN = 6,
+    LG_FN_VALLOC = 7,
+    LG_FN_PVALLOC = 8,
+    LG_FN_COUNT = 9,
+};
+
+#define LG_MAX_FRAMES 64 /* deepest stack recorded; deeper stacks keep their innermost frames */
+
+#endif /* LEAKGRAPH_TRACE_FORMAT_H */

@@ -1,0 +1,106 @@
+/* Varint and block-level encoding shared by the trace writer (shim, collector) and the reader
+ * (analyzer). Everything here is inline, allocation-free and safe to call from inside a malloc
+ * hook. Bounds: a uv/sv takes at most 10 bytes; decoders never read past `end` and report
+ * malformed input instead of trusting it. */
+#ifndef LG_CODEC_H
+#define LG_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define LG_VARINT_MAX 10
+
+/* Encoding: uv = unsigned LEB128. Returns the new write position. */
+static inline uint8_t *lg_put_uv(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* Encoding: sv = zigzag-mapped signed value, then uv. */
+static inline uint8_t *lg_put_sv(uint8_t *p, int64_t v)
+{
+    return lg_put_uv(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static inline uint8_t *lg_put_bytes(uint8_t *p, const void *b, size_t n)
+{
+    p = lg_put_uv(p, n);
+    memcpy(p, b, n);
+    return p + n;
+}
+
+static inline void lg_put_u32le(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static inline uint32_t lg_get_u32le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* A decoding cursor. `bad` is set once input ran out or a varint was malformed; from then on
+ * every read returns 0, so callers check `bad` once per record. */
+typedef struct lg_cursor {
+    const uint8_t *p, *end;
+    int bad;
+} lg_cursor_t;
+
+static inline uint64_t lg_get_uv(lg_cursor_t *c)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (c->p >= c->end) break;
+        uint8_t b = *c->p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) return v;
+    }
+    c->bad = 1;
+    c->p = c->end;
+    return 0;
+}
+
+static inline int64_t lg_get_sv(lg_cursor_t *c)
+{
+    uint64_t u = lg_get_uv(c);
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+static inline uint8_t lg_get_u8(lg_cursor_t *c)
+{
+    if (c->p >= c->end) {
+        c->bad = 1;
+        return 0;
+    }
+    return *c->p++;
+}
+
+/* Reads a uv length and returns a pointer to that many bytes, or NULL (and sets bad). */
+static inline const uint8_t *lg_get_bytes(lg_cursor_t *c, size_t *len)
+{
+    uint64_t n = lg_get_uv(c);
+    if (c->bad || n > (uint64_t)(c->end - c->p)) {
+        c->bad = 1;
+        c->p = c->end;
+        *len = 0;
+        return NULL;
+    }
+    const uint8_t *b = c->p;
+    c->p += n;
+    *len = (size_t)n;
+    return b;
+}
+
+/* CRC-32C (Castagnoli), bitwise-table software version; used on block payloads. */
+uint32_t lg_crc32c(uint32_t crc, const void *buf, size_t len);
+
+#endif /* LG_CODEC_H */

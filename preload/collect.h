@@ -1,0 +1,45 @@
+/* The collector: drains the rings of one region into one trace file. It runs in the
+ * `leakgraph run` parent (one collector per traced process image) or, when the shim was
+ * preloaded by hand, inside the traced process itself. It owns the file-level encoding
+ * (file header, PROCESS / EVENTS / END blocks, zstd, CRC); it never interprets records.
+ *
+ * Durability: ring bytes are moved into per-ring staging buffers in the collector's memory and
+ * written as a compressed block when a buffer holds LG_STAGE_FLUSH bytes, when
+ * lg_collector_flush() is called, and at the end. In the `leakgraph run` parent that memory
+ * survives the death of the traced process, so nothing it logged is lost.
+ *
+ * The trace file is created O_CREAT|O_EXCL|O_NOFOLLOW with mode 0600 and re-opened by path
+ * (O_APPEND|O_NOFOLLOW) for each write, so a traced program that closes every descriptor or
+ * changes directory cannot break it. */
+#ifndef LG_COLLECT_H
+#define LG_COLLECT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "region.h"
+
+/* Staged raw bytes per ring that trigger a compressed block (bigger compresses better). */
+#define LG_STAGE_FLUSH (1u << 20)
+
+typedef struct lg_collector lg_collector_t;
+
+/* Creates the trace file at `path` (absolute; never overwrites) and writes its header and
+ * PROCESS block from the region's info. Returns 0 or a negative errno. */
+int lg_collector_open(lg_collector_t **out, lg_region_t *r, const char *path);
+/* Moves every ring's pending bytes into staging and writes full staging buffers. Returns the
+ * number of bytes moved, or a negative errno when writing the trace failed (the rings are
+ * still emptied, so producers never block on a collector that cannot write). */
+long lg_collector_drain(lg_collector_t *c);
+/* Writes every staged byte as blocks. Returns 0 or a negative errno. */
+int lg_collector_flush(lg_collector_t *c);
+/* Final drain and flush, then the END block (enum lg_end_reason; status or signal). After it
+ * the trace is complete. Returns 0 or a negative errno. */
+int lg_collector_finish(lg_collector_t *c, int reason, int exit_status, int signal);
+/* Releases memory; does not touch the region or the file. */
+void lg_collector_close(lg_collector_t *c);
+/* The trace path, and the first write error (0 if none). */
+const char *lg_collector_path(const lg_collector_t *c);
+int lg_collector_error(const lg_collector_t *c);
+
+#endif /* LG_COLLECT_H */

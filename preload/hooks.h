@@ -1,0 +1,38 @@
+/* The one list of functions the shim interposes. Everything per hook (the type of the real
+ * function, the pointer to it, its resolution at start-up) is generated from this table; the
+ * wrappers themselves are in shim.c, each with the same shape: pass through when not tracing
+ * or re-entered, call the real function, record on success.
+ *
+ * X(return type, name, parameter list, required): `required` hooks must resolve for tracing
+ * to start; optional ones (absent from older C libraries) fall back as documented in shim.c. */
+#ifndef LG_HOOKS_H
+#define LG_HOOKS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define LG_HOOKS(X)                                                                         \
+    X(void *, malloc, (size_t), 1)                                                          \
+    X(void, free, (void *), 1)                                                              \
+    X(void *, calloc, (size_t, size_t), 1)                                                  \
+    X(void *, realloc, (void *, size_t), 1)                                                 \
+    X(void *, reallocarray, (void *, size_t, size_t), 0)                                    \
+    X(int, posix_memalign, (void **, size_t, size_t), 1)                                    \
+    X(void *, aligned_alloc, (size_t, size_t), 0)                                           \
+    X(void *, memalign, (size_t, size_t), 0)                                                \
+    X(void *, valloc, (size_t), 0)                                                          \
+    X(void *, pvalloc, (size_t), 0)                                                         \
+    X(void, free_sized, (void *, size_t), 0)                                                \
+    X(void, free_aligned_sized, (void *, size_t, size_t), 0)                                \
+    X(void *, dlopen, (const char *, int), 1)                                               \
+    X(int, dlclose, (void *), 1)                                                            \
+    X(int, execve, (const char *, char *const[], char *const[]), 1)                         \
+    X(int, execveat, (int, const char *, char *const[], char *const[], int), 0)             \
+    X(int, fexecve, (int, char *const[], char *const[]), 0)                                 \
+    X(int, execv, (const char *, char *const[]), 1)                                         \
+    X(int, execvp, (const char *, char *const[]), 1)                                        \
+    X(int, execvpe, (const char *, char *const[], char *const[]), 0)                        \
+    X(void, _exit, (int), 1)                                                                \
+    X(void, _Exit, (int), 0)
+
+#endif /* LG_HOOKS_H */

@@ -1,0 +1,134 @@
+/* The region: the memory a traced process image shares with its collector. It holds a header
+ * (who the process is, how it ended, the global event sequence counter) and an array of rings,
+ * one per thread slot. The shim writes records into rings; the collector (the `leakgraph run`
+ * parent process, or the traced process itself when preloaded by hand) drains them into the
+ * trace file. This file owns the layout and the single-producer/single-consumer ring protocol;
+ * it must not know what the records mean.
+ *
+ * Ring protocol. `head` and `tail` are byte positions that only grow; the data index is
+ * position & (size-1). Only the owning thread writes bytes and advances `head` (release store,
+ * after the bytes); only the collector advances `tail` (release store, after it copied the
+ * bytes out). head is advanced by whole records, so a drain always sees whole records. A
+ * producer that finds no room waits for the collector: events are never dropped.
+ *
+ * Region file (under `leakgraph run`): <session dir>/r.<pid>.<n>, created O_EXCL 0600 on
+ * tmpfs, sparse (only touched pages cost memory). `magic` is stored last, so a collector that
+ * sees it sees an initialized header. */
+#ifndef LG_REGION_H
+#define LG_REGION_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+/* ---- tunables ------------------------------------------------------------------------- */
+/* Bytes of record data per ring. 1 MiB holds ~150k events: at ~60 MB/s per thread it lasts
+ * ~15 ms, ten collector rounds. Must be a power of two. */
+#define LG_RING_BYTES (1u << 20)
+/* Ring slots per process image. Slot 0 is shared (spinlock) by threads beyond the others. */
+#define LG_RINGS 256u
+/* Bytes reserved for the process description (argv, exe, cwd) after the header. */
+#define LG_INFO_BYTES (64u << 10)
+/* Largest record the shim writes: a module record with a PATH_MAX path, or a stack record
+ * of LG_MAX_FRAMES frames plus its event. */
+#define LG_MAX_RECORD 8192u
+_Static_assert((LG_RING_BYTES & (LG_RING_BYTES - 1)) == 0, "ring size must be a power of 2");
+_Static_assert(LG_MAX_RECORD * 16 < LG_RING_BYTES, "a record must fit a ring many times");
+/* ---------------------------------------------------------------------------------------- */
+
+#define LG_REGION_MAGIC 0x4e4f494745524c47ull /* "LGREGION" */
+#define LG_REGION_VERSION 1u
+
+/* Lifecycle of a region, stored in hdr.state. */
+enum lg_region_state {
+    LG_RS_PREFORK = 1,   /* created by a parent in fork's prepare step; child pid not yet known */
+    LG_RS_RUNNING = 2,   /* a live process image owns it */
+    LG_RS_EXITED = 3,    /* the shim saw the process exit (exit status is valid) */
+    LG_RS_EXECING = 4,   /* an exec is under way; if it fails the state returns to RUNNING */
+    LG_RS_ABANDONED = 5, /* a pre-created region whose fork failed: discard */
+};
+
+typedef struct lg_ring {
+    _Atomic uint32_t owner;   /* tid of the owning thread, 0 when free */
+    _Atomic uint32_t lock;    /* spinlock, used only on the shared slot 0 */
+    _Atomic uint64_t head;    /* producer position */
+    uint8_t pad1[48];
+    _Atomic uint64_t tail;    /* consumer position */
+    uint8_t pad2[56];
+    uint8_t data[LG_RING_BYTES];
+} lg_ring_t;
+
+typedef struct lg_region_hdr {
+    _Atomic uint64_t magic;
+    uint32_t version;
+    uint32_t nrings;
+    uint64_t ring_bytes;
+    int32_t pid, ppid;
+    int32_t fork_parent;         /* pid this image was forked from, 0 if none */
+    int32_t exec_from;           /* 1 if this image replaced another one of the same pid */
+    _Atomic uint32_t state;      /* enum lg_region_state */
+    int32_t exit_status;         /* valid in LG_RS_EXITED */
+    int32_t collector_pid;       /* the process draining this region */
+    uint32_t info_len;           /* bytes used in info[] */
+    uint64_t start_ns;
+    uint64_t proc_starttime;     /* /proc/<pid>/stat field 22, to tell a reused pid apart */
+    _Atomic uint64_t seq;        /* next event sequence number (dense, from 0) */
+    _Atomic uint64_t lost;       /* events not recorded because tracing stopped */
+    _Atomic uint32_t disabled;   /* set when the shim stopped tracing (collector gone) */
+    uint8_t pad[60];
+    uint8_t info[LG_INFO_BYTES]; /* PROCESS block payload (key/value list), info_len bytes */
+} lg_region_hdr_t;
+
+typedef struct lg_region {
+    lg_region_hdr_t hdr;
+    lg_ring_t rings[LG_RINGS];
+} lg_region_t;
+
+#define LG_REGION_SIZE sizeof(lg_region_t)
+
+/* Creates the region file `path` (O_EXCL, 0600, sparse) and maps it shared. Returns the
+ * mapping or NULL with errno set. Uses only raw system calls: safe inside malloc hooks. */
+lg_region_t *lg_region_create_file(const char *path);
+/* Maps an existing region file read-write (collector side). NULL with errno on failure,
+ * EAGAIN if its header is not initialized yet. */
+lg_region_t *lg_region_open_file(const char *path);
+/* Private anonymous region for a process that collects its own events. */
+lg_region_t *lg_region_create_private(void);
+void lg_region_unmap(lg_region_t *r);
+
+/* Bytes waiting in a ring (consumer view). */
+static inline uint64_t lg_ring_used(lg_ring_t *ring)
+{
+    return atomic_load_explicit(&ring->head, memory_order_acquire) -
+           atomic_load_explicit(&ring->tail, memory_order_relaxed);
+}
+
+/* Producer: copies `len` bytes at position `head` (caller checked space). */
+static inline void lg_ring_copy_in(lg_ring_t *ring, uint64_t head, const uint8_t *src, size_t len)
+{
+    size_t off = (size_t)(head & (LG_RING_BYTES - 1));
+    size_t first = LG_RING_BYTES - off;
+    if (first >= len) {
+        memcpy(ring->data + off, src, len);
+    } else {
+        memcpy(ring->data + off, src, first);
+        memcpy(ring->data, src + first, len - first);
+    }
+}
+
+/* Consumer: copies `len` bytes starting at `pos` out of the ring. */
+static inline void lg_ring_copy_out(lg_ring_t *ring, uint64_t pos, uint8_t *dst, size_t len)
+{
+    size_t off = (size_t)(pos & (LG_RING_BYTES - 1));
+    size_t first = LG_RING_BYTES - off;
+    if (first >= len) {
+        memcpy(dst, ring->data + off, len);
+    } else {
+        memcpy(dst, ring->data + off, first);
+        memcpy(dst + first, ring->data, len - first);
+    }
+}
+
+#endif /* LG_REGION_H */

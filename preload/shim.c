@@ -1,0 +1,1299 @@
+/* libleakgraph.so: the shim preloaded into the traced program. It interposes the malloc family
+ * (hooks.h is the one list), records every allocation with its call stack and every free into
+ * its thread's ring (region.h), keeps the module map (dlopen/dlclose), and follows the
+ * process through fork, exec and exit. It never symbolizes or analyzes, and it must never
+ * crash, deadlock or change the result of the program: on its own trouble it stops tracing
+ * and says so once on stderr.
+ *
+ * Two modes, chosen by the environment at start:
+ *  - collected (LEAKGRAPH_SESSION set by `leakgraph run`): the region is a file in the session
+ *    directory, drained by the `leakgraph run` parent, so everything recorded survives SIGKILL.
+ *  - self-collecting (preloaded by hand; LEAKGRAPH_OUTPUT names the trace): the region is
+ *    private and the thread whose ring passes half full drains all rings into the trace
+ *    (collect.c). Events still in rings when the process is killed are lost.
+ *
+ * States of the shim (g_state), and what each may call:
+ *   UNINIT    -> nothing resolved yet; the first hooked call runs init().
+ *   RESOLVING -> dlsym() is running; allocations are served from a static bootstrap arena
+ *                (dlsym may call calloc) and are never freed to the C library.
+ *   STARTING  -> real functions known; tracing is being set up: pass through, no records.
+ *   TRACING   -> wrappers record.
+ *   OFF       -> pass through forever (disabled, failed, or the trace was finished).
+ *
+ * Ordering rules, commented where they apply: a free is recorded before the real free (the
+ * address cannot be reused by another thread before its free is in the trace); an allocation
+ * after the real call returned; realloc reserves the sequence number of its free part before
+ * the real call for the same reason. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "codec.h"
+#include "collect.h"
+#include "hooks.h"
+#include "leakgraph/trace_format.h"
+#include "region.h"
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define EXPORT __attribute__((visibility("default")))
+
+#ifndef LG_VERSION_STRING
+#define LG_VERSION_STRING "leakgraph"
+#endif
+
+/* ---- tunables -------------------------------------------------------------------------- */
+/* Bootstrap arena for allocations made while dlsym resolves the real functions. glibc's
+ * dlsym needs well under 1 KiB; 64 KiB leaves room for other C libraries. */
+#define LG_BOOT_BYTES (64u << 10)
+/* Modules tracked at once (loaded objects in the process). */
+#define LG_MAX_MODULES 4096u
+/* Run mode: a producer that waits this long for ring space checks that its collector lives. */
+#define LG_WAIT_CHECK_NS 200000000ull
+/* Self mode: a ring this full makes its writer drain all rings. */
+#define LG_SELF_DRAIN_AT (LG_RING_BYTES / 2)
+_Static_assert(LG_SELF_DRAIN_AT + LG_MAX_RECORD < LG_RING_BYTES, "drain before a ring fills");
+/* ----------------------------------------------------------------------------------------- */
+
+/* ---- the real functions, generated from the hook list ---------------------------------- */
+#define X(ret, name, params, req) typedef ret(*lg_##name##_fn) params;
+LG_HOOKS(X)
+#undef X
+#define X(ret, name, params, req) static lg_##name##_fn real_##name;
+LG_HOOKS(X)
+#undef X
+
+enum { ST_UNINIT, ST_RESOLVING, ST_STARTING, ST_TRACING, ST_OFF };
+static _Atomic int g_state;
+
+/* ---- per-thread state ------------------------------------------------------------------ */
+typedef struct lg_tls {
+    int guard;    /* > 0 while inside the shim: nested calls pass through */
+    uint32_t gen; /* region generation `ring` belongs to */
+    uint32_t ring;
+    pid_t tid;
+} lg_tls_t;
+static __thread lg_tls_t tls __attribute__((tls_model("initial-exec")));
+
+/* ---- per-ring writer state (private memory, survives ring reuse by a new thread) ------- */
+typedef struct lg_stack_ent {
+    uint64_t hash;
+    uint32_t id, depth;
+    uintptr_t *ips;
+} lg_stack_ent_t;
+
+typedef struct lg_stream {
+    int64_t last_seq;
+    uint64_t prev_addr;
+    uint32_t next_stack_id;
+    pid_t last_tid;
+    lg_stack_ent_t *tab; /* open addressing, capacity tab_mask+1, load <= 1/2 */
+    uint32_t tab_mask, tab_used;
+    uintptr_t *arena; /* bump storage for interned stacks */
+    size_t arena_left;
+} lg_stream_t;
+
+/* ---- process-wide state ---------------------------------------------------------------- */
+static lg_region_t *g_region;
+static lg_stream_t *g_streams; /* LG_RINGS entries, mmap'd */
+static _Atomic uint32_t g_gen = 1;
+static bool g_self;                  /* self-collecting mode */
+static lg_collector_t *g_collector;  /* self mode */
+static _Atomic int g_drain_lock;     /* self mode: one drainer at a time */
+static char g_session[1024];         /* run mode */
+static char g_output[1024];          /* self mode: base trace path */
+static pid_t g_collector_pid;
+static uintptr_t g_shim_lo, g_shim_hi; /* our own text, skipped in stacks */
+static pthread_key_t g_thread_key;
+static unsigned g_region_counter;
+static lg_region_t *g_fork_region; /* run mode: region pre-created for a forking child */
+static _Atomic int g_exit_status = -1;
+static _Atomic int g_said;
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+/* Says `msg` once per process on stderr (the shim's only way to report its own trouble). */
+static void say_once(const char *fmt, ...)
+{
+    if (atomic_exchange(&g_said, 1)) return;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = snprintf(buf, sizeof buf, "leakgraph[%d]: ", (int)getpid());
+    if (n > 0 && (size_t)n < sizeof buf) vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
+    va_end(ap);
+    size_t len = strnlen(buf, sizeof buf - 2);
+    buf[len++] = '\n';
+    ssize_t w = write(2, buf, len);
+    (void)w;
+}
+
+static uint64_t now_ns(int clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *map_anon(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* Stops tracing for good (the program keeps running untouched). */
+static void stop_tracing(const char *why)
+{
+    atomic_store(&g_state, ST_OFF);
+    if (g_region) atomic_store(&g_region->hdr.disabled, 1);
+    if (why) say_once("tracing stopped: %s", why);
+}
+
+/* ---- bootstrap arena ------------------------------------------------------------------- */
+static _Alignas(16) uint8_t g_boot[LG_BOOT_BYTES];
+static _Atomic size_t g_boot_used;
+
+static void *boot_alloc(size_t n, size_t align)
+{
+    if (align < 16) align = 16;
+    size_t need = ((n + 15) & ~(size_t)15) + align;
+    size_t off = atomic_fetch_add(&g_boot_used, need);
+    if (off + need > sizeof g_boot) return NULL;
+    uintptr_t p = ((uintptr_t)g_boot + off + 16 + align - 1) & ~(uintptr_t)(align - 1);
+    ((size_t *)p)[-1] = n; /* size, for realloc of a bootstrap block */
+    return (void *)p;
+}
+
+static inline bool is_boot(const void *p)
+{
+    return (const uint8_t *)p >= g_boot && (const uint8_t *)p < g_boot + sizeof g_boot;
+}
+
+/* ---- process description ---------------------------------------------------------------- */
+
+static uint8_t *kv_int(uint8_t *p, uint8_t *end, uint64_t key, uint64_t v)
+{
+    if (end - p < 2 * LG_VARINT_MAX + 1) return p;
+    uint8_t tmp[LG_VARINT_MAX];
+    uint8_t *e = lg_put_uv(tmp, v);
+    p = lg_put_uv(p, key);
+    return lg_put_bytes(p, tmp, (size_t)(e - tmp));
+}
+
+static uint8_t *kv_str(uint8_t *p, uint8_t *end, uint64_t key, const char *s, size_t n)
+{
+    if ((size_t)(end - p) < n + 2 * LG_VARINT_MAX) return p;
+    p = lg_put_uv(p, key);
+    return lg_put_bytes(p, s, n);
+}
+
+/* /proc/self/stat field 22 (start time in clock ticks), to tell a reused pid apart. */
+static uint64_t proc_starttime(void)
+{
+    char buf[1024];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    if (!p) return 0;
+    /* after ") " come fields 3.. ; start time is field 22 */
+    int field = 2;
+    for (; *p && field < 22; p++)
+        if (*p == ' ') field++;
+    return strtoull(p, NULL, 10);
+}
+
+/* Fills the region's process description (PROCESS block keys). No allocation. */
+static void describe_process(lg_region_t *r, pid_t fork_parent)
+{
+    lg_region_hdr_t *h = &r->hdr;
+    h->pid = getpid();
+    h->ppid = getppid();
+    h->fork_parent = fork_parent;
+    h->start_ns = now_ns(CLOCK_REALTIME);
+    h->proc_starttime = proc_starttime();
+    h->collector_pid = g_collector_pid;
+    uint8_t *p = h->info, *end = h->info + LG_INFO_BYTES;
+    p = kv_int(p, end, LG_KEY_PID, (uint64_t)h->pid);
+    p = kv_int(p, end, LG_KEY_PPID, (uint64_t)h->ppid);
+    p = kv_int(p, end, LG_KEY_START_NS, h->start_ns);
+    if (fork_parent) p = kv_int(p, end, LG_KEY_PARENT_PID, (uint64_t)fork_parent);
+    p = kv_str(p, end, LG_KEY_TRACER, LG_VERSION_STRING, strlen(LG_VERSION_STRING));
+    char path[4096];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path);
+    if (n > 0 && n < (ssize_t)sizeof path) p = kv_str(p, end, LG_KEY_EXE, path, (size_t)n);
+    if (getcwd(path, sizeof path)) p = kv_str(p, end, LG_KEY_CWD, path, strlen(path));
+    /* argv from /proc/self/cmdline: NUL-separated */
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char buf[16384];
+        size_t len = 0;
+        ssize_t k;
+        while (len < sizeof buf && (k = read(fd, buf + len, sizeof buf - len)) > 0) len += (size_t)k;
+        close(fd);
+        for (size_t i = 0; i < len;) {
+            size_t s = strnlen(buf + i, len - i);
+            p = kv_str(p, end, LG_KEY_ARG, buf + i, s);
+            i += s + 1;
+        }
+    }
+    h->info_len = (uint32_t)(p - h->info);
+}
+
+/* ---- regions and rings ----------------------------------------------------------------- */
+
+static lg_stream_t *new_streams(void)
+{
+    lg_stream_t *s = map_anon(sizeof(lg_stream_t) * LG_RINGS);
+    if (s)
+        for (uint32_t i = 0; i < LG_RINGS; i++) s[i].last_seq = -1;
+    return s;
+}
+
+static void init_region_header(lg_region_t *r, uint32_t state)
+{
+    r->hdr.version = LG_REGION_VERSION;
+    r->hdr.nrings = LG_RINGS;
+    r->hdr.ring_bytes = LG_RING_BYTES;
+    atomic_store(&r->hdr.state, state);
+}
+
+/* Run mode: a new region file in the session directory, header initialized but magic unset. */
+static lg_region_t *create_session_region(void)
+{
+    char path[1200];
+    for (int tries = 0; tries < 64; tries++) {
+        snprintf(path, sizeof path, "%s/r.%d.%u", g_session, (int)getpid(), g_region_counter++);
+        lg_region_t *r = lg_region_create_file(path);
+        if (r) return r;
+        if (errno != EEXIST) break;
+    }
+    return NULL;
+}
+
+/* Makes `r` visible to the collector. */
+static void publish_region(lg_region_t *r)
+{
+    atomic_store_explicit(&r->hdr.magic, LG_REGION_MAGIC, memory_order_release);
+}
+
+/* Self mode: opens the trace file for this process: the base path if free, else base.<pid>,
+ * else base.<pid>.<n>. Never overwrites. */
+static int open_self_trace(void)
+{
+    char path[1200];
+    int rc = lg_collector_open(&g_collector, g_region, g_output);
+    if (rc != -EEXIST) return rc;
+    for (int n = 0; n < 1000; n++) {
+        if (n == 0)
+            snprintf(path, sizeof path, "%s.%d", g_output, (int)getpid());
+        else
+            snprintf(path, sizeof path, "%s.%d.%d", g_output, (int)getpid(), n);
+        rc = lg_collector_open(&g_collector, g_region, path);
+        if (rc != -EEXIST) return rc;
+    }
+    return -EEXIST;
+}
+
+/* Self mode: drains every ring into the trace if no other thread is doing it. */
+static void self_drain(bool wait)
+{
+    int expected = 0;
+    while (!atomic_compare_exchange_weak(&g_drain_lock, &expected, 1)) {
+        if (!wait) return;
+        expected = 0;
+        sched_yield();
+    }
+    if (g_collector && lg_collector_drain(g_collector) < 0)
+        say_once("cannot write the trace %s: %s; events are being discarded",
+                 lg_collector_path(g_collector), strerror(-lg_collector_error(g_collector)));
+    atomic_store(&g_drain_lock, 0);
+}
+
+static pid_t my_tid(void)
+{
+    if (UNLIKELY(tls.tid == 0)) tls.tid = (pid_t)syscall(SYS_gettid);
+    return tls.tid;
+}
+
+/* Takes a free ring slot for this thread (or one left by a thread that died), else the
+ * shared slot 0. */
+static uint32_t claim_ring(void)
+{
+    pid_t tid = my_tid();
+    uint32_t idx = 0;
+    for (uint32_t i = 1; i < LG_RINGS && !idx; i++) {
+        uint32_t z = 0;
+        if (atomic_compare_exchange_strong(&g_region->rings[i].owner, &z, (uint32_t)tid)) idx = i;
+    }
+    for (uint32_t i = 1; i < LG_RINGS && !idx; i++) {
+        uint32_t o = atomic_load(&g_region->rings[i].owner);
+        if (o && syscall(SYS_tgkill, getpid(), (pid_t)o, 0) != 0 && errno == ESRCH &&
+            atomic_compare_exchange_strong(&g_region->rings[i].owner, &o, (uint32_t)tid))
+            idx = i;
+    }
+    tls.ring = idx;
+    tls.gen = atomic_load(&g_gen);
+    pthread_setspecific(g_thread_key, (void *)1); /* so thread exit releases the slot */
+    return idx;
+}
+
+static void release_ring(void *unused)
+{
+    (void)unused;
+    if (tls.gen == atomic_load(&g_gen) && tls.ring != 0 && g_region)
+        atomic_store(&g_region->rings[tls.ring].owner, 0);
+    tls.gen = 0;
+}
+
+/* Waits until `need` bytes fit in the ring at `head`. Returns false if tracing stopped. */
+static bool wait_space(lg_ring_t *ring, uint64_t head, size_t need)
+{
+    uint64_t waited = 0;
+    while (head + need - atomic_load_explicit(&ring->tail, memory_order_acquire) > LG_RING_BYTES) {
+        if (g_self) {
+            self_drain(true);
+            continue;
+        }
+        if (atomic_load(&g_state) != ST_TRACING) return false;
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+        waited += 50000;
+        if (waited >= LG_WAIT_CHECK_NS) {
+            waited = 0;
+            if (g_collector_pid > 0 && kill(g_collector_pid, 0) != 0 && errno == ESRCH) {
+                stop_tracing("the leakgraph collector is gone");
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* ---- stacks ---------------------------------------------------------------------------- */
+
+/* Captures the caller's stack, innermost first, without the shim's own frames. Every address
+ * stored is a return address (the analyzer looks up address-1). */
+static int capture_stack(uintptr_t *out)
+{
+    void *raw[LG_MAX_FRAMES + 16];
+    int n = unw_backtrace(raw, LG_MAX_FRAMES + 16);
+    int i = 0, d = 0;
+    while (i < n && (uintptr_t)raw[i] >= g_shim_lo && (uintptr_t)raw[i] < g_shim_hi) i++;
+    for (; i < n && d < LG_MAX_FRAMES; i++) out[d++] = (uintptr_t)raw[i];
+    return d;
+}
+
+static uint64_t hash_stack(const uintptr_t *ips, int depth)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)depth;
+    for (int i = 0; i < depth; i++) {
+        h ^= ips[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    return h | 1; /* 0 marks an empty slot */
+}
+
+static bool grow_table(lg_stream_t *st)
+{
+    uint32_t cap = st->tab ? (st->tab_mask + 1) * 2 : 1024;
+    lg_stack_ent_t *nt = map_anon(sizeof *nt * cap);
+    if (!nt) return false;
+    for (uint32_t i = 0; st->tab && i <= st->tab_mask; i++) {
+        if (!st->tab[i].hash) continue;
+        uint32_t j = (uint32_t)st->tab[i].hash & (cap - 1);
+        while (nt[j].hash) j = (j + 1) & (cap - 1);
+        nt[j] = st->tab[i];
+    }
+    if (st->tab) munmap(st->tab, sizeof *nt * (st->tab_mask + 1));
+    st->tab = nt;
+    st->tab_mask = cap - 1;
+    return true;
+}
+
+/* Returns the stream's id for this stack, interning it if new (*is_new set). 0 on failure. */
+static uint32_t intern_stack(lg_stream_t *st, const uintptr_t *ips, int depth, bool *is_new)
+{
+    *is_new = false;
+    if (depth == 0) return 0;
+    if ((!st->tab || st->tab_used * 2 >= st->tab_mask + 1) && !grow_table(st)) return 0;
+    uint64_t h = hash_stack(ips, depth);
+    uint32_t j = (uint32_t)h & st->tab_mask;
+    for (; st->tab[j].hash; j = (j + 1) & st->tab_mask) {
+        lg_stack_ent_t *e = &st->tab[j];
+        if (e->hash == h && e->depth == (uint32_t)depth &&
+            memcmp(e->ips, ips, sizeof *ips * (size_t)depth) == 0)
+            return e->id;
+    }
+    if (st->arena_left < (size_t)depth) {
+        size_t n = 1u << 17; /* 1 MiB of addresses */
+        st->arena = map_anon(n * sizeof(uintptr_t));
+        if (!st->arena) {
+            st->arena_left = 0;
+            return 0;
+        }
+        st->arena_left = n;
+    }
+    uintptr_t *copy = st->arena;
+    memcpy(copy, ips, sizeof *ips * (size_t)depth);
+    st->arena += depth;
+    st->arena_left -= (size_t)depth;
+    st->tab[j] = (lg_stack_ent_t){h, ++st->next_stack_id, (uint32_t)depth, copy};
+    st->tab_used++;
+    *is_new = true;
+    return st->tab[j].id;
+}
+
+/* ---- records --------------------------------------------------------------------------- */
+
+/* An event to record; fields used depend on `type` (trace_format.h). */
+typedef struct lg_event {
+    uint8_t type, fn;
+    uintptr_t addr, old;
+    size_t size, align;
+    int64_t seq1; /* a reserved sequence number, or -1 to take one */
+    bool stack;
+} lg_event_t;
+
+/* Encoding: tag with LG_TAG_SEQ1 when seq follows the stream's last one, else sv delta. */
+static uint8_t *put_seq(uint8_t *tag, uint8_t *p, lg_stream_t *st, uint64_t seq)
+{
+    int64_t d = (int64_t)seq - (st->last_seq + 1);
+    if (d == 0)
+        *tag |= LG_TAG_SEQ1;
+    else
+        p = lg_put_sv(p, d);
+    st->last_seq = (int64_t)seq;
+    return p;
+}
+
+static uint8_t *put_addr(uint8_t *p, lg_stream_t *st, uintptr_t a)
+{
+    p = lg_put_sv(p, (int64_t)(a - st->prev_addr));
+    st->prev_addr = a;
+    return p;
+}
+
+/* Writes one event (and the stack and thread records it needs) into this thread's ring.
+ * Called with the guard held. Must not allocate from the C library except through
+ * self_drain (self mode), which runs with the guard held too. */
+static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
+{
+    uintptr_t ips[LG_MAX_FRAMES];
+    int depth = ev->stack ? capture_stack(ips) : 0;
+    uint32_t ri = tls.gen == atomic_load_explicit(&g_gen, memory_order_relaxed) ? tls.ring
+                                                                                : claim_ring();
+    lg_ring_t *ring = &g_region->rings[ri];
+    lg_stream_t *st = &g_streams[ri];
+    if (ri == 0)
+        while (atomic_exchange_explicit(&ring->lock, 1, memory_order_acquire)) sched_yield();
+
+    /* Kept small (thread + stack + event records): the shim may run on a signal stack. */
+    uint8_t buf[32 + 11 * LG_MAX_FRAMES + 8 * LG_VARINT_MAX], *p = buf;
+    pid_t tid = my_tid();
+    if (st->last_tid != tid) {
+        *p++ = LG_REC_THREAD;
+        p = lg_put_uv(p, (uint64_t)tid);
+        st->last_tid = tid;
+    }
+    bool is_new;
+    uint32_t sid = intern_stack(st, ips, depth, &is_new);
+    if (is_new) { /* STACK: depth, ip0, deltas */
+        *p++ = LG_REC_STACK;
+        p = lg_put_uv(p, (uint64_t)depth);
+        p = lg_put_uv(p, ips[0]);
+        for (int i = 1; i < depth; i++) p = lg_put_sv(p, (int64_t)(ips[i] - ips[i - 1]));
+    }
+    uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
+    size_t need = (size_t)(p - buf) + 8 * LG_VARINT_MAX + 2 + extra_len;
+    if (!wait_space(ring, head, need)) {
+        atomic_fetch_add(&g_region->hdr.lost, 1);
+        goto out;
+    }
+    /* The sequence number is taken only now, once space is certain: a taken number is
+     * always published, so the analyzer's reordering never waits for a number that cannot
+     * come. */
+    uint64_t seq = ev->seq1 >= 0 ? (uint64_t)ev->seq1 : atomic_fetch_add(&g_region->hdr.seq, 1);
+    uint8_t *tag = p++;
+    *tag = ev->type;
+    p = put_seq(tag, p, st, seq);
+    switch (ev->type) {
+    case LG_REC_MALLOC:
+    case LG_REC_CALLOC:
+        p = put_addr(p, st, ev->addr);
+        p = lg_put_uv(p, ev->size);
+        p = lg_put_uv(p, sid);
+        break;
+    case LG_REC_ALIGNED:
+        p = lg_put_uv(p, ev->fn);
+        p = put_addr(p, st, ev->addr);
+        p = lg_put_uv(p, ev->size);
+        p = lg_put_uv(p, ev->align);
+        p = lg_put_uv(p, sid);
+        break;
+    case LG_REC_REALLOC: {
+        p = put_addr(p, st, ev->old);
+        p = lg_put_sv(p, (int64_t)(ev->addr - ev->old));
+        st->prev_addr = ev->addr;
+        p = lg_put_uv(p, ev->size);
+        p = lg_put_uv(p, sid);
+        uint64_t seq2 = atomic_fetch_add(&g_region->hdr.seq, 1);
+        p = lg_put_uv(p, seq2 - seq);
+        st->last_seq = (int64_t)seq2;
+        break;
+    }
+    case LG_REC_FREE:
+        p = put_addr(p, st, ev->addr);
+        break;
+    default: /* NOP, MODULE, UNMODULE: payload in extra */
+        break;
+    }
+    size_t len = (size_t)(p - buf);
+    lg_ring_copy_in(ring, head, buf, len);
+    if (extra_len) lg_ring_copy_in(ring, head + len, extra, extra_len);
+    atomic_store_explicit(&ring->head, head + len + extra_len, memory_order_release);
+out:
+    if (ri == 0) atomic_store_explicit(&ring->lock, 0, memory_order_release);
+    if (g_self && head - atomic_load_explicit(&ring->tail, memory_order_relaxed) >= LG_SELF_DRAIN_AT)
+        self_drain(false);
+}
+
+static inline bool tracing(void)
+{
+    return LIKELY(atomic_load_explicit(&g_state, memory_order_relaxed) == ST_TRACING);
+}
+
+/* ---- module map ------------------------------------------------------------------------ */
+typedef struct lg_module {
+    uintptr_t bias, start;
+    uint64_t name_hash;
+    uint32_t id;
+    bool seen;
+} lg_module_t;
+static lg_module_t g_mods[LG_MAX_MODULES];
+static uint32_t g_nmods, g_next_mod_id;
+static unsigned long long g_mod_adds = ~0ull, g_mod_subs = ~0ull;
+static pthread_mutex_t g_mod_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+static size_t find_build_id(struct dl_phdr_info *info, const uint8_t **out)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE) continue;
+        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
+        const uint8_t *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+            const uint8_t *name = p + sizeof *nh;
+            const uint8_t *desc = name + ((nh->n_namesz + 3) & ~3u);
+            if (desc + nh->n_descsz > end) break;
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+                *out = desc;
+                return nh->n_descsz;
+            }
+            p = desc + ((nh->n_descsz + 3) & ~3u);
+        }
+    }
+    return 0;
+}
+
+static int scan_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
+        if (s < lo) lo = s;
+        if (e > hi) hi = e;
+    }
+    if (hi == 0) return 0;
+    const char *name = info->dlpi_name ? info->dlpi_name : "";
+    uint64_t nh = hash_str(name);
+    for (uint32_t i = 0; i < g_nmods; i++) {
+        if (g_mods[i].bias == info->dlpi_addr && g_mods[i].start == lo && g_mods[i].name_hash == nh) {
+            g_mods[i].seen = true;
+            return 0;
+        }
+    }
+    if (g_nmods == LG_MAX_MODULES) return 0;
+    lg_module_t *m = &g_mods[g_nmods++];
+    *m = (lg_module_t){info->dlpi_addr, lo, nh, g_next_mod_id++, true};
+
+    char exe[4096];
+    if (name[0] == 0) { /* the main program */
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        exe[n > 0 ? n : 0] = 0;
+        name = exe;
+    }
+    const uint8_t *bid = NULL;
+    size_t bid_len = find_build_id(info, &bid);
+    if (bid_len > 64) bid_len = 64;
+    size_t name_len = strnlen(name, 4096);
+    uint8_t extra[4096 + 128], *p = extra;
+    p = lg_put_uv(p, m->id);
+    p = lg_put_uv(p, info->dlpi_addr);
+    p = lg_put_uv(p, lo);
+    p = lg_put_uv(p, hi);
+    p = lg_put_bytes(p, name, name_len);
+    p = lg_put_bytes(p, bid, bid_len);
+    lg_event_t ev = {.type = LG_REC_MODULE, .seq1 = -1};
+    record(&ev, extra, (size_t)(p - extra));
+    return 0;
+}
+
+/* Brings the recorded module map up to date: MODULE records for new objects, UNMODULE for
+ * objects that were unloaded. Called at start, after dlopen and dlclose, and in a forked
+ * child (whose trace needs its own map). */
+static void scan_modules(void)
+{
+    pthread_mutex_lock(&g_mod_lock);
+    for (uint32_t i = 0; i < g_nmods; i++) g_mods[i].seen = false;
+    dl_iterate_phdr(scan_cb, NULL);
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < g_nmods; i++) {
+        if (g_mods[i].seen) {
+            g_mods[kept++] = g_mods[i];
+            continue;
+        }
+        uint8_t extra[LG_VARINT_MAX], *p = lg_put_uv(extra, g_mods[i].id);
+        lg_event_t ev = {.type = LG_REC_UNMODULE, .seq1 = -1};
+        record(&ev, extra, (size_t)(p - extra));
+    }
+    g_nmods = kept;
+    pthread_mutex_unlock(&g_mod_lock);
+}
+
+static int adds_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    unsigned long long *v = data;
+    v[0] = info->dlpi_adds;
+    v[1] = info->dlpi_subs;
+    return 1;
+}
+
+/* Rescans only when the loader's counters moved (dlopen of a loaded object changes nothing). */
+static void scan_modules_if_changed(void)
+{
+    unsigned long long v[2] = {0, 0};
+    dl_iterate_phdr(adds_cb, v);
+    if (v[0] == g_mod_adds && v[1] == g_mod_subs) return;
+    g_mod_adds = v[0];
+    g_mod_subs = v[1];
+    scan_modules();
+    unw_flush_cache(unw_local_addr_space, 0, 0); /* stale unwind info of unloaded code */
+}
+
+/* ---- start-up -------------------------------------------------------------------------- */
+
+static int shim_range_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    uintptr_t me = (uintptr_t)data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
+        if (me >= s && me < e) {
+            g_shim_lo = s;
+            g_shim_hi = e;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void on_exit_status(int status, void *arg)
+{
+    (void)arg;
+    atomic_store(&g_exit_status, status & 0xff);
+}
+
+static void fork_prepare(void);
+static void fork_parent(void);
+static void fork_child(void);
+
+static bool resolve_all(void)
+{
+    bool ok = true;
+#define X(ret, name, params, req)                                                          \
+    real_##name = (lg_##name##_fn)dlsym(RTLD_NEXT, #name);                                  \
+    if (!real_##name && req) ok = false;
+    LG_HOOKS(X)
+#undef X
+    return ok;
+}
+
+/* Sets up the region (and in self mode the trace file) for the current process image.
+ * `fork_parent_pid` is the parent's pid when called in a forked child. */
+static bool start_process(pid_t fork_parent_pid, lg_region_t *precreated)
+{
+    lg_stream_t *streams = new_streams();
+    if (!streams) return false;
+    lg_region_t *r = precreated;
+    if (!r) r = g_self ? lg_region_create_private() : create_session_region();
+    if (!r) {
+        say_once("cannot create the trace region: %s; not tracing", strerror(errno));
+        munmap(streams, sizeof(lg_stream_t) * LG_RINGS);
+        return false;
+    }
+    /* The description is complete before the state says RUNNING: a collector reads it then. */
+    init_region_header(r, precreated ? LG_RS_PREFORK : LG_RS_RUNNING);
+    describe_process(r, fork_parent_pid);
+    atomic_store(&r->hdr.state, LG_RS_RUNNING);
+    g_region = r;
+    g_streams = streams;
+    atomic_fetch_add(&g_gen, 1);
+    if (g_self) {
+        int rc = open_self_trace();
+        if (rc) {
+            say_once("cannot create the trace %s: %s; not tracing", g_output, strerror(-rc));
+            return false;
+        }
+    } else {
+        publish_region(r);
+    }
+    return true;
+}
+
+static void init(void)
+{
+    tls.guard++;
+    if (!resolve_all()) {
+        atomic_store(&g_state, ST_OFF);
+        say_once("cannot resolve the C library's allocator; not tracing");
+        tls.guard--;
+        return;
+    }
+    atomic_store(&g_state, ST_STARTING);
+    const char *dis = getenv("LEAKGRAPH_DISABLE");
+    const char *session = getenv("LEAKGRAPH_SESSION");
+    const char *output = getenv("LEAKGRAPH_OUTPUT");
+    const char *cpid = getenv("LEAKGRAPH_COLLECTOR");
+    if (dis && *dis && strcmp(dis, "0") != 0) {
+        atomic_store(&g_state, ST_OFF);
+        tls.guard--;
+        return;
+    }
+    if (session && *session && strlen(session) < sizeof g_session) {
+        strcpy(g_session, session);
+        g_collector_pid = cpid ? (pid_t)atoi(cpid) : 0;
+    } else {
+        g_self = true;
+        char def[64];
+        if (!output || !*output) {
+            snprintf(def, sizeof def, "leakgraph.%d.lgt", (int)getpid());
+            output = def;
+        }
+        if (output[0] == '/') {
+            snprintf(g_output, sizeof g_output, "%s", output);
+        } else {
+            char cwd[900];
+            if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0;
+            snprintf(g_output, sizeof g_output, "%s/%s", cwd, output);
+        }
+    }
+    dl_iterate_phdr(shim_range_cb, (void *)(uintptr_t)&init);
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    if (pthread_key_create(&g_thread_key, release_ring) != 0 || !start_process(0, NULL)) {
+        atomic_store(&g_state, ST_OFF);
+        tls.guard--;
+        return;
+    }
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    on_exit(on_exit_status, NULL);
+    atomic_store(&g_state, ST_TRACING);
+    scan_modules_if_changed();
+    tls.guard--;
+}
+
+/* The slow path of every wrapper: first call, bootstrap, or not tracing. Returns true when
+ * the caller should record (we are tracing and not re-entered). */
+static bool slow_enter(void)
+{
+    int st = atomic_load(&g_state);
+    if (st == ST_UNINIT) {
+        int expected = ST_UNINIT;
+        if (atomic_compare_exchange_strong(&g_state, &expected, ST_RESOLVING)) {
+            init();
+        } else {
+            while (atomic_load(&g_state) == ST_RESOLVING && tls.guard == 0) sched_yield();
+        }
+        st = atomic_load(&g_state);
+    }
+    return st == ST_TRACING && tls.guard == 0;
+}
+
+static inline bool enter(void)
+{
+    if (LIKELY(tracing()) && LIKELY(tls.guard == 0)) return true;
+    return slow_enter();
+}
+
+/* ---- fork, exec, exit ------------------------------------------------------------------ */
+
+static void fork_prepare(void)
+{
+    if (!tracing() || g_self) return;
+    tls.guard++;
+    /* Pre-create the child's region while we can still tell the collector about it: if this
+     * parent exits at once, the collector already knows a child is coming. */
+    lg_region_t *r = create_session_region();
+    if (r) {
+        init_region_header(r, LG_RS_PREFORK);
+        r->hdr.fork_parent = getpid();
+        r->hdr.collector_pid = g_collector_pid;
+        publish_region(r);
+    }
+    g_fork_region = r;
+    tls.guard--;
+}
+
+static void fork_parent(void)
+{
+    if (g_fork_region) lg_region_unmap(g_fork_region); /* the child owns it now */
+    g_fork_region = NULL;
+}
+
+static void fork_child(void)
+{
+    if (!tracing()) return;
+    tls.guard++;
+    tls.tid = 0;
+    pid_t parent = getppid();
+    lg_region_t *old = g_region;
+    lg_collector_t *old_col = g_collector;
+    g_collector = NULL;
+    atomic_store(&g_drain_lock, 0);
+    pthread_mutex_init(&g_mod_lock, NULL);
+    if (!start_process(parent, g_fork_region)) {
+        stop_tracing(NULL);
+    } else {
+        g_nmods = 0;
+        g_mod_adds = g_mod_subs = ~0ull;
+        scan_modules_if_changed();
+    }
+    g_fork_region = NULL;
+    lg_collector_close(old_col);
+    if (old && old != g_region) lg_region_unmap(old); /* the parent's; only our view goes */
+    tls.guard--;
+}
+
+/* The process image ends (exit, _exit) or is replaced (exec). In self mode the trace is
+ * finished here; in run mode the collector finishes it once the process is gone. */
+static void image_ending(int reason, int status)
+{
+    if (atomic_load(&g_state) != ST_TRACING || !g_region) return;
+    tls.guard++;
+    if (reason == LG_END_EXIT) {
+        g_region->hdr.exit_status = status;
+        atomic_store(&g_region->hdr.state, LG_RS_EXITED);
+    } else {
+        atomic_store(&g_region->hdr.state, LG_RS_EXECING);
+    }
+    if (g_self && g_collector) {
+        self_drain(true);
+        while (atomic_exchange(&g_drain_lock, 1)) sched_yield();
+        lg_collector_finish(g_collector, reason, status, 0);
+        atomic_store(&g_drain_lock, 0);
+        if (reason == LG_END_EXIT) atomic_store(&g_state, ST_OFF);
+    }
+    tls.guard--;
+}
+
+static void exec_failed(void)
+{
+    if (atomic_load(&g_state) == ST_TRACING && g_region)
+        atomic_store(&g_region->hdr.state, LG_RS_RUNNING);
+}
+
+__attribute__((destructor(101))) static void lg_fini(void)
+{
+    int st = atomic_load(&g_exit_status);
+    image_ending(LG_END_EXIT, st < 0 ? 0 : st);
+}
+
+/* ---- the wrappers ---------------------------------------------------------------------- */
+
+static inline void record_alloc(uint8_t type, uint8_t fn, void *p, size_t size, size_t align)
+{
+    lg_event_t ev = {.type = type, .fn = fn, .addr = (uintptr_t)p, .size = size,
+                     .align = align, .seq1 = -1, .stack = true};
+    record(&ev, NULL, 0);
+}
+
+/* Records a free; must run before the real free (see the ordering rules at the top). */
+static inline void record_free(void *p)
+{
+    lg_event_t ev = {.type = LG_REC_FREE, .addr = (uintptr_t)p, .seq1 = -1};
+    record(&ev, NULL, 0);
+}
+
+EXPORT void *malloc(size_t n)
+{
+    if (UNLIKELY(!enter())) {
+        if (UNLIKELY(!real_malloc)) return boot_alloc(n, 16);
+        return real_malloc(n);
+    }
+    tls.guard++;
+    void *p = real_malloc(n);
+    int e = errno;
+    if (p) record_alloc(LG_REC_MALLOC, LG_FN_MALLOC, p, n, 0);
+    tls.guard--;
+    errno = e;
+    return p;
+}
+
+EXPORT void *calloc(size_t n, size_t s)
+{
+    if (UNLIKELY(!enter())) {
+        if (UNLIKELY(!real_calloc)) {
+            size_t t;
+            if (__builtin_mul_overflow(n, s, &t)) return NULL;
+            return boot_alloc(t, 16); /* static memory is zero */
+        }
+        return real_calloc(n, s);
+    }
+    tls.guard++;
+    void *p = real_calloc(n, s);
+    int e = errno;
+    if (p) record_alloc(LG_REC_CALLOC, LG_FN_CALLOC, p, n * s, 0);
+    tls.guard--;
+    errno = e;
+    return p;
+}
+
+EXPORT void free(void *p)
+{
+    if (UNLIKELY(!p || is_boot(p))) return;
+    if (UNLIKELY(!enter())) {
+        if (real_free) real_free(p);
+        return;
+    }
+    tls.guard++;
+    int e = errno;
+    record_free(p);
+    real_free(p);
+    tls.guard--;
+    errno = e;
+}
+
+EXPORT void free_sized(void *p, size_t n)
+{
+    (void)n;
+    free(p); /* same as free; real_free_sized need not exist */
+}
+
+EXPORT void free_aligned_sized(void *p, size_t a, size_t n)
+{
+    (void)a;
+    (void)n;
+    free(p);
+}
+
+/* realloc and reallocarray: `fn` says which; n is the byte count (already multiplied). */
+static void *realloc_common(void *old, size_t n, size_t nmemb, size_t size, bool array)
+{
+    if (UNLIKELY(is_boot(old))) { /* a bootstrap block: move it to the real heap */
+        size_t had = ((size_t *)old)[-1];
+        void *p = malloc(n);
+        if (p) memcpy(p, old, had < n ? had : n);
+        return p;
+    }
+    if (UNLIKELY(!enter())) {
+        if (UNLIKELY(!real_realloc)) return old ? NULL : boot_alloc(n, 16);
+        return array && real_reallocarray ? real_reallocarray(old, nmemb, size)
+                                          : real_realloc(old, n);
+    }
+    tls.guard++;
+    /* Reserve the free's sequence number before the real call: once realloc released the old
+     * block, another thread may get the same address and record it. */
+    int64_t seq1 = old ? (int64_t)atomic_fetch_add(&g_region->hdr.seq, 1) : -1;
+    void *p = array && real_reallocarray ? real_reallocarray(old, nmemb, size) : real_realloc(old, n);
+    int e = errno;
+    if (!old) {
+        if (p) record_alloc(LG_REC_MALLOC, LG_FN_MALLOC, p, n, 0);
+    } else if (p) {
+        lg_event_t ev = {.type = LG_REC_REALLOC, .addr = (uintptr_t)p, .old = (uintptr_t)old,
+                         .size = n, .seq1 = seq1, .stack = true};
+        record(&ev, NULL, 0);
+    } else if (n == 0 && !array) { /* glibc: realloc(p, 0) frees p and returns NULL */
+        lg_event_t ev = {.type = LG_REC_FREE, .addr = (uintptr_t)old, .seq1 = seq1};
+        record(&ev, NULL, 0);
+    } else { /* failed: the old block is untouched; publish the reserved number */
+        lg_event_t ev = {.type = LG_REC_NOP, .seq1 = seq1};
+        record(&ev, NULL, 0);
+    }
+    tls.guard--;
+    errno = e;
+    return p;
+}
+
+EXPORT void *realloc(void *p, size_t n)
+{
+    return realloc_common(p, n, 0, 0, false);
+}
+
+EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
+{
+    size_t n;
+    if (__builtin_mul_overflow(nmemb, size, &n)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc_common(p, n, nmemb, size, true);
+}
+
+/* The aligned family shares one shape; `call` performs the real allocation. */
+#define ALIGNED_WRAPPER(fnid, align_expr, size_expr, real_call, boot_call)                 \
+    do {                                                                                    \
+        if (UNLIKELY(!enter())) {                                                           \
+            if (UNLIKELY(!real_posix_memalign)) return boot_call;                           \
+            return real_call;                                                               \
+        }                                                                                   \
+        tls.guard++;                                                                        \
+        void *p_ = real_call;                                                               \
+        int e_ = errno;                                                                     \
+        if (p_) record_alloc(LG_REC_ALIGNED, fnid, p_, size_expr, align_expr);              \
+        tls.guard--;                                                                        \
+        errno = e_;                                                                         \
+        return p_;                                                                          \
+    } while (0)
+
+static void *via_posix_memalign(size_t a, size_t n)
+{
+    void *p = NULL;
+    int rc = real_posix_memalign(&p, a, n);
+    if (rc) {
+        errno = rc;
+        return NULL;
+    }
+    return p;
+}
+
+EXPORT void *aligned_alloc(size_t a, size_t n)
+{
+    ALIGNED_WRAPPER(LG_FN_ALIGNED_ALLOC, a, n,
+                    real_aligned_alloc ? real_aligned_alloc(a, n) : via_posix_memalign(a, n),
+                    boot_alloc(n, a));
+}
+
+EXPORT void *memalign(size_t a, size_t n)
+{
+    ALIGNED_WRAPPER(LG_FN_MEMALIGN, a, n,
+                    real_memalign ? real_memalign(a, n) : via_posix_memalign(a, n),
+                    boot_alloc(n, a));
+}
+
+EXPORT void *valloc(size_t n)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    ALIGNED_WRAPPER(LG_FN_VALLOC, pg, n, real_valloc ? real_valloc(n) : via_posix_memalign(pg, n),
+                    boot_alloc(n, pg));
+}
+
+EXPORT void *pvalloc(size_t n)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t rounded = (n + pg - 1) & ~(pg - 1);
+    if (rounded == 0) rounded = pg;
+    ALIGNED_WRAPPER(LG_FN_PVALLOC, pg, rounded,
+                    real_pvalloc ? real_pvalloc(n) : via_posix_memalign(pg, rounded),
+                    boot_alloc(rounded, pg));
+}
+
+EXPORT int posix_memalign(void **out, size_t a, size_t n)
+{
+    if (UNLIKELY(!enter())) {
+        if (UNLIKELY(!real_posix_memalign)) {
+            *out = boot_alloc(n, a);
+            return *out ? 0 : ENOMEM;
+        }
+        return real_posix_memalign(out, a, n);
+    }
+    tls.guard++;
+    int rc = real_posix_memalign(out, a, n);
+    int e = errno;
+    if (rc == 0 && *out) record_alloc(LG_REC_ALIGNED, LG_FN_POSIX_MEMALIGN, *out, n, a);
+    tls.guard--;
+    errno = e;
+    return rc;
+}
+
+EXPORT void *dlopen(const char *file, int flags)
+{
+    if (UNLIKELY(!real_dlopen)) {
+        slow_enter();
+        if (!real_dlopen) return NULL;
+    }
+    /* No guard around the real call: the library's constructors allocate like any code. */
+    void *h = real_dlopen(file, flags);
+    if (tracing() && tls.guard == 0) {
+        tls.guard++;
+        scan_modules_if_changed();
+        tls.guard--;
+    }
+    return h;
+}
+
+EXPORT int dlclose(void *h)
+{
+    if (UNLIKELY(!real_dlclose)) {
+        slow_enter();
+        if (!real_dlclose) return -1;
+    }
+    int rc = real_dlclose(h);
+    if (tracing() && tls.guard == 0) {
+        tls.guard++;
+        scan_modules_if_changed();
+        tls.guard--;
+    }
+    return rc;
+}
+
+/* exec family: glibc's execv* call the system call directly, so each is wrapped. */
+#define EXEC_WRAPPER(call)                                                                  \
+    do {                                                                                    \
+        slow_enter();                                                                       \
+        image_ending(LG_END_EXEC, 0);                                                       \
+        int rc_ = call;                                                                     \
+        int e_ = errno;                                                                     \
+        exec_failed();                                                                      \
+        errno = e_;                                                                         \
+        return rc_;                                                                         \
+    } while (0)
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    EXEC_WRAPPER(real_execve ? real_execve(path, argv, envp) : (errno = ENOSYS, -1));
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+    EXEC_WRAPPER(real_execv ? real_execv(path, argv) : (errno = ENOSYS, -1));
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+    EXEC_WRAPPER(real_execvp ? real_execvp(file, argv) : (errno = ENOSYS, -1));
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    EXEC_WRAPPER(real_execvpe ? real_execvpe(file, argv, envp) : (errno = ENOSYS, -1));
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    EXEC_WRAPPER(real_fexecve ? real_fexecve(fd, argv, envp) : (errno = ENOSYS, -1));
+}
+
+EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+    EXEC_WRAPPER(real_execveat ? real_execveat(dirfd, path, argv, envp, flags)
+                               : (errno = ENOSYS, -1));
+}
+
+/* execl, execlp, execle: collect the variadic arguments, then the execv* wrappers. */
+static int count_args(va_list ap)
+{
+    int n = 1;
+    while (va_arg(ap, const char *)) n++;
+    return n;
+}
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+    va_list ap, aq;
+    va_start(ap, arg);
+    va_copy(aq, ap);
+    int n = count_args(aq);
+    va_end(aq);
+    char *argv[n + 1];
+    argv[0] = (char *)arg;
+    for (int i = 1; i <= n; i++) argv[i] = i < n ? va_arg(ap, char *) : NULL;
+    va_end(ap);
+    return execv(path, argv);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap, aq;
+    va_start(ap, arg);
+    va_copy(aq, ap);
+    int n = count_args(aq);
+    va_end(aq);
+    char *argv[n + 1];
+    argv[0] = (char *)arg;
+    for (int i = 1; i <= n; i++) argv[i] = i < n ? va_arg(ap, char *) : NULL;
+    va_end(ap);
+    return execvp(file, argv);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+    va_list ap, aq;
+    va_start(ap, arg);
+    va_copy(aq, ap);
+    int n = count_args(aq);
+    va_end(aq);
+    char *argv[n + 1];
+    argv[0] = (char *)arg;
+    for (int i = 1; i <= n; i++) argv[i] = i < n ? va_arg(ap, char *) : NULL;
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    return execve(path, argv, envp);
+}
+
+EXPORT void _exit(int status)
+{
+    image_ending(LG_END_EXIT, status);
+    if (real__exit) real__exit(status);
+    syscall(SYS_exit_group, status);
+    __builtin_unreachable();
+}
+
+EXPORT void _Exit(int status)
+{
+    _exit(status);
+}
+
+/* Start tracing at load time even if nothing allocates before main. */
+__attribute__((constructor(101))) static void lg_init(void)
+{
+    slow_enter();
+}
