@@ -1,0 +1,156 @@
+/*
+ * runtime/trace.c - rcrt's side of the leakgraph hook ABI (include/leakgraph/runtime_hooks.h):
+ * the one place that names the lg_rt_* functions. It declares them weak, decides once at load
+ * time which ones a tracer defines (rc_trace_mask), registers the object walk with the tracer,
+ * and forwards events. It must not call a hook whose address is NULL, and nothing outside
+ * this file may reference an lg_rt_* symbol: the inline reference-count functions in users'
+ * code test rc_trace_mask instead, so programs never carry weak references of their own.
+ *
+ * Why a mask and not `if (&lg_rt_incref)` at every site: the hook sites are inline in
+ * programs (rc_incref), and a weak undefined reference in a program's own code would need the
+ * same link care as the static library (see the ABI header); testing the addresses once here
+ * gives the same single predictable branch per site, on a word in rcrt's data.
+ *
+ * The hook list exists once, in HOOK_LIST; the mask computation is generated from it.
+ */
+#include "internal.h"
+#include "leakgraph/runtime_hooks.h"
+
+#if RC_TRACE_HOOKS
+
+/* name, mask bit */
+#define HOOK_LIST(X)                                                                           \
+    X(lg_rt_incref, RC_TRACE_REFS)                                                             \
+    X(lg_rt_decref, RC_TRACE_REFS)                                                             \
+    X(lg_rt_obj_alloc, RC_TRACE_OBJS)                                                          \
+    X(lg_rt_obj_free, RC_TRACE_OBJS)                                                           \
+    X(lg_rt_gc_start, RC_TRACE_GC)                                                             \
+    X(lg_rt_gc_end, RC_TRACE_GC)
+
+unsigned rc_trace_mask;
+
+static int walk_object(rc_object_t *op, void *arg)
+{
+    const struct lg_rt_visitor *v = arg;
+    if (v->object == NULL)
+        return 0;
+    return v->object(v->arg, op, op->type->name, rc_object_block_size(op), op->refcnt);
+}
+
+/* The traversal reports references of the last object given to walk_object; the visitor
+ * structure does not carry `from`, so it travels in a small frame. */
+struct walk_frame {
+    const struct lg_rt_visitor *v;
+    rc_object_t *from;
+};
+
+static int walk_object_frame(rc_object_t *op, void *arg)
+{
+    struct walk_frame *f = arg;
+    f->from = op;
+    return walk_object(op, (void *)(uintptr_t)f->v);
+}
+
+static int walk_ref(rc_object_t *to, const char *label, intptr_t index, void *arg)
+{
+    struct walk_frame *f = arg;
+    if (to == NULL || f->v->ref == NULL)
+        return 0;
+    return f->v->ref(f->v->arg, f->from, to, label, index);
+}
+
+static int walk(void *ctx, const struct lg_rt_visitor *visitor)
+{
+    (void)ctx;
+    struct walk_frame f = {visitor, NULL};
+    return rc_gc_walk(walk_object_frame, walk_ref, &f);
+}
+
+static const struct lg_rt_ops ops = {
+    .abi_version = LG_RT_ABI_VERSION,
+    .struct_size = sizeof(struct lg_rt_ops),
+    .runtime = "rcrt",
+    .ctx = NULL,
+    .walk = walk,
+};
+
+/* Relocations are done before any constructor runs, so the weak addresses are final here. */
+__attribute__((constructor)) static void trace_init(void)
+{
+    unsigned mask = 0;
+#define X(name, bit)                                                                           \
+    if (&name != NULL)                                                                         \
+        mask |= bit;
+    HOOK_LIST(X)
+#undef X
+    rc_trace_mask = mask;
+    if (&lg_rt_register != NULL)
+        lg_rt_register(&ops);
+}
+
+void rc_trace_incref(rc_object_t *op)
+{
+    if (&lg_rt_incref != NULL)
+        lg_rt_incref(op, op->refcnt);
+}
+
+void rc_trace_decref(rc_object_t *op)
+{
+    if (&lg_rt_decref != NULL)
+        lg_rt_decref(op, op->refcnt);
+}
+
+void rc_trace_obj_alloc(rc_object_t *op)
+{
+    if (&lg_rt_obj_alloc != NULL)
+        lg_rt_obj_alloc(op, op->type->name, rc_object_block_size(op));
+}
+
+void rc_trace_obj_free(rc_object_t *op)
+{
+    if (&lg_rt_obj_free != NULL)
+        lg_rt_obj_free(op, op->type->name, rc_object_block_size(op));
+}
+
+void rc_trace_gc_start(int generation)
+{
+    if (&lg_rt_gc_start != NULL)
+        lg_rt_gc_start(generation);
+}
+
+void rc_trace_gc_end(int generation, size_t collected, size_t uncollectable, uint64_t ns)
+{
+    if (&lg_rt_gc_end != NULL)
+        lg_rt_gc_end(generation, collected, uncollectable, ns);
+}
+
+#else /* !RC_TRACE_HOOKS: no hook is referenced; the mask stays 0 for programs that test it */
+
+unsigned rc_trace_mask;
+
+void rc_trace_incref(rc_object_t *op)
+{
+    (void)op;
+}
+void rc_trace_decref(rc_object_t *op)
+{
+    (void)op;
+}
+void rc_trace_obj_alloc(rc_object_t *op)
+{
+    (void)op;
+}
+void rc_trace_obj_free(rc_object_t *op)
+{
+    (void)op;
+}
+void rc_trace_gc_start(int generation)
+{
+    (void)generation;
+}
+void rc_trace_gc_end(int generation, size_t collected, size_t uncollectable, uint64_t ns)
+{
+    (void)generation, (void)collected, (void)uncollectable, (void)ns;
+}
+
+#endif
