@@ -54,7 +54,6 @@ typedef struct proc {
     bool done;
     bool replaced;          /* a newer image of the same pid exists */
     uint64_t orphan_since;  /* PREFORK region whose creator died: when we noticed */
-    uint64_t order;         /* discovery order */
 } proc_t;
 
 typedef struct session {
@@ -66,7 +65,6 @@ typedef struct session {
     int root_status;
     proc_t *procs;
     size_t nprocs, cap;
-    uint64_t next_order;
     bool quiet;
     int write_errors;
 } session_t;
@@ -122,8 +120,7 @@ static void scan_regions(session_t *s)
             s->procs = np;
             s->cap = cap;
         }
-        s->procs[s->nprocs++] = (proc_t){.region_path = strdup(path), .r = r, .pidfd = -1,
-                                         .order = s->next_order++};
+        s->procs[s->nprocs++] = (proc_t){.region_path = strdup(path), .r = r, .pidfd = -1};
     }
     closedir(d);
 }
@@ -135,7 +132,8 @@ static void start_trace(session_t *s, proc_t *p)
     /* An older unfinished image with the same pid was replaced by exec. */
     for (size_t i = 0; i < s->nprocs; i++) {
         proc_t *q = &s->procs[i];
-        if (q != p && q->col && !q->done && q->pid == p->pid && q->order < p->order) {
+        if (q != p && q->col && !q->done && q->pid == p->pid &&
+            q->r->hdr.start_ns < p->r->hdr.start_ns) {
             q->replaced = true;
             p->exec_from = 1;
         }
@@ -216,9 +214,19 @@ static void finish_proc(session_t *s, proc_t *p, int reason, int status, int sig
     p->done = true;
 }
 
+/* Images of one pid must start their traces in the order they began (an exec'd image after
+ * the one it replaced), whatever order the directory listed their regions in. */
+static int cmp_start(const void *a, const void *b)
+{
+    const proc_t *x = a, *y = b;
+    uint64_t sx = x->r ? x->r->hdr.start_ns : 0, sy = y->r ? y->r->hdr.start_ns : 0;
+    return sx < sy ? -1 : sx > sy;
+}
+
 /* One collector round over every region. */
 static void round_all(session_t *s, uint64_t now)
 {
+    qsort(s->procs, s->nprocs, sizeof *s->procs, cmp_start);
     for (size_t i = 0; i < s->nprocs; i++) {
         proc_t *p = &s->procs[i];
         if (p->done && p->r) { /* could not create its trace: keep its producers moving */

@@ -737,10 +737,16 @@ static int shim_range_cb(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
+static void image_ending(int reason, int status);
+
+/* Registered from the shim's constructor, which runs before __libc_start_main registers
+ * _dl_fini: so this handler runs after every atexit handler and every destructor, the last
+ * code of a normal exit. That is where the status is known and the trace is finished. */
 static void on_exit_status(int status, void *arg)
 {
     (void)arg;
     atomic_store(&g_exit_status, status & 0xff);
+    image_ending(LG_END_EXIT, status & 0xff);
 }
 
 static void fork_prepare(void);
@@ -941,10 +947,15 @@ static void exec_failed(void)
         atomic_store(&g_region->hdr.state, LG_RS_RUNNING);
 }
 
+/* Destructors run before on_exit_status (see there). In self mode, move what the rings hold
+ * into the trace now, in case the process never reaches the handler. */
 __attribute__((destructor(101))) static void lg_fini(void)
 {
-    int st = atomic_load(&g_exit_status);
-    image_ending(LG_END_EXIT, st < 0 ? 0 : st);
+    if (g_self && atomic_load(&g_state) == ST_TRACING) {
+        tls.guard++;
+        self_drain(true);
+        tls.guard--;
+    }
 }
 
 /* ---- the wrappers ---------------------------------------------------------------------- */

@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+"""Preload tests: real programs run under the shim, with exact expected leaks.
+
+Each test program marks its leaking lines with LEAK:<function>:<allocator>:<bytes>[:<blocks>]
+(and MAYBE: for a line that may hold at most one block when the program is killed). The
+driver runs the program under `leakgraph run` (or preloaded by hand), reads
+`leakgraph report --format json`, and checks that every mark is one record with exactly those
+bytes and blocks whose first frame in the program's own source is that function at that line.
+Usage: driver.py --bin BINDIR --progs PROGDIR --src SRCDIR SCENARIO
+"""
+import argparse, json, os, re, signal, stat, subprocess, sys, tempfile, time
+
+A = None
+FAILS = []
+
+
+def fail(msg):
+    FAILS.append(msg)
+    print("FAIL:", msg)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    return cond
+
+
+def marks(src):
+    out = []
+    with open(os.path.join(A.src, src)) as f:
+        for n, line in enumerate(f, 1):
+            m = re.search(r"LEAK:(\w+):(\w+):(\d+)(?::(\d+))?", line)
+            if m:
+                out.append(dict(func=m.group(1), alloc=m.group(2), bytes=int(m.group(3)),
+                                blocks=int(m.group(4) or 1), line=n, file=src))
+    return out
+
+
+def maybe_lines(src):
+    with open(os.path.join(A.src, src)) as f:
+        return [n for n, line in enumerate(f, 1) if "MAYBE:" in line]
+
+
+def leakgraph():
+    return os.path.join(A.bin, "leakgraph")
+
+
+def prog(name):
+    return os.path.join(A.progs, name)
+
+
+def run(args, out, env=None, **kw):
+    cmd = [leakgraph(), "run", "--output", out, "--"] + args
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, **kw)
+
+
+def report(*traces):
+    r = subprocess.run([leakgraph(), "report", "--format", "json"] + list(traces),
+                       capture_output=True, text=True, timeout=300)
+    if not check(r.returncode == 0, "report failed: %s" % r.stderr):
+        return {"leaks": [], "summary": {"unfreed": {"bytes": 0, "blocks": 0}}, "program": {}}
+    return json.loads(r.stdout)
+
+
+def user_frame(stack, src):
+    for fr in stack:
+        if fr.get("file") and os.path.basename(fr["file"]) == src:
+            return fr
+    return None
+
+
+def check_marks(rep, src, exact_total=False, extra_marks=()):
+    ms = marks(src) + list(extra_marks)
+    allowed = set(maybe_lines(src))
+    leaks = rep["leaks"]
+    for m in ms:
+        hits = [l for l in leaks
+                if (fr := user_frame(l["stack"], m["file"])) and fr["function"] == m["func"]
+                and fr["line"] == m["line"]]
+        if not check(len(hits) == 1, "%s:%d %s: expected one record, got %d" %
+                     (m["file"], m["line"], m["func"], len(hits))):
+            continue
+        h = hits[0]
+        check(h["bytes"] == m["bytes"], "%s: bytes %d != %d" % (m["func"], h["bytes"], m["bytes"]))
+        check(h["blocks"] == m["blocks"], "%s: blocks %d != %d" % (m["func"], h["blocks"], m["blocks"]))
+        check(h["allocator"] == m["alloc"], "%s: allocator %s != %s" % (m["func"], h["allocator"], m["alloc"]))
+        check(h["kind"] == "unfreed", "%s: kind %s" % (m["func"], h["kind"]))
+    # no record from this source other than the marked ones (MAYBE lines: at most one block)
+    marked = {(m["file"], m["line"]) for m in ms}
+    for l in leaks:
+        fr = site_frame(l["stack"])
+        if not (fr and fr.get("file") and os.path.basename(fr["file"]) == src):
+            continue  # allocated inside a library (e.g. glibc's thread setup), not by this code
+        if fr and (src, fr["line"]) not in marked:
+            if fr["line"] in allowed and l["blocks"] <= 1:
+                continue
+            fail("unexpected record from %s:%s (%s, %d bytes)" % (src, fr["line"], fr["function"], l["bytes"]))
+    if exact_total:
+        want_b = sum(m["bytes"] for m in ms)
+        want_k = sum(m["blocks"] for m in ms)
+        s = rep["summary"]["unfreed"]
+        check(s["bytes"] == want_b and s["blocks"] == want_k,
+              "summary %s != %d bytes in %d blocks; records: %s" %
+              (s, want_b, want_k, [(l["bytes"], [f["function"] for f in l["stack"][:3]]) for l in leaks]))
+
+
+def site_frame(stack):
+    """The frame that made the allocation: the first one outside the C++ runtime's new."""
+    for fr in stack:
+        if not (fr.get("module") or "").split("/")[-1].startswith("libstdc++"):
+            return fr
+    return None
+
+
+def tmpdir():
+    return tempfile.mkdtemp(prefix="lgtest.")
+
+
+# ---- scenarios ---------------------------------------------------------------------------
+
+def t_allocfns():
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    r = run([prog("allocfns")], out)
+    check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
+    check(out in r.stderr, "run does not say where the trace went: %r" % r.stderr)
+    check(stat.S_IMODE(os.stat(out).st_mode) == 0o600, "trace mode is not 0600")
+    rep = report(out)
+    check(rep["program"]["complete"] is True, "trace not complete")
+    check(rep["program"]["exit_status"] == 0, "exit status")
+    check_marks(rep, "allocfns.c", exact_total=True)
+    dump = subprocess.run([leakgraph(), "dump", out], capture_output=True, text=True).stdout
+    check(re.search(r"alloc fn=pvalloc addr=0x[0-9a-f]+ size=4096 align=4096", dump) is not None,
+          "dump lacks the pvalloc event")
+    check(re.search(r"alloc fn=posix_memalign addr=0x[0-9a-f]+ size=200 align=64", dump) is not None,
+          "dump lacks the posix_memalign event")
+
+
+def t_allocfns_self():
+    """Preloaded by hand, with LEAKGRAPH_OUTPUT."""
+    d = tmpdir()
+    out = os.path.join(d, "self.lgt")
+    env = dict(os.environ, LD_PRELOAD=os.path.join(A.bin, "..", "lib", "libleakgraph.so"),
+               LEAKGRAPH_OUTPUT=out)
+    r = subprocess.run([prog("allocfns")], env=env, capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
+    rep = report(out)
+    check(rep["program"]["complete"] is True, "trace not complete")
+    check_marks(rep, "allocfns.c", exact_total=True)
+
+
+def t_newdelete():
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    r = run([prog("newdelete")], out)
+    check(r.returncode == 0, "exit %d" % r.returncode)
+    check_marks(report(out), "newdelete.cpp")
+
+
+def t_threads():
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    r = run([prog("threads")], out)
+    check(r.returncode == 0, "exit %d" % r.returncode)
+    rep = report(out)
+    check(rep["program"]["complete"] is True, "trace not complete")
+    check(rep["program"]["events"] >= 8 * 100000 * 2 - 8 * 20, "events %d" % rep["program"]["events"])
+    check_marks(rep, "threads.c")
+
+
+def t_fork():
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    r = run([prog("forker")], out)
+    check(r.returncode == 0, "exit %d" % r.returncode)
+    kids = [f for f in os.listdir(d) if f.startswith("t.lgt.")]
+    if not check(len(kids) == 1, "child traces: %s" % kids):
+        return
+    parent = report(out)
+    child = report(os.path.join(d, kids[0]))
+    ms = marks("forker.c")
+    pm = [m for m in ms if m["func"] != "in_child"]
+    cm = [m for m in ms if m["func"] == "in_child"]
+    check_parent = dict(parent)
+    check_marks_subset(check_parent, "forker.c", pm)
+    check_marks_subset(child, "forker.c", cm)
+    check(child["program"]["exit_status"] == 5, "child exit status %s" % child["program"]["exit_status"])
+    check(child["program"]["parent_pid"] == parent["program"]["pid"], "child's parent pid")
+    check(kids[0] == "t.lgt.%d" % child["program"]["pid"], "child trace name %s" % kids[0])
+    both = report(out, os.path.join(d, kids[0]))
+    check(both["summary"]["unfreed"]["bytes"] == 600, "combined summary %s" % both["summary"])
+    check(len(both["processes"]) == 2, "processes in a combined report")
+
+
+def check_marks_subset(rep, src, ms):
+    """check_marks with only the given marks expected, exact totals."""
+    leaks = rep["leaks"]
+    for m in ms:
+        hits = [l for l in leaks if (fr := user_frame(l["stack"], src)) and fr["function"] == m["func"]
+                and fr["line"] == m["line"]]
+        if check(len(hits) == 1, "%s: expected one record, got %d" % (m["func"], len(hits))):
+            check(hits[0]["bytes"] == m["bytes"] and hits[0]["blocks"] == m["blocks"],
+                  "%s: %d bytes in %d blocks" % (m["func"], hits[0]["bytes"], hits[0]["blocks"]))
+    s = rep["summary"]["unfreed"]
+    check(s["bytes"] == sum(m["bytes"] for m in ms) and s["blocks"] == sum(m["blocks"] for m in ms),
+          "summary %s for %s" % (s, [m["func"] for m in ms]))
+
+
+def t_exec():
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    r = run([prog("execer")], out)
+    check(r.returncode == 4, "exit %d (want the second image's 4)" % r.returncode)
+    kids = [f for f in os.listdir(d) if f.startswith("t.lgt.")]
+    if not check(len(kids) == 1, "exec'd image traces: %s" % kids):
+        return
+    first, second = report(out), report(os.path.join(d, kids[0]))
+    ms = marks("execer.c")
+    check_marks_subset(first, "execer.c", [m for m in ms if m["func"] == "before_exec"])
+    check_marks_subset(second, "execer.c", [m for m in ms if m["func"] == "after_exec"])
+    check(first["program"]["end"] == "exec", "first image end %s" % first["program"]["end"])
+    check(first["program"]["complete"] is True, "first image trace complete")
+    check(second["program"]["exit_status"] == 4, "second image exit status")
+    check(second["program"]["pid"] == first["program"]["pid"], "same pid across exec")
+    check(second["program"]["argv"][1:] == ["second"], "second argv %s" % second["program"]["argv"])
+
+
+def t_dlopen():
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    lib = os.path.join(A.progs, "libdlleak.so")
+    r = run([prog("dlopener"), lib], out)
+    check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
+    rep = report(out)
+    hits = [l for l in rep["leaks"] if l["stack"] and l["stack"][0]["function"] == "dl_leak"]
+    if not check(len(hits) == 1, "records from dl_leak: %d" % len(hits)):
+        return
+    h = hits[0]
+    lm = marks("dlleak.c")[0]
+    mm = marks("dlopener.c")[0]
+    f0 = h["stack"][0]
+    check(os.path.basename(f0["file"] or "") == "dlleak.c" and f0["line"] == lm["line"],
+          "frame in the unloaded library: %s" % f0)
+    check(f0["module"] and f0["module"].endswith("libdlleak.so"), "module %s" % f0["module"])
+    check(h["bytes"] == 333 and h["blocks"] == 1, "bytes %d" % h["bytes"])
+    caller = user_frame(h["stack"], "dlopener.c")
+    check(caller and caller["function"] == "main" and caller["line"] == mm["line"], "caller %s" % caller)
+    dump = subprocess.run([leakgraph(), "dump", out], capture_output=True, text=True).stdout
+    check(re.search(r"unmodule id=\d+ path=.*libdlleak\.so", dump) is not None, "no unmodule in dump")
+
+
+def dying(how, want_rc, want_end, want_sig=0, want_status=None):
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    r = run([prog("dying"), how], out)
+    check(r.returncode == want_rc, "%s: exit %d want %d" % (how, r.returncode, want_rc))
+    rep = report(out)
+    p = rep["program"]
+    check(p["complete"] is True, "%s: trace not complete: %s" % (how, p.get("problem")))
+    check(p["end"] == want_end, "%s: end %s" % (how, p["end"]))
+    check(p["signal"] == want_sig, "%s: signal %s" % (how, p["signal"]))
+    if want_status is not None:
+        check(p["exit_status"] == want_status, "%s: status %s" % (how, p["exit_status"]))
+    check_marks(rep, "dying.c")
+
+
+def t_kill_self():
+    dying("kill", 128 + 9, "signal", 9)
+
+
+def t_abort():
+    dying("abort", 128 + 6, "signal", 6)
+
+
+def t_segv():
+    dying("segv", 128 + 11, "signal", 11)
+
+
+def t_underscore_exit():
+    dying("_exit", 7, "exit", 0, 7)
+
+
+def t_sigkill_external():
+    """Killed by SIGKILL from outside while running: everything it logged is in the trace."""
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    p = subprocess.Popen([leakgraph(), "run", "--output", out, "--", prog("dying"), "wait"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    m = re.match(r"ready (\d+)", line)
+    if not check(m is not None, "no ready line: %r" % line):
+        p.kill()
+        return
+    time.sleep(0.2)
+    os.kill(int(m.group(1)), signal.SIGKILL)
+    rc = p.wait(timeout=60)
+    check(rc == 128 + 9, "exit %d" % rc)
+    rep = report(out)
+    check(rep["program"]["complete"] is True and rep["program"]["signal"] == 9, "program %s" % rep["program"])
+    check_marks(rep, "dying.c")
+
+
+def t_closefds():
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    r = run([prog("closefds")], out)
+    check(r.returncode == 0, "exit %d" % r.returncode)
+    check_marks(report(out), "closefds.c", exact_total=True)
+    out2 = os.path.join(d, "self.lgt")
+    env = dict(os.environ, LD_PRELOAD=os.path.join(A.bin, "..", "lib", "libleakgraph.so"),
+               LEAKGRAPH_OUTPUT=out2)
+    r = subprocess.run([prog("closefds")], env=env, capture_output=True, text=True, timeout=60, cwd=d)
+    check(r.returncode == 0, "self mode exit %d" % r.returncode)
+    rep = report(out2)
+    check(rep["program"]["complete"] is True, "self-mode trace complete")
+    check_marks(rep, "closefds.c", exact_total=True)
+
+
+def t_cli():
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    r = run([prog("exitcode"), "3"], out)
+    check(r.returncode == 3, "exit status passthrough: %d" % r.returncode)
+    check(report(out)["program"]["exit_status"] == 3, "recorded exit status")
+    # never overwrite
+    with open(out, "rb") as f:
+        before = f.read()
+    r = run([prog("exitcode"), "0"], out)
+    check(r.returncode == 125, "run over an existing trace exits %d" % r.returncode)
+    check("refusing to overwrite" in r.stderr, "message: %r" % r.stderr)
+    with open(out, "rb") as f:
+        check(f.read() == before, "existing trace changed")
+    # a symlink at the output path is not followed
+    link = os.path.join(d, "link.lgt")
+    os.symlink(os.path.join(d, "target"), link)
+    r = run([prog("exitcode"), "0"], link)
+    check(r.returncode == 125 and not os.path.exists(os.path.join(d, "target")), "symlink followed")
+    # missing program
+    r = run([os.path.join(d, "no-such-program")], os.path.join(d, "x.lgt"))
+    check(r.returncode == 127, "missing program exit %d" % r.returncode)
+    check("cannot run" in r.stderr, "message: %r" % r.stderr)
+    # usage errors
+    r = subprocess.run([leakgraph(), "run"], capture_output=True, text=True)
+    check(r.returncode == 2, "run without a program exits %d" % r.returncode)
+    r = subprocess.run([leakgraph(), "frobnicate"], capture_output=True, text=True)
+    check(r.returncode == 2 and "unknown command" in r.stderr, "unknown command")
+
+
+def main():
+    global A
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--progs", required=True)
+    ap.add_argument("--src", required=True)
+    ap.add_argument("scenario")
+    A = ap.parse_args()
+    fn = globals().get("t_" + A.scenario)
+    if not fn:
+        print("unknown scenario", A.scenario)
+        return 2
+    fn()
+    if FAILS:
+        print("%d check(s) failed" % len(FAILS))
+        return 1
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
