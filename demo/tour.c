@@ -91,7 +91,7 @@ static void on_dead(rc_object_t *wr, void *data)
 
 int main(void)
 {
-    static const char *const obj_slots[] = {"name", "other", NULL};
+    static const char *const obj_slots[] = {"name", "other", "__weakref__", NULL};
     rc_type_t *Obj = rc_class_new("Obj", obj_slots, obj_del);
     static const char *const node_slots[] = {"other", "me", NULL};
     rc_type_t *Node = rc_class_new("Node", node_slots, NULL);

@@ -234,6 +234,19 @@ static void subtract_refs(rc_gchead_t *young)
     }
 }
 
+/* State of one move_unreachable run. `needs` collects, conservatively (objects may still be
+ * moved back), what the unreachable objects will require from passes 5-8, so that passes with
+ * nothing to do are skipped instead of sweeping a million objects for nothing. */
+#define NEED_LEGACY 0x1u
+#define NEED_WEAKREFS 0x2u
+#define NEED_FINALIZE 0x4u
+typedef struct move_state {
+    rc_gchead_t *young;
+    size_t moved;      /* moves into unreachable */
+    size_t moved_back; /* moves back into young */
+    unsigned needs;
+} move_state_t;
+
 static int visit_reachable(rc_object_t *op, const char *label, intptr_t index, void *arg)
 {
     (void)label, (void)index;
@@ -244,7 +257,9 @@ static int visit_reachable(rc_object_t *op, const char *label, intptr_t index, v
         return 0; /* not a candidate, or already visited */
     if (g->info & RC_GC_UNREACHABLE) {
         /* Tentatively unreachable, but reached now: back to young, to be visited. */
-        list_move(g, (rc_gchead_t *)arg);
+        move_state_t *st = arg;
+        list_move(g, st->young);
+        st->moved_back++;
         g->info = (g->info & RC_GC_FINALIZED) | RC_GC_COLLECTING | RC_GC_REFS_ONE;
     } else if (gc_refs(g) == 0) {
         g->info += RC_GC_REFS_ONE; /* reached before the cursor got there */
@@ -252,15 +267,34 @@ static int visit_reachable(rc_object_t *op, const char *label, intptr_t index, v
     return 0;
 }
 
-/* Pass 3 (see the essay for the invariant). Returns the number of reachable objects. */
-static size_t move_unreachable(rc_gchead_t *young, rc_gchead_t *unreachable)
+/* What an unreachable object will need from passes 5-8. */
+static unsigned needs_of(const rc_gchead_t *g, rc_object_t *op)
+{
+    const rc_type_t *t = op->type;
+    unsigned n = 0;
+    if (RC_UNLIKELY(t->legacy_del != NULL))
+        n |= NEED_LEGACY;
+    if (t->finalize != NULL && !(g->info & RC_GC_FINALIZED))
+        n |= NEED_FINALIZE;
+    if (t == &rc_weakref_type ||
+        (t->weaklist_offset != 0 && *(rc_object_t **)((char *)op + t->weaklist_offset)))
+        n |= NEED_WEAKREFS;
+    return n;
+}
+
+/* Pass 3 (see the essay for the invariant). Fills *st; returns the number of reachable
+ * objects. */
+static size_t move_unreachable(rc_gchead_t *young, rc_gchead_t *unreachable, move_state_t *st)
 {
     size_t reachable = 0;
+    st->young = young;
+    st->moved = st->moved_back = 0;
+    st->needs = 0;
     rc_gchead_t *g = young->next;
     while (g != young) {
         if (gc_refs(g) > 0) {
             rc_object_t *op = rc_from_gc(g);
-            op->type->traverse(op, visit_reachable, young);
+            op->type->traverse(op, visit_reachable, st);
             g->info &= ~(uintptr_t)RC_GC_COLLECTING;
             g = g->next;
             reachable++;
@@ -268,6 +302,8 @@ static size_t move_unreachable(rc_gchead_t *young, rc_gchead_t *unreachable)
             rc_gchead_t *next = g->next;
             list_move(g, unreachable);
             g->info |= RC_GC_UNREACHABLE;
+            st->needs |= needs_of(g, rc_from_gc(g));
+            st->moved++;
             g = next;
         }
     }
@@ -276,11 +312,11 @@ static size_t move_unreachable(rc_gchead_t *young, rc_gchead_t *unreachable)
 
 /* Passes 1-3 over `set`; reachable objects stay in `set`, the rest go to `unreachable`.
  * Returns the number of reachable objects. */
-static size_t deduce_unreachable(rc_gchead_t *set, rc_gchead_t *unreachable)
+static size_t deduce_unreachable(rc_gchead_t *set, rc_gchead_t *unreachable, move_state_t *st)
 {
     update_refs(set);
     subtract_refs(set);
-    return move_unreachable(set, unreachable);
+    return move_unreachable(set, unreachable, st);
 }
 
 /* Clear the collection flags (objects leaving a collection alive). */
@@ -367,9 +403,10 @@ static void handle_weakrefs(rc_gchead_t *unreachable)
     rc_free(q.items);
 }
 
-/* Pass 7. */
-static void finalize_garbage(rc_gchead_t *unreachable)
+/* Pass 7. Returns the number of finalizers called. */
+static size_t finalize_garbage(rc_gchead_t *unreachable)
 {
+    size_t called = 0;
     rc_gchead_t seen;
     list_init(&seen);
     while (!list_empty(unreachable)) {
@@ -378,19 +415,24 @@ static void finalize_garbage(rc_gchead_t *unreachable)
         rc_object_t *op = rc_from_gc(g);
         if (op->type->finalize != NULL && !(g->info & RC_GC_FINALIZED)) {
             g->info |= RC_GC_FINALIZED;
+            called++;
             rc_incref(op);
             op->type->finalize(op);
             rc_decref(op); /* may free it (a finalizer broke the cycle): it unlinks itself */
         }
     }
     list_merge(&seen, unreachable);
+    return called;
 }
 
-/* Pass 8: after it, `final` holds the true garbage; resurrected objects are in `old`. */
-static void handle_resurrected(rc_gchead_t *unreachable, rc_gchead_t *final, rc_gchead_t *old)
+/* Pass 8: after it, `final` holds the true garbage; resurrected objects are in `old`.
+ * Returns the size of `final`. */
+static size_t handle_resurrected(rc_gchead_t *unreachable, rc_gchead_t *final, rc_gchead_t *old)
 {
-    deduce_unreachable(unreachable, final);
+    move_state_t st;
+    deduce_unreachable(unreachable, final, &st);
     list_merge(unreachable, old); /* resurrected; move_unreachable cleared COLLECTING */
+    return st.moved - st.moved_back;
 }
 
 /* Pass 9. */
@@ -441,7 +483,9 @@ static size_t collect(int generation, size_t *uncollectable_out)
     for (int i = 0; i < generation; i++)
         list_merge(&G.gens[i].head, young);
     /* 1-3 */
-    size_t survivors = deduce_unreachable(young, &unreachable);
+    move_state_t st;
+    size_t survivors = deduce_unreachable(young, &unreachable, &st);
+    size_t n_unreachable = st.moved - st.moved_back;
     /* 4 */
     if (generation == RC_GC_GENERATIONS - 2)
         G.long_lived_pending += survivors;
@@ -452,24 +496,30 @@ static size_t collect(int generation, size_t *uncollectable_out)
         G.long_lived_total = survivors;
     }
     /* 5 */
-    move_legacy_finalizers(&unreachable, &finalizers);
-    if ((G.debug & RC_GC_DEBUG_SAVEALL) || !list_empty(&finalizers))
+    size_t uncollectable = 0;
+    if (st.needs & NEED_LEGACY) {
+        move_legacy_finalizers(&unreachable, &finalizers);
+        uncollectable = list_size(&finalizers);
+    }
+    if ((G.debug & RC_GC_DEBUG_SAVEALL) || uncollectable != 0)
         rc_gc_garbage(); /* create the list now; collecting is set, so no nested collection */
     /* 6 */
-    handle_weakrefs(&unreachable);
-    /* 7 */
-    finalize_garbage(&unreachable);
-    /* 8 */
-    handle_resurrected(&unreachable, &final, old);
-    size_t collected = list_size(&final);
+    if (st.needs & NEED_WEAKREFS)
+        handle_weakrefs(&unreachable);
+    /* 7, 8: without a finalizer call no user code ran that could resurrect anything (weak
+     * reference callbacks only see cleared weak references), so `unreachable` is final. */
+    size_t collected;
+    if ((st.needs & NEED_FINALIZE) && finalize_garbage(&unreachable) != 0) {
+        collected = handle_resurrected(&unreachable, &final, old);
+    } else {
+        list_merge(&unreachable, &final);
+        collected = n_unreachable - uncollectable;
+    }
     /* 9 */
     delete_garbage(&final, old);
     /* 10 */
-    size_t uncollectable = 0;
-    for (rc_gchead_t *g = finalizers.next; g != &finalizers; g = g->next) {
+    for (rc_gchead_t *g = finalizers.next; g != &finalizers; g = g->next)
         rc_list_append(G.garbage, rc_from_gc(g));
-        uncollectable++;
-    }
     clear_flags(&finalizers);
     list_merge(&finalizers, old);
     *uncollectable_out = uncollectable;

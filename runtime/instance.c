@@ -1,9 +1,12 @@
 /*
  * runtime/instance.c - classes and their instances: objects with named attributes, like
  * instances of a Python class. A class is an rc_type_t (its name is the instance's type name)
- * extended with its slot names and a count of live instances. Attributes named in the class's
- * slots are stored inline in the instance (CPython 3.11's inline values / __slots__); others
- * go to a dict created on first use. Instances can be weakly referenced and may have a
+ * extended with its slot names and a count of live instances. As in Python:
+ *   - a class without slots has a __dict__ (attributes in a dict created on first use) and
+ *     can be weakly referenced;
+ *   - a class with slots stores exactly those attributes inline, and has a __dict__ or a weak
+ *     reference list only if "__dict__" or "__weakref__" is among its slots.
+ * Instance layout: [rc_object_t | values[nslots] | dict? | weaklist?]. Instances may have a
  * finalizer (__del__). Classes are plain C memory, not objects: they must outlive their
  * instances (rc_class_free refuses while any is alive).
  */
@@ -17,17 +20,21 @@
 typedef struct rc_class {
     rc_type_t type;     /* first: a class is a type */
     char *name;
-    size_t nslots;
+    size_t nslots;      /* attribute slots (not counting __dict__ and __weakref__) */
     char **slots;
+    size_t dict_offset; /* offset of the dict pointer, 0 = no __dict__ */
     size_t ninstances;
 } rc_class_t;
 
 typedef struct rc_instance {
     rc_object_t ob;
-    rc_object_t *weaklist;
-    rc_object_t *dict;      /* attributes not in the slots, or NULL */
-    rc_object_t *values[];  /* one per slot, NULL = unset */
+    rc_object_t *values[]; /* one per slot, NULL = unset; then dict and weaklist if any */
 } rc_instance_t;
+
+static inline rc_object_t **dict_ptr(rc_object_t *self, const rc_class_t *c)
+{
+    return c->dict_offset ? (rc_object_t **)((char *)self + c->dict_offset) : NULL;
+}
 
 static int instance_traverse(rc_object_t *self, rc_visit_fn visit, void *arg)
 {
@@ -40,8 +47,9 @@ static int instance_traverse(rc_object_t *self, rc_visit_fn visit, void *arg)
                 return r;
         }
     }
-    if (in->dict != NULL)
-        return visit(in->dict, "__dict__", -1, arg);
+    rc_object_t **d = dict_ptr(self, c);
+    if (d != NULL && *d != NULL)
+        return visit(*d, "__dict__", -1, arg);
     return 0;
 }
 
@@ -54,9 +62,12 @@ static void instance_clear(rc_object_t *self)
         in->values[i] = NULL;
         rc_xdecref(v);
     }
-    rc_object_t *d = in->dict;
-    in->dict = NULL;
-    rc_xdecref(d);
+    rc_object_t **d = dict_ptr(self, c);
+    if (d != NULL) {
+        rc_object_t *old = *d;
+        *d = NULL;
+        rc_xdecref(old);
+    }
 }
 
 static void instance_dealloc(rc_object_t *self)
@@ -79,9 +90,17 @@ bool rc_is_instance(const rc_object_t *op)
 
 rc_type_t *rc_class_new(const char *name, const char *const *slots, rc_finalize_fn del)
 {
-    size_t n = 0;
-    while (slots != NULL && slots[n] != NULL)
-        n++;
+    size_t n = 0, total = 0;
+    bool has_dict = slots == NULL, has_weakref = slots == NULL;
+    while (slots != NULL && slots[total] != NULL) {
+        if (strcmp(slots[total], "__dict__") == 0)
+            has_dict = true;
+        else if (strcmp(slots[total], "__weakref__") == 0)
+            has_weakref = true;
+        else
+            n++;
+        total++;
+    }
     rc_class_t *c = calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
@@ -89,16 +108,26 @@ rc_type_t *rc_class_new(const char *name, const char *const *slots, rc_finalize_
     c->slots = calloc(n ? n : 1, sizeof *c->slots);
     if (c->name == NULL || c->slots == NULL)
         goto fail;
-    for (size_t i = 0; i < n; i++) {
-        c->slots[i] = strdup(slots[i]);
-        if (c->slots[i] == NULL)
+    for (size_t i = 0, k = 0; i < total; i++) {
+        if (strcmp(slots[i], "__dict__") == 0 || strcmp(slots[i], "__weakref__") == 0)
+            continue;
+        c->slots[k] = strdup(slots[i]);
+        if (c->slots[k++] == NULL)
             goto fail;
     }
     c->nslots = n;
+    size_t size = sizeof(rc_instance_t) + n * sizeof(rc_object_t *);
+    if (has_dict) {
+        c->dict_offset = size;
+        size += sizeof(rc_object_t *);
+    }
+    if (has_weakref) {
+        c->type.weaklist_offset = size;
+        size += sizeof(rc_object_t *);
+    }
     c->type.name = c->name;
-    c->type.basicsize = sizeof(rc_instance_t) + n * sizeof(rc_object_t *);
+    c->type.basicsize = size;
     c->type.flags = RC_TYPE_GC;
-    c->type.weaklist_offset = offsetof(rc_instance_t, weaklist);
     c->type.traverse = instance_traverse;
     c->type.clear = instance_clear;
     c->type.finalize = del;
@@ -159,29 +188,34 @@ int rc_setattr(rc_object_t *self, const char *name, rc_object_t *value)
         rc_setref(&in->values[i], value);
         return 0;
     }
+    rc_object_t **d = dict_ptr(self, c);
+    if (d == NULL)
+        return -ENOENT; /* like AttributeError: slots only, no __dict__ */
     if (value == NULL) {
-        if (in->dict == NULL)
+        if (*d == NULL)
             return -ENOENT;
         rc_object_t *k = rc_str_interned(name);
         if (k == NULL)
             return -ENOMEM;
-        int r = rc_dict_del(in->dict, k);
+        int r = rc_dict_del(*d, k);
         rc_decref(k);
         return r;
     }
-    if (in->dict == NULL) {
-        in->dict = rc_dict_new();
-        if (in->dict == NULL)
+    if (*d == NULL) {
+        *d = rc_dict_new();
+        if (*d == NULL)
             return -ENOMEM;
     }
-    return rc_dict_set_str(in->dict, name, value);
+    return rc_dict_set_str(*d, name, value);
 }
 
 rc_object_t *rc_getattr(rc_object_t *self, const char *name)
 {
     rc_instance_t *in = (rc_instance_t *)self;
-    intptr_t i = slot_of((const rc_class_t *)self->type, name);
+    const rc_class_t *c = (const rc_class_t *)self->type;
+    intptr_t i = slot_of(c, name);
     if (i >= 0)
         return in->values[i];
-    return in->dict ? rc_dict_get_str(in->dict, name) : NULL;
+    rc_object_t **d = dict_ptr(self, c);
+    return d && *d ? rc_dict_get_str(*d, name) : NULL;
 }

@@ -132,7 +132,7 @@ void rc_dealloc(rc_object_t *op)
             rc_gc_unlink(op);
         rc_gc_note_free();
     }
-    if (t->weaklist_offset != 0)
+    if (t->weaklist_offset != 0 && *(rc_object_t **)((char *)op + t->weaklist_offset) != NULL)
         rc_weakref_clear_all(op);
     if (T.depth >= RC_TRASHCAN_DEPTH) {
         op->refcnt = (intptr_t)T.pending;

@@ -90,11 +90,12 @@ bool rc_dict_next(const rc_object_t *d, size_t *pos, rc_object_t **key, rc_objec
 void rc_dict_clear(rc_object_t *d);
 
 /* ---- classes and instances: objects with named attributes. ---- */
-/* A new class named `name` (the type name of its instances). `slots` is an optional
- * NULL-terminated list of attribute names stored inline in each instance (fast, like
- * __slots__); other attributes go to a per-instance dict created on first use. `del` is an
- * optional finalizer (__del__, PEP 442 semantics). Instances can be weakly referenced.
- * Returns NULL on failure. The class must outlive its instances. */
+/* A new class named `name` (the type name of its instances). As in Python: with `slots` NULL,
+ * instances have a __dict__ (attributes in a dict created on first use) and can be weakly
+ * referenced; with `slots` (a NULL-terminated list of names, like __slots__) the attributes
+ * are stored inline and only those exist, plus a dict if "__dict__" is listed and weak
+ * references if "__weakref__" is listed. `del` is an optional finalizer (__del__, PEP 442
+ * semantics). Returns NULL on failure. The class must outlive its instances. */
 rc_type_t *rc_class_new(const char *name, const char *const *slots, rc_finalize_fn del);
 /* Free a class. Returns 0, or -EBUSY while instances are alive. */
 int rc_class_free(rc_type_t *cls);
@@ -105,7 +106,8 @@ bool rc_is_instance(const rc_object_t *obj);
 /* New instance (no attributes set). */
 rc_object_t *rc_instance_new(rc_type_t *cls);
 /* obj.name = value (takes a reference); value NULL deletes. Returns 0, -ENOMEM, or -ENOENT
- * when deleting a missing attribute. */
+ * when deleting a missing attribute or setting one the class has no room for (no slot of
+ * that name and no __dict__, Python's AttributeError). */
 int rc_setattr(rc_object_t *obj, const char *name, rc_object_t *value);
 /* Borrowed obj.name, or NULL if unset. */
 rc_object_t *rc_getattr(rc_object_t *obj, const char *name);

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
     char text[512];
     if (traced) {
         CHECK_EQ(dump(text, sizeof text), 0);
-        const char *expect = "Holder size=80 rc=1 items->list\nlist size=64 rc=1 [0]->str";
+        const char *expect = "Holder size=64 rc=1 items->list\nlist size=64 rc=1 [0]->str";
         if (strcmp(text, expect) != 0)
             fprintf(stderr, "walk gave:\n%s\nexpected:\n%s\n", text, expect);
         CHECK(strcmp(text, expect) == 0);

@@ -321,7 +321,7 @@ static void test_freeze(void)
 
 int main(void)
 {
-    static const char *const slots[] = {"other", "me", NULL};
+    static const char *const slots[] = {"other", "me", "__weakref__", NULL};
     Node = rc_class_new("Node", slots, NULL);
     Fin = rc_class_new("Fin", slots, fin_del);
     Legacy = rc_class_new("Legacy", slots, NULL);

@@ -158,7 +158,7 @@ static void test_dict(void)
 
 static void test_instances(void)
 {
-    static const char *const slots[] = {"x", "y", NULL};
+    static const char *const slots[] = {"x", "y", "__dict__", NULL};
     rc_type_t *Point = rc_class_new("Point", slots, NULL);
     CHECK(strcmp(Point->name, "Point") == 0);
     rc_object_t *p = rc_instance_new(Point);
@@ -176,13 +176,33 @@ static void test_instances(void)
     CHECK_EQ(rc_getrefcount(label), 2);
     CHECK_EQ(rc_setattr(p, "label", NULL), -2);
     CHECK_EQ(rc_setattr(p, "y", NULL), -2);
-    CHECK_EQ(rc_sizeof(p), 24 + 16 + 16 + 2 * 8);
+    CHECK_EQ(rc_sizeof(p), 24 + 16 + 2 * 8 + 8); /* gc header, header, x, y, __dict__ */
     CHECK_EQ(rc_class_instances(Point), 1);
     CHECK_EQ(rc_class_free(Point), -16);
     rc_decref(p);
     CHECK_EQ(rc_class_instances(Point), 0);
     rc_decref(one), rc_decref(label);
     CHECK_EQ(rc_class_free(Point), 0);
+
+    /* Slots only (no "__dict__", no "__weakref__"): other attributes are refused, as with
+     * Python's AttributeError, and weak references too. Without slots: both exist. */
+    static const char *const only_a[] = {"a", NULL};
+    rc_type_t *Slotted = rc_class_new("Slotted", only_a, NULL);
+    rc_type_t *Plain = rc_class_new("Plain", NULL, NULL);
+    rc_object_t *so = rc_instance_new(Slotted), *po = rc_instance_new(Plain);
+    CHECK_EQ(rc_sizeof(so), 24 + 16 + 8);
+    CHECK_EQ(rc_sizeof(po), 24 + 16 + 8 + 8);
+    CHECK_EQ(rc_setattr(so, "b", so), -2);
+    CHECK(rc_weakref_new(so, NULL, NULL) == NULL);
+    CHECK_EQ(rc_setattr(po, "b", so), 0);
+    rc_object_t *w = rc_weakref_new(po, NULL, NULL);
+    CHECK(w != NULL && rc_weakref_alive(w));
+    rc_decref(po);
+    CHECK(!rc_weakref_alive(w));
+    rc_decref(w);
+    rc_decref(so);
+    CHECK_EQ(rc_class_free(Slotted), 0);
+    CHECK_EQ(rc_class_free(Plain), 0);
 }
 
 /* A user type written against the public API only: a pair with labelled references. */
