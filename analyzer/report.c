@@ -36,7 +36,7 @@ static int cmp_record(const void *a, const void *b)
 /* Groups t->live by stack (sorting t->live as a side effect). */
 static lg_record_t *group_records(lg_trace_t *t, size_t *n)
 {
-    qsort(t->live, t->nlive, sizeof *t->live, cmp_block_stack);
+    if (t->nlive > 1) qsort(t->live, t->nlive, sizeof *t->live, cmp_block_stack);
     lg_record_t *r = malloc((t->nlive ? t->nlive : 1) * sizeof *r);
     size_t k = 0;
     if (!r) return NULL;
@@ -47,7 +47,7 @@ static lg_record_t *group_records(lg_trace_t *t, size_t *n)
         r[k - 1].bytes += b->size;
         r[k - 1].blocks++;
     }
-    qsort(r, k, sizeof *r, cmp_record);
+    if (k > 1) qsort(r, k, sizeof *r, cmp_record);
     *n = k;
     return r;
 }

@@ -226,7 +226,7 @@ static int cmp_start(const void *a, const void *b)
 /* One collector round over every region. */
 static void round_all(session_t *s, uint64_t now)
 {
-    qsort(s->procs, s->nprocs, sizeof *s->procs, cmp_start);
+    if (s->nprocs > 1) qsort(s->procs, s->nprocs, sizeof *s->procs, cmp_start);
     for (size_t i = 0; i < s->nprocs; i++) {
         proc_t *p = &s->procs[i];
         if (p->done && p->r) { /* could not create its trace: keep its producers moving */

@@ -31,7 +31,7 @@ static inline uint8_t *lg_put_sv(uint8_t *p, int64_t v)
 static inline uint8_t *lg_put_bytes(uint8_t *p, const void *b, size_t n)
 {
     p = lg_put_uv(p, n);
-    memcpy(p, b, n);
+    if (n) memcpy(p, b, n); /* b may be NULL when n is 0 */
     return p + n;
 }
 

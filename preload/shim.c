@@ -369,6 +369,24 @@ static void release_ring(void *unused)
     tls.gen = 0;
 }
 
+/* Is the `leakgraph run` process that drains our region still there? A zombie is not: kill()
+ * still succeeds on it, so its state is read from /proc. No allocation. */
+static bool collector_alive(void)
+{
+    if (g_collector_pid <= 0) return true;
+    if (kill(g_collector_pid, 0) != 0 && errno == ESRCH) return false;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)g_collector_pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno != ENOENT;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return true;
+    buf[n] = 0;
+    const char *q = strrchr(buf, ')');
+    return !(q && q[1] == ' ' && (q[2] == 'Z' || q[2] == 'X'));
+}
+
 /* Waits until `need` bytes fit in the ring at `head`. Returns false if tracing stopped. */
 static bool wait_space(lg_ring_t *ring, uint64_t head, size_t need)
 {
@@ -384,7 +402,7 @@ static bool wait_space(lg_ring_t *ring, uint64_t head, size_t need)
         waited += 50000;
         if (waited >= LG_WAIT_CHECK_NS) {
             waited = 0;
-            if (g_collector_pid > 0 && kill(g_collector_pid, 0) != 0 && errno == ESRCH) {
+            if (!collector_alive()) {
                 stop_tracing("the leakgraph collector is gone");
                 return false;
             }

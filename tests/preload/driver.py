@@ -300,6 +300,27 @@ def t_sigkill_external():
     check_marks(rep, "dying.c")
 
 
+def t_collector_killed():
+    """The collector dies while the program writes: the program stops tracing and finishes."""
+    d = tmpdir()
+    out, marker = os.path.join(d, "t.lgt"), os.path.join(d, "finished")
+    p = subprocess.Popen([leakgraph(), "run", "--output", out, "--", prog("busy"), marker],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    if not check(line.startswith("ready"), "no ready line: %r" % line):
+        p.kill()
+        return
+    p.kill()  # SIGKILL the collector, not the program
+    p.wait()
+    for _ in range(600):
+        if os.path.exists(marker):
+            break
+        time.sleep(0.1)
+    check(os.path.exists(marker), "the program did not finish after its collector died")
+    err = p.stderr.read()  # the program's stderr: closed once it exited
+    check("tracing stopped" in err, "no message from the shim: %r" % err)
+
+
 def t_closefds():
     d = tmpdir()
     out = os.path.join(d, "t.lgt")
