@@ -310,13 +310,13 @@ def t_collector_killed():
     if not check(line.startswith("ready"), "no ready line: %r" % line):
         p.kill()
         return
-    p.kill()  # SIGKILL the collector, not the program
-    p.wait()
+    p.kill()  # SIGKILL the collector, not the program; not reaped yet: it stays a zombie
     for _ in range(600):
         if os.path.exists(marker):
             break
         time.sleep(0.1)
     check(os.path.exists(marker), "the program did not finish after its collector died")
+    p.wait()
     err = p.stderr.read()  # the program's stderr: closed once it exited
     check("tracing stopped" in err, "no message from the shim: %r" % err)
 
