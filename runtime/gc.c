@@ -534,7 +534,7 @@ static size_t collect_with_callbacks(int generation)
     for (unsigned i = 0; i < G.ncallbacks; i++)
         G.callbacks[i].fn(RC_GC_START, &info, G.callbacks[i].arg);
 #if RC_TRACE_HOOKS
-    if (RC_UNLIKELY(rc_trace_mask & RC_TRACE_GC))
+    if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_GC))
         rc_trace_gc_start(generation);
 #endif
     uint64_t t0 = now_ns();
@@ -550,7 +550,7 @@ static size_t collect_with_callbacks(int generation)
         fprintf(stderr, "rcrt gc: generation %d: %zu unreachable, %zu uncollectable, %.3f ms\n",
                 generation, collected, uncollectable, info.duration_ns / 1e6);
 #if RC_TRACE_HOOKS
-    if (RC_UNLIKELY(rc_trace_mask & RC_TRACE_GC))
+    if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_GC))
         rc_trace_gc_end(generation, collected, uncollectable, info.duration_ns);
 #endif
     for (unsigned i = 0; i < G.ncallbacks; i++)

@@ -37,6 +37,9 @@
 
 #include "internal.h"
 
+/* The public trace word (see trace.c for why it is defined here). */
+unsigned rc_trace_mask;
+
 static struct {
     unsigned depth;        /* deallocations in progress on the C stack */
     rc_object_t *pending;  /* objects waiting for destruction, linked through refcnt */
@@ -79,7 +82,7 @@ rc_object_t *rc_object_new(const rc_type_t *type, size_t nitems)
         op->type = type;
     }
 #if RC_TRACE_HOOKS
-    if (RC_UNLIKELY(rc_trace_mask & RC_TRACE_OBJS))
+    if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_OBJS))
         rc_trace_obj_alloc(op);
 #endif
     return op;
@@ -88,7 +91,7 @@ rc_object_t *rc_object_new(const rc_type_t *type, size_t nitems)
 void rc_object_free(rc_object_t *op)
 {
 #if RC_TRACE_HOOKS
-    if (RC_UNLIKELY(rc_trace_mask & RC_TRACE_OBJS))
+    if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_OBJS))
         rc_trace_obj_free(op); /* before the memory can be reused */
 #endif
     if (rc_is_gc(op)) {

@@ -27,7 +27,11 @@
     X(lg_rt_gc_start, RC_TRACE_GC)                                                             \
     X(lg_rt_gc_end, RC_TRACE_GC)
 
-unsigned rc_trace_mask;
+/* Two copies of the mask: rc_trace_mask for programs (defined in object.c, so that this file
+ * writes it through the GOT: a program linked with librcrt.so may hold a copy-relocated copy,
+ * and the GOT points at that one) and rc_trace_mask_internal, hidden, for the library's own
+ * hook sites. Both are written once, by trace_init. */
+unsigned rc_trace_mask_internal;
 
 static int walk_object(rc_object_t *op, void *arg)
 {
@@ -83,21 +87,27 @@ __attribute__((constructor)) static void trace_init(void)
         mask |= bit;
     HOOK_LIST(X)
 #undef X
-    rc_trace_mask = mask;
+    rc_trace_mask_internal = mask;
+    *(volatile unsigned *)&rc_trace_mask = mask;
     if (&lg_rt_register != NULL)
         lg_rt_register(&ops);
 }
 
-void rc_trace_incref(rc_object_t *op)
+void rc_incref_traced(rc_object_t *op)
 {
+    op->refcnt++;
     if (&lg_rt_incref != NULL)
         lg_rt_incref(op, op->refcnt);
 }
 
-void rc_trace_decref(rc_object_t *op)
+/* The event comes before the deallocation it may cause (decref, then free). */
+void rc_decref_traced(rc_object_t *op)
 {
+    intptr_t n = --op->refcnt;
     if (&lg_rt_decref != NULL)
-        lg_rt_decref(op, op->refcnt);
+        lg_rt_decref(op, n);
+    if (n == 0)
+        rc_dealloc(op);
 }
 
 void rc_trace_obj_alloc(rc_object_t *op)
@@ -126,15 +136,16 @@ void rc_trace_gc_end(int generation, size_t collected, size_t uncollectable, uin
 
 #else /* !RC_TRACE_HOOKS: no hook is referenced; the mask stays 0 for programs that test it */
 
-unsigned rc_trace_mask;
+unsigned rc_trace_mask_internal; /* stays 0 */
 
-void rc_trace_incref(rc_object_t *op)
+void rc_incref_traced(rc_object_t *op)
 {
-    (void)op;
+    op->refcnt++;
 }
-void rc_trace_decref(rc_object_t *op)
+void rc_decref_traced(rc_object_t *op)
 {
-    (void)op;
+    if (--op->refcnt == 0)
+        rc_dealloc(op);
 }
 void rc_trace_obj_alloc(rc_object_t *op)
 {

@@ -105,29 +105,47 @@ void rc_dealloc(rc_object_t *obj);
 #define RC_TRACE_OBJS 0x2u /* lg_rt_obj_alloc, lg_rt_obj_free */
 #define RC_TRACE_GC 0x4u   /* lg_rt_gc_start, lg_rt_gc_end */
 extern unsigned rc_trace_mask;
-/* Out-of-line hook calls (report the new count). */
-void rc_trace_incref(rc_object_t *obj);
-void rc_trace_decref(rc_object_t *obj);
+/* How inline code reads the word: inside the library through a hidden alias, and in programs
+ * linked with the static library as a hidden symbol (RC_STATIC_LINK, set by the `rcrt`
+ * target), so that each test is one instruction on a RIP-relative address instead of a GOT
+ * load plus a test. Programs using librcrt.so go through the GOT. */
+#if defined(RC_BUILDING_RUNTIME) && defined(__GNUC__)
+extern unsigned rc_trace_mask_internal __attribute__((visibility("hidden")));
+#define RC_TRACE_WORD rc_trace_mask_internal
+#elif defined(RC_STATIC_LINK) && defined(__GNUC__)
+extern unsigned rc_trace_mask __attribute__((visibility("hidden")));
+#define RC_TRACE_WORD rc_trace_mask
+#else
+#define RC_TRACE_WORD rc_trace_mask
+#endif
+/* The traced forms of rc_incref / rc_decref (count change, hook, and dealloc at zero). */
+void rc_incref_traced(rc_object_t *obj);
+void rc_decref_traced(rc_object_t *obj);
 
-/* Take a reference. Fast path: one add, and one predictable branch when hooks are built. */
+/* Take a reference. Fast path: one add; with hooks built, one predictable branch before it.
+ * The test comes first and the traced form is a separate call, so the untraced path never
+ * has a call in the middle of it (no spills, no reload of the count). */
 static inline void rc_incref(rc_object_t *obj)
 {
-    obj->refcnt++;
 #if RC_TRACE_HOOKS
-    if (RC_UNLIKELY(rc_trace_mask & RC_TRACE_REFS))
-        rc_trace_incref(obj);
+    if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_REFS)) {
+        rc_incref_traced(obj);
+        return;
+    }
 #endif
+    obj->refcnt++;
 }
 
 /* Drop a reference; deallocates at zero. */
 static inline void rc_decref(rc_object_t *obj)
 {
-    --obj->refcnt;
 #if RC_TRACE_HOOKS
-    if (RC_UNLIKELY(rc_trace_mask & RC_TRACE_REFS))
-        rc_trace_decref(obj);
+    if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_REFS)) {
+        rc_decref_traced(obj);
+        return;
+    }
 #endif
-    if (obj->refcnt == 0)
+    if (--obj->refcnt == 0)
         rc_dealloc(obj);
 }
 
