@@ -62,6 +62,25 @@ int lg_dump(FILE *out, const char *path, char *err, size_t errlen)
         for (uint32_t k = 0; k < t.stacks[i].depth; k++) fprintf(out, " 0x%" PRIx64, t.stacks[i].ips[k]);
         fputc('\n', out);
     }
+    for (size_t i = 0; i < t.nsnaps; i++) {
+        const lg_snapshot_t *S = &t.snaps[i];
+        fprintf(out, "# snapshot id=%u reason=%u seq=%" PRIu64 " threads=%u noregs=%u blocks=%zu "
+                     "edges=%zu regions=%zu scanned=%" PRIu64 " skipped=%" PRIu64 " ns=%" PRIu64 "\n",
+                S->id, S->reason, S->seq, S->threads, S->noregs, S->nblocks, S->nedges,
+                S->nregions, S->scanned, S->skipped, S->ns);
+        for (size_t r = 0; r < S->nregions; r++)
+            fprintf(out, "region %zu kind=%d start=0x%" PRIx64 " end=0x%" PRIx64 " tid=%d name=%s\n",
+                    r, S->regions[r].kind, S->regions[r].start, S->regions[r].end,
+                    S->regions[r].tid, S->regions[r].name);
+        for (size_t b = 0; b < S->nblocks; b++) {
+            fprintf(out, "block %zu addr=0x%" PRIx64 " size=%" PRIu64 " stack=%u roots=%u", b,
+                    S->addr[b], S->size[b], S->stack[b], S->ref_flags[b]);
+            if (S->ref_flags[b]) fprintf(out, " region=%u", S->ref_region[b]);
+            for (size_t e = S->edge_start[b]; e < S->edge_start[b + 1]; e++)
+                fprintf(out, " ->%u@%u+%u", S->edge_to[e], S->edge_src_off[e], S->edge_dst_off[e]);
+            fputc('\n', out);
+        }
+    }
     fprintf(out, "# end\nend=%s exit_status=%d signal=%d events=%" PRIu64 " lost=%" PRIu64
                  " complete=%s live_blocks=%zu unknown_frees=%" PRIu64 "\n",
             lg_end_reason_name(t.end_reason), t.exit_status, t.signal, t.nevents, t.lost,

@@ -22,8 +22,8 @@ static void usage(FILE *f)
           "  run [--output PATH] [--quiet] -- PROGRAM [ARGS...]\n"
           "        run PROGRAM with the shim preloaded; write its trace to PATH (children\n"
           "        and exec'd images to PATH.<pid>); exit with the program's status\n"
-          "  report [--format text|json] [--max-frames N] TRACE...\n"
-          "        the blocks still allocated at exit, grouped by allocation stack\n"
+          "  report [--format text|json] [--show-reachable] [--check N] [--max-frames N] TRACE...\n"
+          "        leaks at exit (or at check N) with Memcheck's kinds, and unreachable cycles\n"
           "  dump TRACE\n"
           "        the trace as text, one event per line\n"
           "  help, --help, --version\n"
@@ -59,12 +59,15 @@ static int cmd_run(int argc, char **argv)
 static int cmd_report(int argc, char **argv)
 {
     lg_report_opts_t o = {.format = LG_FORMAT_TEXT, .max_frames = 0};
+    lg_leak_opts_t lo = {0};
     static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
                                          {"max-frames", required_argument, NULL, 'm'},
+                                         {"show-reachable", no_argument, NULL, 'r'},
+                                         {"check", required_argument, NULL, 'c'},
                                          {0}};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:m:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:m:rc:", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             if (strcmp(optarg, "text") == 0) o.format = LG_FORMAT_TEXT;
@@ -74,16 +77,20 @@ static int cmd_report(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case 'm': {
+        case 'm':
+        case 'c': {
             char *end;
             long v = strtol(optarg, &end, 10);
-            if (*end || v < 0 || v > 10000) {
-                fprintf(stderr, "leakgraph report: --max-frames takes a number\n");
+            if (*end || v < (c == 'c' ? 1 : 0) || v > 1000000) {
+                fprintf(stderr, "leakgraph report: --%s takes a number\n",
+                        c == 'c' ? "check" : "max-frames");
                 return EXIT_USAGE;
             }
-            o.max_frames = (int)v;
+            if (c == 'm') o.max_frames = (int)v;
+            else lo.check = (uint32_t)v;
             break;
         }
+        case 'r': o.show_reachable = true; break;
         default: usage(stderr); return EXIT_USAGE;
         }
     }
@@ -105,9 +112,17 @@ static int cmd_report(int argc, char **argv)
         }
         loaded++;
     }
-    if (loaded && lg_report(stdout, ts, (size_t)loaded, &o)) {
-        fprintf(stderr, "leakgraph: out of memory while reporting\n");
-        rc = 1;
+    if (loaded) {
+        lg_leakset_t ls;
+        int brc = lg_leakset_build(&ls, ts, (size_t)loaded, &lo, err, sizeof err);
+        if (brc) {
+            fprintf(stderr, "leakgraph: %s\n", err);
+            rc = 1;
+        } else if (lg_report(stdout, &ls, &o)) {
+            fprintf(stderr, "leakgraph: out of memory while reporting\n");
+            rc = 1;
+        }
+        lg_leakset_free(&ls);
     }
     for (int i = 0; i < loaded; i++) lg_trace_free(&ts[i]);
     free(ts);

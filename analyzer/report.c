@@ -1,7 +1,6 @@
-/* `leakgraph report`: groups the blocks live at the end of each trace by allocation stack,
- * symbolizes the stacks, and prints them as text (Memcheck's familiar layout) or as JSON (the
- * contract documented in docs/report-json.md: extend it, never change it). It reads loaded
- * traces only; it does not touch trace files. */
+/* `leakgraph report`: prints a leak set (leaks.c) as text, in Memcheck's familiar layout, or
+ * as JSON (the contract in docs/report-json.md: extend it, never change it). It only formats:
+ * grouping and classification are done when the set is built. */
 #define _GNU_SOURCE
 #include "report.h"
 
@@ -9,98 +8,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "symbolize.h"
-
-typedef struct lg_record {
-    uint32_t stack;
-    uint8_t fn;
-    uint64_t bytes, blocks, seq;
-} lg_record_t;
-
-static int cmp_block_stack(const void *a, const void *b)
-{
-    const lg_block_t *x = a, *y = b;
-    if (x->stack != y->stack) return x->stack < y->stack ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static int cmp_record(const void *a, const void *b)
-{
-    const lg_record_t *x = a, *y = b;
-    if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
-    if (x->blocks != y->blocks) return x->blocks > y->blocks ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* Groups t->live by stack (sorting t->live as a side effect). */
-static lg_record_t *group_records(lg_trace_t *t, size_t *n)
-{
-    if (t->nlive > 1) qsort(t->live, t->nlive, sizeof *t->live, cmp_block_stack);
-    lg_record_t *r = malloc((t->nlive ? t->nlive : 1) * sizeof *r);
-    size_t k = 0;
-    if (!r) return NULL;
-    for (size_t i = 0; i < t->nlive; i++) {
-        const lg_block_t *b = &t->live[i];
-        if (k == 0 || r[k - 1].stack != b->stack)
-            r[k++] = (lg_record_t){b->stack, b->fn, 0, 0, b->seq};
-        r[k - 1].bytes += b->size;
-        r[k - 1].blocks++;
-    }
-    if (k > 1) qsort(r, k, sizeof *r, cmp_record);
-    *n = k;
-    return r;
-}
-
-/* ---- symbolized frames ----------------------------------------------------------------- */
-typedef struct frames {
-    lg_frame_t *v;
-    size_t n, cap;
-} frames_t;
-
-/* Symbolizes the stack of a record into fr (inlined frames expanded). */
-static int symbolize_stack(lg_symbolizer_t *sym, const lg_trace_t *t, const lg_record_t *rec,
-                           int max_frames, frames_t *fr)
-{
-    const lg_stack_t *s = &t->stacks[rec->stack];
-    fr->n = 0;
-    for (uint32_t i = 0; i < s->depth && (max_frames <= 0 || (int)i < max_frames); i++) {
-        lg_frame_t tmp[16];
-        int mi = lg_trace_module_at(t, s->ips[i], rec->seq);
-        int n = sym ? lg_sym_lookup(sym, mi, s->ips[i], true, tmp, 16) : -1;
-        if (n <= 0) {
-            tmp[0] = (lg_frame_t){.address = s->ips[i], .offset = s->ips[i]};
-            if (mi >= 0) tmp[0].module = t->mods[mi].path;
-            n = 1;
-        }
-        if (fr->n + (size_t)n > fr->cap) {
-            size_t cap = fr->cap ? fr->cap * 2 : 64;
-            while (cap < fr->n + (size_t)n) cap *= 2;
-            lg_frame_t *v = realloc(fr->v, cap * sizeof *v);
-            if (!v) return -ENOMEM;
-            fr->v = v;
-            fr->cap = cap;
-        }
-        memcpy(fr->v + fr->n, tmp, (size_t)n * sizeof *tmp);
-        fr->n += (size_t)n;
-    }
-    return 0;
-}
-
-static lg_symbolizer_t *make_symbolizer(const lg_trace_t *t)
-{
-    lg_symbolizer_t *sym = lg_sym_new();
-    if (!sym) return NULL;
-    for (size_t i = 0; i < t->nmods; i++) {
-        const lg_module_info_t *m = &t->mods[i];
-        if (lg_sym_add_module(sym, m->path, m->bias, m->start, m->end, m->build_id,
-                              m->build_id_len) != (int)i) {
-            lg_sym_free(sym);
-            return NULL;
-        }
-    }
-    return sym;
-}
 
 /* ---- text ------------------------------------------------------------------------------ */
 static const char *thousands(uint64_t v, char *buf)
@@ -121,18 +28,37 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
-static void text_frame(FILE *out, int pid, bool first, const lg_frame_t *f)
+static void text_frames(FILE *out, int pid, const char *indent, lg_leakset_t *ls, size_t ti,
+                        uint32_t stack, uint64_t seq, int max_frames)
 {
-    fprintf(out, "==%d==    %s 0x%" PRIX64 ": ", pid, first ? "at" : "by", f->address);
-    fputs(f->function ? f->function : "???", out);
-    if (f->file && f->line)
-        fprintf(out, " (%s:%d)", base_name(f->file), f->line);
-    else if (f->module)
-        fprintf(out, " (in %s)", f->module);
-    fputc('\n', out);
+    lg_frame_t *fr;
+    long n = lg_leakset_frames(ls, ti, stack, seq, max_frames, &fr);
+    if (n <= 0) fprintf(out, "==%d== %s(no allocation stack recorded)\n", pid, indent);
+    for (long k = 0; k < n; k++) {
+        const lg_frame_t *f = &fr[k];
+        fprintf(out, "==%d== %s%s 0x%" PRIX64 ": %s", pid, indent, k == 0 ? "at" : "by",
+                f->address, f->function ? f->function : "???");
+        if (f->file && f->line)
+            fprintf(out, " (%s:%d)", base_name(f->file), f->line);
+        else if (f->module)
+            fprintf(out, " (in %s)", f->module);
+        fputc('\n', out);
+    }
+    free(fr);
 }
 
-static void text_header(FILE *out, const lg_trace_t *t)
+static const char *kind_phrase(int kind)
+{
+    switch (kind) {
+    case LG_KIND_DEFINITE: return "definitely lost";
+    case LG_KIND_INDIRECT: return "indirectly lost";
+    case LG_KIND_POSSIBLE: return "possibly lost";
+    case LG_KIND_REACHABLE: return "still reachable";
+    default: return "unfreed at exit";
+    }
+}
+
+static void text_header(FILE *out, const lg_trace_t *t, const lg_snapshot_t *S)
 {
     int pid = t->pid;
     fprintf(out, "==%d== leakgraph: ", pid);
@@ -148,39 +74,99 @@ static void text_header(FILE *out, const lg_trace_t *t)
     default: fputs("end not recorded", out); break;
     }
     fprintf(out, "; %" PRIu64 " events\n", t->nevents);
+    if (S)
+        fprintf(out, "==%d== %s check %u: %zu blocks, %s threads, %.1f ms\n", pid,
+                S->reason == 1 ? "exit" : "on-demand", S->id, S->nblocks,
+                S->threads ? "all" : "no", (double)S->ns / 1e6);
+    else
+        fprintf(out, "==%d== no leak check in this trace: showing every block still allocated\n",
+                pid);
     if (!t->complete)
         fprintf(out, "==%d== WARNING: the trace is incomplete: %s\n", pid,
                 t->problem ? t->problem : "unknown reason");
     fprintf(out, "==%d==\n", pid);
 }
 
-static int text_trace(FILE *out, lg_trace_t *t, const lg_report_opts_t *o)
+static void text_cycle(FILE *out, int pid, lg_leakset_t *ls, const lg_cycle_rec_t *cy, size_t k,
+                       size_t n, int max_frames)
 {
-    size_t nrec;
-    lg_record_t *rec = group_records(t, &nrec);
-    if (!rec) return -ENOMEM;
-    lg_symbolizer_t *sym = make_symbolizer(t);
-    frames_t fr = {0};
     char b1[32], b2[32];
-    uint64_t bytes = 0, blocks = 0;
-    text_header(out, t);
-    for (size_t i = 0; i < nrec; i++) {
-        bytes += rec[i].bytes;
-        blocks += rec[i].blocks;
-        fprintf(out, "==%d== %s bytes in %s blocks are unfreed at exit in loss record %zu of %zu\n",
-                t->pid, thousands(rec[i].bytes, b1), thousands(rec[i].blocks, b2), i + 1, nrec);
-        fprintf(out, "==%d==    allocated by %s\n", t->pid, lg_fn_name(rec[i].fn));
-        if (symbolize_stack(sym, t, &rec[i], o->max_frames, &fr) == 0)
-            for (size_t k = 0; k < fr.n; k++) text_frame(out, t->pid, k == 0, &fr.v[k]);
-        if (rec[i].stack == 0) fprintf(out, "==%d==    (no stack recorded)\n", t->pid);
-        fprintf(out, "==%d==\n", t->pid);
+    fprintf(out, "==%d== %s bytes in %zu blocks form an unreachable cycle (cycle %zu of %zu), "
+                 "keeping %s bytes in %" PRIu64 " more blocks alive\n",
+            pid, thousands(cy->bytes, b1), cy->nmembers, k, n, thousands(cy->keeps_bytes, b2),
+            cy->keeps_blocks);
+    for (size_t m = 0; m < cy->nmembers; m++) {
+        const lg_cycle_member_t *mb = &cy->members[m];
+        fprintf(out, "==%d==    #%zu: 0x%" PRIx64 ", %s bytes, %s, allocated\n", pid, m + 1, mb->addr,
+                thousands(mb->size, b1), kind_phrase(mb->kind));
+        text_frames(out, pid, "      ", ls, cy->trace, mb->stack, mb->seq, max_frames);
     }
-    fprintf(out, "==%d== SUMMARY:\n==%d==    unfreed at exit: %s bytes in %s blocks\n", t->pid,
-            t->pid, thousands(bytes, b1), thousands(blocks, b2));
-    free(fr.v);
-    lg_sym_free(sym);
-    free(rec);
-    return 0;
+    fprintf(out, "==%d==    pointers:", pid);
+    for (size_t e = 0; e < cy->nedges; e++) {
+        const lg_cycle_edge_t *ed = &cy->edges[e];
+        fprintf(out, "%s #%u+%u -> #%u", e ? "," : "", ed->from + 1, ed->from_off, ed->to + 1);
+        if (ed->to_off) fprintf(out, "+%u", ed->to_off);
+    }
+    fprintf(out, "\n==%d==\n", pid);
+}
+
+static void text_trace(FILE *out, lg_leakset_t *ls, size_t ti, const lg_report_opts_t *o)
+{
+    const lg_trace_t *t = &ls->traces[ti];
+    const lg_proc_t *p = &ls->procs[ti];
+    int pid = t->pid;
+    char b1[32], b2[32], b3[32], b4[32];
+    text_header(out, t, p->snap);
+    size_t nrec = 0, k = 0, ncy = 0, kcy = 0;
+    for (size_t i = 0; i < ls->nleaks; i++) {
+        const lg_leak_t *l = &ls->leaks[i];
+        if (l->trace != ti) continue;
+        if (l->kind == LG_KIND_CYCLE) ncy++;
+        else if (l->kind != LG_KIND_REACHABLE || o->show_reachable) nrec++;
+    }
+    for (size_t i = 0; i < ls->nleaks; i++) {
+        const lg_leak_t *l = &ls->leaks[i];
+        if (l->trace != ti || l->kind == LG_KIND_CYCLE) continue;
+        if (l->kind == LG_KIND_REACHABLE && !o->show_reachable) continue;
+        if (l->indirect_bytes)
+            fprintf(out, "==%d== %s (%s direct, %s indirect) bytes in %s blocks are %s in loss "
+                         "record %zu of %zu\n",
+                    pid, thousands(l->bytes + l->indirect_bytes, b1), thousands(l->bytes, b2),
+                    thousands(l->indirect_bytes, b3), thousands(l->blocks, b4),
+                    kind_phrase(l->kind), ++k, nrec);
+        else
+            fprintf(out, "==%d== %s bytes in %s blocks are %s in loss record %zu of %zu\n", pid,
+                    thousands(l->bytes, b1), thousands(l->blocks, b2), kind_phrase(l->kind), ++k,
+                    nrec);
+        fprintf(out, "==%d==    allocated by %s\n", pid, lg_fn_name(l->fn));
+        text_frames(out, pid, "   ", ls, ti, l->stack, l->seq, o->max_frames);
+        fprintf(out, "==%d==\n", pid);
+    }
+    for (size_t i = 0; i < ls->nleaks; i++) {
+        const lg_leak_t *l = &ls->leaks[i];
+        if (l->trace == ti && l->kind == LG_KIND_CYCLE)
+            text_cycle(out, pid, ls, &ls->cycles[l->cycle], ++kcy, ncy, o->max_frames);
+    }
+    const lg_totals_t *tt = &p->totals;
+    if (p->snap) {
+        fprintf(out, "==%d== LEAK SUMMARY:\n", pid);
+        static const int order[] = {LG_KIND_DEFINITE, LG_KIND_INDIRECT, LG_KIND_POSSIBLE,
+                                    LG_KIND_REACHABLE};
+        static const char *const label[] = {"definitely lost", "indirectly lost",
+                                            "  possibly lost", "still reachable"};
+        for (int i = 0; i < 4; i++)
+            fprintf(out, "==%d==    %s: %s bytes in %s blocks\n", pid, label[i],
+                    thousands(tt->bytes[order[i]], b1), thousands(tt->blocks[order[i]], b2));
+        fprintf(out, "==%d==             cycles: %" PRIu64 " (%s bytes in %s blocks)\n", pid,
+                tt->cycles, thousands(tt->cycle_bytes, b1), thousands(tt->cycle_blocks, b2));
+        if (!o->show_reachable && tt->blocks[LG_KIND_REACHABLE])
+            fprintf(out, "==%d== Reachable blocks (those to which a pointer was found) are not "
+                         "shown.\n==%d== To see them, add --show-reachable\n",
+                    pid, pid);
+    } else {
+        fprintf(out, "==%d== SUMMARY:\n==%d==    unfreed at exit: %s bytes in %s blocks\n", pid,
+                pid, thousands(tt->live_bytes, b1), thousands(tt->live_blocks, b2));
+    }
 }
 
 /* ---- JSON ------------------------------------------------------------------------------ */
@@ -206,7 +192,7 @@ static void json_str(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static void json_program(FILE *out, const lg_trace_t *t)
+static void json_program(FILE *out, const lg_trace_t *t, const lg_snapshot_t *S)
 {
     fputs("{\"path\":", out);
     json_str(out, t->exe);
@@ -225,93 +211,123 @@ static void json_program(FILE *out, const lg_trace_t *t)
     json_str(out, t->problem);
     fputs(",\"trace\":", out);
     json_str(out, t->path);
-    fprintf(out, ",\"events\":%" PRIu64 "}", t->nevents);
+    fprintf(out, ",\"events\":%" PRIu64 ",\"check\":", t->nevents);
+    if (S)
+        fprintf(out, "{\"id\":%u,\"reason\":\"%s\",\"blocks\":%zu,\"threads\":%u,\"scanned\":%" PRIu64
+                     ",\"ns\":%" PRIu64 "}",
+                S->id, S->reason == 1 ? "exit" : S->reason == 2 ? "check" : "signal", S->nblocks,
+                S->threads, S->scanned, S->ns);
+    else
+        fputs("null", out);
+    fputc('}', out);
 }
 
-static void json_frame(FILE *out, const lg_frame_t *f)
+static void json_frames(FILE *out, lg_leakset_t *ls, size_t ti, uint32_t stack, uint64_t seq,
+                        int max_frames)
 {
-    fputs("{\"function\":", out);
-    json_str(out, f->function);
-    fputs(",\"file\":", out);
-    json_str(out, f->file);
-    fprintf(out, ",\"line\":%d,\"module\":", f->line);
-    json_str(out, f->module);
-    fprintf(out, ",\"address\":\"0x%" PRIx64 "\",\"offset\":\"0x%" PRIx64 "\",\"inlined\":%s}",
-            f->address, f->offset, f->inlined ? "true" : "false");
+    lg_frame_t *fr;
+    long n = lg_leakset_frames(ls, ti, stack, seq, max_frames, &fr);
+    fputc('[', out);
+    for (long k = 0; k < n; k++) {
+        const lg_frame_t *f = &fr[k];
+        if (k) fputc(',', out);
+        fputs("{\"function\":", out);
+        json_str(out, f->function);
+        fputs(",\"file\":", out);
+        json_str(out, f->file);
+        fprintf(out, ",\"line\":%d,\"module\":", f->line);
+        json_str(out, f->module);
+        fprintf(out, ",\"address\":\"0x%" PRIx64 "\",\"offset\":\"0x%" PRIx64 "\",\"inlined\":%s}",
+                f->address, f->offset, f->inlined ? "true" : "false");
+    }
+    fputc(']', out);
+    free(fr);
 }
 
-/* Writes one process object's "summary" and "leaks" members; returns totals through b/k. */
-static int json_leaks(FILE *out, lg_trace_t *t, const lg_report_opts_t *o, uint64_t *bytes,
-                      uint64_t *blocks, bool with_pid, bool *first)
+static void json_summary(FILE *out, const lg_totals_t *t, bool classified)
 {
-    size_t nrec;
-    lg_record_t *rec = group_records(t, &nrec);
-    if (!rec) return -ENOMEM;
-    lg_symbolizer_t *sym = make_symbolizer(t);
-    frames_t fr = {0};
-    for (size_t i = 0; i < nrec; i++) {
-        *bytes += rec[i].bytes;
-        *blocks += rec[i].blocks;
-        fputs(*first ? "\n  " : ",\n  ", out);
-        *first = false;
-        fprintf(out, "{\"kind\":\"unfreed\",\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64,
-                rec[i].bytes, rec[i].blocks);
-        if (with_pid) fprintf(out, ",\"pid\":%d", t->pid);
-        fprintf(out, ",\"allocator\":\"%s\",\"stack\":[", lg_fn_name(rec[i].fn));
-        if (symbolize_stack(sym, t, &rec[i], o->max_frames, &fr) == 0)
-            for (size_t k = 0; k < fr.n; k++) {
-                if (k) fputc(',', out);
-                json_frame(out, &fr.v[k]);
-            }
+    fprintf(out, "{\"unfreed\":{\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64 "}", t->live_bytes,
+            t->live_blocks);
+    if (classified) {
+        static const int kinds[] = {LG_KIND_DEFINITE, LG_KIND_INDIRECT, LG_KIND_POSSIBLE,
+                                    LG_KIND_REACHABLE};
+        for (int i = 0; i < 4; i++)
+            fprintf(out, ",\"%s\":{\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64 "}",
+                    lg_kind_name(kinds[i]), t->bytes[kinds[i]], t->blocks[kinds[i]]);
+        fprintf(out, ",\"cycles\":{\"count\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64 "}",
+                t->cycles, t->cycle_bytes, t->cycle_blocks);
+    }
+    fputc('}', out);
+}
+
+static void json_report(FILE *out, lg_leakset_t *ls, const lg_report_opts_t *o)
+{
+    bool classified = false;
+    for (size_t i = 0; i < ls->ntraces; i++) classified |= ls->procs[i].snap != NULL;
+    fputs("{\"version\":1,\"program\":", out);
+    json_program(out, &ls->traces[0], ls->procs[0].snap);
+    fputs(",\"leaks\":[", out);
+    bool first = true;
+    for (size_t i = 0; i < ls->nleaks; i++) {
+        const lg_leak_t *l = &ls->leaks[i];
+        fputs(first ? "\n  " : ",\n  ", out);
+        first = false;
+        fprintf(out, "{\"kind\":\"%s\",\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64, lg_kind_name(l->kind),
+                l->bytes, l->blocks);
+        if (l->kind == LG_KIND_DEFINITE)
+            fprintf(out, ",\"indirect_bytes\":%" PRIu64 ",\"indirect_blocks\":%" PRIu64,
+                    l->indirect_bytes, l->indirect_blocks);
+        if (l->kind == LG_KIND_CYCLE)
+            fprintf(out, ",\"cycle\":%zu,\"keeps_bytes\":%" PRIu64 ",\"keeps_blocks\":%" PRIu64,
+                    l->cycle, l->indirect_bytes, l->indirect_blocks);
+        if (ls->ntraces > 1) fprintf(out, ",\"pid\":%d", ls->traces[l->trace].pid);
+        fprintf(out, ",\"allocator\":\"%s\",\"stack\":", lg_fn_name(l->fn));
+        json_frames(out, ls, l->trace, l->stack, l->seq, o->max_frames);
+        fputc('}', out);
+    }
+    fputs("],\n\"summary\":", out);
+    json_summary(out, &ls->totals, classified);
+    fputs(",\n\"cycles\":[", out);
+    for (size_t c = 0; c < ls->ncycles; c++) {
+        const lg_cycle_rec_t *cy = &ls->cycles[c];
+        fprintf(out, "%s\n  {\"pid\":%d,\"bytes\":%" PRIu64 ",\"blocks\":%zu,\"keeps\":{\"bytes\":%" PRIu64
+                     ",\"blocks\":%" PRIu64 "},\"members\":[",
+                c ? "," : "", ls->traces[cy->trace].pid, cy->bytes, cy->nmembers, cy->keeps_bytes,
+                cy->keeps_blocks);
+        for (size_t m = 0; m < cy->nmembers; m++) {
+            const lg_cycle_member_t *mb = &cy->members[m];
+            fprintf(out, "%s{\"address\":\"0x%" PRIx64 "\",\"size\":%" PRIu64 ",\"kind\":\"%s\",\"allocator\":\"%s\",\"stack\":",
+                    m ? "," : "", mb->addr, mb->size, lg_kind_name(mb->kind), lg_fn_name(mb->fn));
+            json_frames(out, ls, cy->trace, mb->stack, mb->seq, o->max_frames);
+            fputc('}', out);
+        }
+        fputs("],\"edges\":[", out);
+        for (size_t e = 0; e < cy->nedges; e++)
+            fprintf(out, "%s{\"from\":%u,\"from_offset\":%u,\"to\":%u,\"to_offset\":%u}", e ? "," : "",
+                    cy->edges[e].from, cy->edges[e].from_off, cy->edges[e].to, cy->edges[e].to_off);
         fputs("]}", out);
     }
-    free(fr.v);
-    lg_sym_free(sym);
-    free(rec);
-    return 0;
-}
-
-static void json_summary(FILE *out, uint64_t bytes, uint64_t blocks)
-{
-    fprintf(out, "{\"unfreed\":{\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64 "}}", bytes, blocks);
-}
-
-static int json_report(FILE *out, lg_trace_t *ts, size_t n, const lg_report_opts_t *o)
-{
-    uint64_t bytes = 0, blocks = 0;
-    bool first = true;
-    fputs("{\"version\":1,\"program\":", out);
-    json_program(out, &ts[0]);
-    fputs(",\"leaks\":[", out);
-    for (size_t i = 0; i < n; i++)
-        if (json_leaks(out, &ts[i], o, &bytes, &blocks, n > 1, &first)) return -ENOMEM;
-    fputs("],\n\"summary\":", out);
-    json_summary(out, bytes, blocks);
-    fputs(",\n\"processes\":[", out);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t pb = 0, pk = 0;
-        for (size_t k = 0; k < ts[i].nlive; k++) {
-            pb += ts[i].live[k].size;
-            pk++;
-        }
+    fputs("],\n\"processes\":[", out);
+    for (size_t i = 0; i < ls->ntraces; i++) {
         fputs(i ? ",\n  {\"program\":" : "\n  {\"program\":", out);
-        json_program(out, &ts[i]);
+        json_program(out, &ls->traces[i], ls->procs[i].snap);
         fputs(",\"summary\":", out);
-        json_summary(out, pb, pk);
+        json_summary(out, &ls->procs[i].totals, ls->procs[i].snap != NULL);
         fputc('}', out);
     }
     fputs("]}\n", out);
-    return 0;
 }
 
-int lg_report(FILE *out, lg_trace_t *traces, size_t n, const lg_report_opts_t *o)
+int lg_report(FILE *out, lg_leakset_t *ls, const lg_report_opts_t *o)
 {
-    if (n == 0) return -EINVAL;
-    if (o->format == LG_FORMAT_JSON) return json_report(out, traces, n, o);
-    for (size_t i = 0; i < n; i++) {
+    if (ls->ntraces == 0) return -EINVAL;
+    if (o->format == LG_FORMAT_JSON) {
+        json_report(out, ls, o);
+        return 0;
+    }
+    for (size_t i = 0; i < ls->ntraces; i++) {
         if (i) fputc('\n', out);
-        int rc = text_trace(out, &traces[i], o);
-        if (rc) return rc;
+        text_trace(out, ls, i, o);
     }
     return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "leaks.h"
 #include "trace.h"
 
 enum lg_format { LG_FORMAT_TEXT = 0, LG_FORMAT_JSON = 1 };
@@ -12,11 +13,12 @@ enum lg_format { LG_FORMAT_TEXT = 0, LG_FORMAT_JSON = 1 };
 typedef struct lg_report_opts {
     int format;     /* enum lg_format */
     int max_frames; /* physical frames per stack to print; <= 0 for all */
+    bool show_reachable; /* text: also print still-reachable records (JSON always has them) */
 } lg_report_opts_t;
 
-/* Prints the report of `n` traces (a process and its children). traces[0] is the main one.
- * Sorts each trace's live blocks. Returns 0 or a negative errno. */
-int lg_report(FILE *out, lg_trace_t *traces, size_t n, const lg_report_opts_t *o);
+/* Prints the report of a leak set (a process and its children; traces[0] is the main one).
+ * Returns 0 or a negative errno. */
+int lg_report(FILE *out, lg_leakset_t *ls, const lg_report_opts_t *o);
 
 /* `leakgraph dump`: loads `path` and prints its header, modules, stacks and every event in
  * sequence order. Returns 0, or a negative errno with a message in err. */

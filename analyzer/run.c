@@ -37,6 +37,8 @@
 #include "collect.h"
 #include "leakgraph/trace_format.h"
 #include "region.h"
+#include "scan.h"
+#include "trace.h"
 
 /* ---- tunables -------------------------------------------------------------------------- */
 #define LG_ROUND_NS 1000000ull      /* drain every 1 ms: a ring lasts >10 ms at full speed */
@@ -81,6 +83,12 @@ static uint64_t mono_ns(void)
 static void forward_signal(int sig)
 {
     if (g_forward_pid > 0) kill((pid_t)g_forward_pid, sig);
+}
+
+static int cmp_scan_block(const void *a, const void *b)
+{
+    const lg_scan_block_t *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
 static bool known_region(const session_t *s, const char *path)
@@ -214,6 +222,43 @@ static void finish_proc(session_t *s, proc_t *p, int reason, int status, int sig
     p->done = true;
 }
 
+/* A process asked for a snapshot and waits, stopped: replay its trace so far for the live
+ * blocks, scan its memory, append the SNAPSHOT, and let it go. */
+static void take_snapshot(session_t *s, proc_t *p)
+{
+    lg_snap_ctl_t *sc = &p->r->snap;
+    char err[512];
+    int rc = 0;
+    lg_collector_drain(p->col);
+    if ((rc = lg_collector_flush(p->col))) {
+        snprintf(err, sizeof err, "cannot write the trace: %s", strerror(-rc));
+    } else {
+        lg_trace_t t;
+        rc = lg_trace_load(lg_collector_path(p->col), &t, NULL, NULL, err, sizeof err);
+        lg_scan_block_t *blocks = NULL;
+        if (rc == 0) {
+            blocks = malloc((t.nlive ? t.nlive : 1) * sizeof *blocks);
+            if (!blocks) rc = -ENOMEM;
+        }
+        if (rc == 0) {
+            for (size_t i = 0; i < t.nlive; i++)
+                blocks[i] = (lg_scan_block_t){t.live[i].addr, t.live[i].size};
+            qsort(blocks, t.nlive, sizeof *blocks, cmp_scan_block);
+            lg_buf_t out = {0};
+            lg_scan_stats_t st;
+            rc = lg_scan_process(p->pid, sc, blocks, t.nlive, &out, &st, err, sizeof err);
+            if (rc == 0 && (rc = lg_collector_write_snapshot(p->col, out.p, out.len)))
+                snprintf(err, sizeof err, "cannot write the trace: %s", strerror(-rc));
+            lg_buf_free(&out);
+        }
+        free(blocks);
+        lg_trace_free(&t);
+    }
+    if (rc && !s->quiet)
+        fprintf(stderr, "leakgraph: no leak check of pid %d: %s\n", p->pid, err);
+    atomic_store_explicit(&sc->state, rc ? LG_SNAP_FAILED : LG_SNAP_DONE, memory_order_release);
+}
+
 /* Images of one pid must start their traces in the order they began (an exec'd image after
  * the one it replaced), whatever order the directory listed their regions in. */
 static int cmp_start(const void *a, const void *b)
@@ -253,6 +298,10 @@ static void round_all(session_t *s, uint64_t now)
             }
             start_trace(s, p);
             if (!p->col) continue;
+        }
+        if (atomic_load_explicit(&p->r->snap.state, memory_order_acquire) == LG_SNAP_REQUESTED) {
+            take_snapshot(s, p);
+            continue;
         }
         if (lg_collector_drain(p->col) < 0 && !s->write_errors++)
             fprintf(stderr, "leakgraph: cannot write %s: %s; the rest of this trace is lost\n",

@@ -223,6 +223,10 @@ typedef struct loader {
     uint8_t *raw;
     size_t rawcap;
     ZSTD_DCtx *zd;
+    uint8_t *snapbuf; /* parts of the snapshot being read */
+    size_t snaplen, snapcap;
+    uint32_t snapparts;
+    size_t snapcap_arr;
 } loader_t;
 
 static void set_problem(lg_trace_t *t, const char *fmt, ...)
@@ -416,6 +420,179 @@ static int decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t le
     return 0;
 }
 
+/* Replays every buffered event numbered below `seq` (a snapshot follows them all). */
+static void replay_before(loader_t *L, uint64_t seq)
+{
+    while (L->heap.n && L->heap.v[0].seq < seq) {
+        lg_event_t e = heap_pop(&L->heap);
+        replay(L, &e);
+        if (e.seq >= L->next_seq) L->next_seq = e.seq + 1;
+    }
+}
+
+static void free_snapshot(lg_snapshot_t *S)
+{
+    free(S->addr);
+    free(S->size);
+    free(S->stack);
+    free(S->aseq);
+    free(S->fn);
+    free(S->ref_flags);
+    free(S->ref_region);
+    for (size_t i = 0; i < S->nregions; i++) free(S->regions[i].name);
+    free(S->regions);
+    free(S->edge_start);
+    free(S->edge_to);
+    free(S->edge_src_off);
+    free(S->edge_dst_off);
+    free(S->edge_heur);
+}
+
+/* Parses a complete SNAPSHOT payload (trace_format.h) and attaches allocation stacks from the
+ * live set replayed so far. Returns 0, -EBADMSG or -ENOMEM. */
+static int parse_snapshot(loader_t *L, const uint8_t *p, size_t len)
+{
+    lg_trace_t *t = L->t;
+    lg_snapshot_t S = {0};
+    lg_cursor_t c = {p, p + len, 0};
+    size_t kvlen;
+    const uint8_t *kv = lg_get_bytes(&c, &kvlen);
+    lg_cursor_t k = {kv, kv ? kv + kvlen : NULL, 0};
+    while (kv && k.p < k.end && !k.bad) {
+        uint64_t key = lg_get_uv(&k);
+        size_t n;
+        const uint8_t *v = lg_get_bytes(&k, &n);
+        lg_cursor_t vc = {v, v ? v + n : NULL, 0};
+        uint64_t iv = v ? lg_get_uv(&vc) : 0;
+        switch (key) {
+        case LG_KEY_SNAP_ID: S.id = (uint32_t)iv; break;
+        case LG_KEY_SNAP_REASON: S.reason = (uint32_t)iv; break;
+        case LG_KEY_SNAP_SEQ: S.seq = iv; break;
+        case LG_KEY_SNAP_THREADS: S.threads = (uint32_t)iv; break;
+        case LG_KEY_SNAP_NOREGS: S.noregs = (uint32_t)iv; break;
+        case LG_KEY_SNAP_SCANNED: S.scanned = iv; break;
+        case LG_KEY_SNAP_SKIPPED: S.skipped = iv; break;
+        case LG_KEY_SNAP_NS: S.ns = iv; break;
+        case LG_KEY_SNAP_TIME: S.time_ns = iv; break;
+        default: break;
+        }
+    }
+    if (!kv || k.bad) return -EBADMSG;
+    replay_before(L, S.seq);
+    uint64_t n = lg_get_uv(&c);
+    if (c.bad || n > len) return -EBADMSG; /* every block takes at least a byte */
+    S.nblocks = (size_t)n;
+    size_t nb = S.nblocks ? S.nblocks : 1;
+    S.addr = malloc(nb * sizeof *S.addr);
+    S.size = malloc(nb * sizeof *S.size);
+    S.stack = calloc(nb, sizeof *S.stack);
+    S.aseq = calloc(nb, sizeof *S.aseq);
+    S.fn = calloc(nb, 1);
+    S.ref_flags = calloc(nb, 1);
+    S.ref_region = calloc(nb, sizeof *S.ref_region);
+    S.edge_start = calloc(nb + 1, sizeof *S.edge_start);
+    int rc = -ENOMEM;
+    if (!S.addr || !S.size || !S.stack || !S.aseq || !S.fn || !S.ref_flags || !S.ref_region || !S.edge_start)
+        goto fail;
+    rc = -EBADMSG;
+    uint64_t a = 0;
+    for (size_t i = 0; i < S.nblocks; i++) {
+        a += lg_get_uv(&c);
+        S.addr[i] = a;
+        S.size[i] = lg_get_uv(&c);
+        lg_block_t *b = live_find(&L->live, a);
+        if (b) {
+            S.stack[i] = b->stack;
+            S.aseq[i] = b->seq;
+            S.fn[i] = b->fn;
+        }
+    }
+    uint64_t nr = lg_get_uv(&c);
+    if (c.bad || nr > len) goto fail;
+    S.regions = calloc(nr ? nr : 1, sizeof *S.regions);
+    if (!S.regions) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        lg_root_region_t *r = &S.regions[i];
+        r->kind = (int)lg_get_uv(&c);
+        r->start = lg_get_uv(&c);
+        r->end = lg_get_uv(&c);
+        r->tid = (int)lg_get_uv(&c);
+        size_t nl;
+        const uint8_t *nm = lg_get_bytes(&c, &nl);
+        if (c.bad) goto fail;
+        S.nregions++;
+        if (!(r->name = strndup((const char *)nm, nl))) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+    }
+    uint64_t nrefs = lg_get_uv(&c);
+    size_t idx = 0;
+    for (uint64_t i = 0; i < nrefs && !c.bad; i++) {
+        idx += (size_t)lg_get_uv(&c);
+        uint64_t f = lg_get_uv(&c), reg = lg_get_uv(&c);
+        if (idx >= S.nblocks || reg >= S.nregions) c.bad = 1;
+        else {
+            S.ref_flags[idx] = (uint8_t)f;
+            S.ref_region[idx] = (uint32_t)reg;
+        }
+    }
+    if (c.bad) goto fail;
+    /* edges: count first (the stream is read twice) */
+    lg_cursor_t e0 = c;
+    size_t total = 0;
+    for (size_t i = 0; i < S.nblocks && !c.bad; i++) {
+        uint64_t ne = lg_get_uv(&c);
+        if (ne > (uint64_t)(c.end - c.p)) c.bad = 1;
+        for (uint64_t j = 0; j < ne && !c.bad; j++) {
+            lg_get_sv(&c);
+            lg_get_uv(&c);
+            lg_get_uv(&c);
+        }
+        total += (size_t)ne;
+    }
+    if (c.bad) goto fail;
+    S.nedges = total;
+    size_t ne1 = total ? total : 1;
+    S.edge_to = malloc(ne1 * sizeof *S.edge_to);
+    S.edge_src_off = malloc(ne1 * sizeof *S.edge_src_off);
+    S.edge_dst_off = malloc(ne1 * sizeof *S.edge_dst_off);
+    S.edge_heur = malloc(ne1);
+    if (!S.edge_to || !S.edge_src_off || !S.edge_dst_off || !S.edge_heur) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    c = e0;
+    size_t e = 0;
+    for (size_t i = 0; i < S.nblocks; i++) {
+        S.edge_start[i] = e;
+        uint64_t ne = lg_get_uv(&c);
+        for (uint64_t j = 0; j < ne; j++, e++) {
+            int64_t to = (int64_t)i + lg_get_sv(&c);
+            uint64_t so = lg_get_uv(&c), code = lg_get_uv(&c);
+            if (to < 0 || (uint64_t)to >= S.nblocks) c.bad = 1;
+            S.edge_to[e] = (uint32_t)to;
+            S.edge_src_off[e] = (uint32_t)(so * 8);
+            S.edge_dst_off[e] = (uint32_t)(code >> 3);
+            S.edge_heur[e] = (uint8_t)(code & 7);
+        }
+    }
+    S.edge_start[S.nblocks] = e;
+    if (c.bad) goto fail;
+    if (grow((void **)&t->snaps, &L->snapcap_arr, t->nsnaps + 1, sizeof *t->snaps)) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    t->snaps[t->nsnaps++] = S;
+    return 0;
+fail:
+    free_snapshot(&S);
+    return rc;
+}
+
 static char *dup_bytes(const uint8_t *b, size_t n)
 {
     return strndup((const char *)b, n);
@@ -552,6 +729,30 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
             rc = decode_stream(L, lg_get_u32le(payload), L->raw, n);
             if (rc == -EBADMSG) break;
             t->has_end = false; /* events after an END (a failed exec) reopen the trace */
+        } else if (type == LG_BLOCK_SNAPSHOT) {
+            if (stored < 8 || lg_get_u32le(payload) != L->snapparts) {
+                set_problem(t, "corrupt snapshot block at byte %zu", off);
+                break;
+            }
+            if (grow((void **)&L->snapbuf, &L->snapcap, L->snaplen + (raw ? raw : 1), 1))
+                return -ENOMEM;
+            size_t n = ZSTD_decompressDCtx(L->zd, L->snapbuf + L->snaplen, raw, payload + 8,
+                                           stored - 8);
+            if (ZSTD_isError(n) || n != raw) {
+                set_problem(t, "corrupt snapshot block at byte %zu", off);
+                break;
+            }
+            L->snaplen += n;
+            L->snapparts++;
+            if (lg_get_u32le(payload + 4) & 1) { /* last part */
+                rc = parse_snapshot(L, L->snapbuf, L->snaplen);
+                L->snaplen = 0;
+                L->snapparts = 0;
+                if (rc == -EBADMSG) {
+                    set_problem(t, "corrupt snapshot ending at byte %zu", off);
+                    break;
+                }
+            }
         } else if (type == LG_BLOCK_END) {
             rc = parse_kv(t, payload, stored, true);
             t->has_end = true;
@@ -632,6 +833,7 @@ int lg_trace_load(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx, ch
     free(L.live.slots);
     free(L.heap.v);
     free(L.raw);
+    free(L.snapbuf);
     ZSTD_freeDCtx(L.zd);
     return rc;
 }
@@ -650,6 +852,8 @@ void lg_trace_free(lg_trace_t *t)
     for (size_t i = 0; i < t->nstacks; i++) free(t->stacks[i].ips);
     free(t->stacks);
     free(t->live);
+    for (size_t i = 0; i < t->nsnaps; i++) free_snapshot(&t->snaps[i]);
+    free(t->snaps);
     memset(t, 0, sizeof *t);
 }
 

@@ -46,6 +46,35 @@ typedef struct lg_event {
     uint32_t module; /* index into modules, for MODULE / UNMODULE */
 } lg_event_t;
 
+/* A root region of a snapshot (trace_format.h, enum lg_root_kind). */
+typedef struct lg_root_region {
+    int kind;
+    uint64_t start, end;
+    int tid;
+    char *name;
+} lg_root_region_t;
+
+/* One snapshot: the live blocks at that point, how roots point to them, and every pointer
+ * between blocks (compressed sparse rows: the edges of block i are [edge_start[i],
+ * edge_start[i+1])). Blocks are in address order. */
+typedef struct lg_snapshot {
+    uint32_t id, reason, threads, noregs;
+    uint64_t seq, scanned, skipped, ns, time_ns;
+    size_t nblocks;
+    uint64_t *addr, *size;
+    uint32_t *stack;     /* allocation stack (global id; 0 if the allocation was not seen) */
+    uint64_t *aseq;      /* allocation's sequence number */
+    uint8_t *fn;         /* allocator */
+    uint8_t *ref_flags;  /* LG_REF_* from roots */
+    uint32_t *ref_region;
+    lg_root_region_t *regions;
+    size_t nregions;
+    size_t *edge_start;  /* nblocks + 1 */
+    uint32_t *edge_to, *edge_src_off, *edge_dst_off;
+    uint8_t *edge_heur;
+    size_t nedges;
+} lg_snapshot_t;
+
 struct lg_trace;
 typedef void (*lg_event_cb)(void *ctx, const struct lg_trace *t, const lg_event_t *ev);
 
@@ -71,6 +100,8 @@ typedef struct lg_trace {
     size_t nmods;
     lg_stack_t *stacks; /* stacks[0] is the empty stack */
     size_t nstacks;
+    lg_snapshot_t *snaps; /* in trace order; the exit snapshot (reason 1) is normally last */
+    size_t nsnaps;
     lg_block_t *live;   /* blocks allocated and not freed at the end, in no particular order */
     size_t nlive;
     /* statistics */

@@ -229,6 +229,34 @@ long lg_collector_drain(lg_collector_t *c)
     return c->error ? c->error : moved;
 }
 
+int lg_collector_write_snapshot(lg_collector_t *c, const uint8_t *payload, size_t len)
+{
+    if (lg_collector_flush(c)) return c->error; /* events first: the snapshot follows them */
+    uint32_t part = 0;
+    size_t off = 0;
+    do {
+        size_t n = len - off > LG_SNAPSHOT_PART ? LG_SNAPSHOT_PART : len - off;
+        size_t bound = ZSTD_compressBound(n) + LG_TRACE_BLOCK_HEADER_SIZE + 8;
+        if (bound > c->zcap) {
+            uint8_t *nb = realloc(c->zbuf, bound);
+            if (!nb) return c->error = -ENOMEM;
+            c->zbuf = nb;
+            c->zcap = bound;
+        }
+        uint8_t *pl = c->zbuf + LG_TRACE_BLOCK_HEADER_SIZE;
+        lg_put_u32le(pl, part);
+        lg_put_u32le(pl + 4, off + n == len ? 1u : 0u);
+        size_t z = ZSTD_compress2(c->zc, pl + 8, bound - LG_TRACE_BLOCK_HEADER_SIZE - 8,
+                                  payload + off, n);
+        if (ZSTD_isError(z)) return c->error = -EIO;
+        put_block_header(c->zbuf, LG_BLOCK_SNAPSHOT, (uint32_t)(z + 8), (uint32_t)n, pl);
+        if (append_file(c, c->zbuf, LG_TRACE_BLOCK_HEADER_SIZE + 8 + z)) return c->error;
+        off += n;
+        part++;
+    } while (off < len);
+    return 0;
+}
+
 int lg_collector_flush(lg_collector_t *c)
 {
     for (uint32_t i = 0; i < LG_RINGS; i++)

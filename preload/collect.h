@@ -21,6 +21,8 @@
 
 /* Staged raw bytes per ring that trigger a compressed block (bigger compresses better). */
 #define LG_STAGE_FLUSH (1u << 20)
+/* Raw bytes of one SNAPSHOT block (a big snapshot spans several). */
+#define LG_SNAPSHOT_PART (32u << 20)
 
 typedef struct lg_collector lg_collector_t;
 
@@ -33,6 +35,9 @@ int lg_collector_open(lg_collector_t **out, lg_region_t *r, const char *path);
 long lg_collector_drain(lg_collector_t *c);
 /* Writes every staged byte as blocks. Returns 0 or a negative errno. */
 int lg_collector_flush(lg_collector_t *c);
+/* Flushes the staged events, then writes a SNAPSHOT payload (trace_format.h) as one or more
+ * SNAPSHOT blocks of at most LG_SNAPSHOT_PART raw bytes. Returns 0 or a negative errno. */
+int lg_collector_write_snapshot(lg_collector_t *c, const uint8_t *payload, size_t len);
 /* Final drain and flush, then the END block (enum lg_end_reason; status or signal). After it
  * the trace is complete. Returns 0 or a negative errno. */
 int lg_collector_finish(lg_collector_t *c, int reason, int exit_status, int signal);

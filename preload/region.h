@@ -39,7 +39,7 @@ _Static_assert(LG_MAX_RECORD * 16 < LG_RING_BYTES, "a record must fit a ring man
 /* ---------------------------------------------------------------------------------------- */
 
 #define LG_REGION_MAGIC 0x4e4f494745524c47ull /* "LGREGION" */
-#define LG_REGION_VERSION 1u
+#define LG_REGION_VERSION 2u
 
 /* Lifecycle of a region, stored in hdr.state. */
 enum lg_region_state {
@@ -59,6 +59,43 @@ typedef struct lg_ring {
     uint8_t pad2[56];
     uint8_t data[LG_RING_BYTES];
 } lg_ring_t;
+
+/* ---- snapshot hand-off ------------------------------------------------------------------
+ * A snapshot (at exit, lg_check_now(), or the check signal) is taken by the collector, which
+ * reads the stopped process's memory. The requesting thread stops every other thread (each
+ * saves its registers in `threads[]` from a signal handler and waits), fills the request and
+ * sets state REQUESTED; the collector scans and sets DONE (or FAILED); the requester then
+ * lets the threads go and sets IDLE. */
+#define LG_SNAP_MAX_THREADS 4096u
+#define LG_SNAP_NREGS 32u /* general registers saved per thread (architecture order) */
+#define LG_SNAP_MAX_EXCL 8u
+
+enum lg_snap_state { LG_SNAP_IDLE = 0, LG_SNAP_REQUESTED = 1, LG_SNAP_DONE = 2, LG_SNAP_FAILED = 3 };
+enum lg_snap_reason { LG_SNAP_EXIT = 1, LG_SNAP_CHECK = 2, LG_SNAP_SIGNAL = 3 };
+enum lg_thread_state { LG_TS_PENDING = 0, LG_TS_SAVED = 1, LG_TS_NOREGS = 2 };
+
+typedef struct lg_snap_thread {
+    _Atomic uint32_t state; /* enum lg_thread_state */
+    int32_t tid;
+    uint32_t nregs;         /* registers valid in regs[] */
+    uint32_t pad;
+    uint64_t sp;            /* stack pointer (0 if unknown) */
+    uint64_t regs[LG_SNAP_NREGS];
+} lg_snap_thread_t;
+
+typedef struct lg_snap_ctl {
+    _Atomic uint32_t state;   /* enum lg_snap_state */
+    _Atomic uint32_t release; /* bumped by the requester to let stopped threads go */
+    _Atomic uint32_t inside;  /* threads still inside the stop handler */
+    uint32_t id;              /* check number: 1, 2, ... in the order taken */
+    uint32_t reason;          /* enum lg_snap_reason */
+    uint32_t nthreads;        /* entries used in threads[] */
+    uint64_t seq;             /* the event sequence number at the snapshot */
+    uint32_t nexcl;           /* leakgraph's own memory: never a root */
+    uint32_t pad;
+    uint64_t excl_start[LG_SNAP_MAX_EXCL], excl_end[LG_SNAP_MAX_EXCL];
+    lg_snap_thread_t threads[LG_SNAP_MAX_THREADS];
+} lg_snap_ctl_t;
 
 typedef struct lg_region_hdr {
     _Atomic uint64_t magic;
@@ -83,6 +120,7 @@ typedef struct lg_region_hdr {
 
 typedef struct lg_region {
     lg_region_hdr_t hdr;
+    lg_snap_ctl_t snap;
     lg_ring_t rings[LG_RINGS];
 } lg_region_t;
 

@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -41,7 +42,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/futex.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +73,17 @@
 #define LG_MAX_MODULES 4096u
 /* Run mode: a producer that waits this long for ring space checks that its collector lives. */
 #define LG_WAIT_CHECK_NS 200000000ull
+/* Virtual range reserved for the shim's own memory (see map_anon). */
+#define LG_INTERNAL_BYTES (64ull << 30)
+/* How long a snapshot waits for other threads to stop (those that block the stop signal). */
+#define LG_STOP_WAIT_NS 300000000ull
+/* Fresh blocks up to this size are zeroed (LEAKGRAPH_SCRUB_MAX overrides; 0 disables).
+ * Memcheck ignores bytes a program never wrote; a conservative scan cannot tell them apart,
+ * so a stale pointer left in recycled heap memory would keep a lost block "reachable". A
+ * fresh block's contents are indeterminate, so zero is a value the program may already get.
+ * Larger blocks come from fresh mmap'd (zero) memory in glibc, and zeroing them would touch
+ * pages the program may never use. */
+#define LG_SCRUB_MAX_DEFAULT (64u << 10)
 /* Self mode: a ring this full makes its writer drain all rings. */
 #define LG_SELF_DRAIN_AT (LG_RING_BYTES / 2)
 _Static_assert(LG_SELF_DRAIN_AT + LG_MAX_RECORD < LG_RING_BYTES, "drain before a ring fills");
@@ -123,6 +137,7 @@ static _Atomic int g_drain_lock;     /* self mode: one drainer at a time */
 static char g_session[1024];         /* run mode */
 static char g_output[1024];          /* self mode: base trace path */
 static pid_t g_collector_pid;
+static size_t g_scrub_max = LG_SCRUB_MAX_DEFAULT;
 static uintptr_t g_shim_lo, g_shim_hi; /* our own text, skipped in stacks */
 static pthread_key_t g_thread_key;
 static unsigned g_region_counter;
@@ -155,10 +170,25 @@ static uint64_t now_ns(int clock)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* All of the shim's own memory (stream states, stack tables, interned stacks) comes from one
+ * reserved range, so a snapshot can tell the collector "never a root" with one interval.
+ * Untouched pages cost nothing (MAP_NORESERVE); nothing is ever returned (tables that grow
+ * leave their old copy behind: at most as much again as the live tables). */
+static uint8_t *g_internal;
+static _Atomic size_t g_internal_used;
+
 static void *map_anon(size_t n)
 {
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    if (!g_internal) {
+        void *m = mmap(NULL, LG_INTERNAL_BYTES, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (m == MAP_FAILED) return NULL;
+        g_internal = m;
+    }
+    n = (n + 4095) & ~(size_t)4095;
+    size_t off = atomic_fetch_add(&g_internal_used, n);
+    if (off + n > LG_INTERNAL_BYTES) return NULL;
+    return g_internal + off;
 }
 
 /* Stops tracing for good (the program keeps running untouched). */
@@ -269,7 +299,7 @@ static lg_stream_t *new_streams(void)
 {
     lg_stream_t *s = map_anon(sizeof(lg_stream_t) * LG_RINGS);
     if (s)
-        for (uint32_t i = 0; i < LG_RINGS; i++) s[i].last_seq = -1;
+        for (uint32_t i = 0; i < LG_RINGS; i++) s[i] = (lg_stream_t){.last_seq = -1};
     return s;
 }
 
@@ -447,8 +477,7 @@ static bool grow_table(lg_stream_t *st)
         while (nt[j].hash) j = (j + 1) & (cap - 1);
         nt[j] = st->tab[i];
     }
-    if (st->tab) munmap(st->tab, sizeof *nt * (st->tab_mask + 1));
-    st->tab = nt;
+    st->tab = nt; /* the old table stays in the internal range (see map_anon) */
     st->tab_mask = cap - 1;
     return true;
 }
@@ -736,6 +765,238 @@ static void scan_modules_if_changed(void)
     unw_flush_cache(unw_local_addr_space, 0, 0); /* stale unwind info of unloaded code */
 }
 
+/* ---- snapshots -------------------------------------------------------------------------
+ * The snapshot itself (roots, conservative scan) is the collector's work: it reads this
+ * process's memory while every thread here is stopped. This side only stops the threads,
+ * saves their registers, describes leakgraph's own memory, and waits. Everything here is
+ * async-signal-safe (raw system calls, no allocation), because the check signal's handler
+ * runs it. Order: stop threads -> request -> wait for DONE -> release threads -> wait until
+ * every stop handler returned. */
+static _Atomic int g_snap_busy;
+static _Atomic uint32_t g_snap_next_id = 1;
+static int g_stop_signal;
+static int g_check_signal;
+static uintptr_t g_shim_data_lo, g_shim_data_hi;
+
+static void save_regs(lg_snap_thread_t *t, const ucontext_t *uc)
+{
+#if defined(__x86_64__)
+    t->nregs = NGREG < LG_SNAP_NREGS ? NGREG : LG_SNAP_NREGS;
+    for (uint32_t i = 0; i < t->nregs; i++) t->regs[i] = (uint64_t)uc->uc_mcontext.gregs[i];
+    t->sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    t->nregs = 31;
+    for (uint32_t i = 0; i < 31; i++) t->regs[i] = uc->uc_mcontext.regs[i];
+    t->sp = uc->uc_mcontext.sp;
+#else
+    (void)uc;
+    t->nregs = 0;
+    t->sp = 0;
+#endif
+}
+
+static long futex(_Atomic uint32_t *addr, int op, uint32_t val)
+{
+    struct timespec ts = {0, 10000000}; /* 10 ms: every wait re-checks its condition */
+    return syscall(SYS_futex, (uint32_t *)addr, op, val, op == FUTEX_WAIT ? &ts : NULL, NULL, 0);
+}
+
+/* Runs in every other thread when a snapshot stops the process. */
+static void stop_handler(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig;
+    (void)si;
+    int e = errno;
+    lg_snap_ctl_t *sc = &g_region->snap;
+    uint32_t gen = atomic_load(&sc->release);
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    atomic_fetch_add(&sc->inside, 1);
+    for (uint32_t i = 0; i < sc->nthreads; i++) {
+        lg_snap_thread_t *t = &sc->threads[i];
+        if (t->tid != tid) continue;
+        save_regs(t, ucv);
+        atomic_store_explicit(&t->state, LG_TS_SAVED, memory_order_release);
+        break;
+    }
+    while (atomic_load(&sc->release) == gen) futex(&sc->release, FUTEX_WAIT, gen);
+    atomic_fetch_sub(&sc->inside, 1);
+    errno = e;
+}
+
+/* Lists the other threads of this process into the snapshot table and signals each. */
+static void stop_others(lg_snap_ctl_t *sc, pid_t self)
+{
+    struct linux_dirent64_ {
+        uint64_t ino;
+        int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[];
+    };
+    sc->nthreads = 0;
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    char buf[4096];
+    long n;
+    while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+            struct linux_dirent64_ *d = (struct linux_dirent64_ *)(buf + off);
+            off += d->reclen;
+            pid_t tid = (pid_t)atoi(d->name);
+            if (tid <= 0 || tid == self || sc->nthreads + 1 >= LG_SNAP_MAX_THREADS) continue;
+            lg_snap_thread_t *t = &sc->threads[sc->nthreads++];
+            *t = (lg_snap_thread_t){.tid = tid};
+        }
+    }
+    close(fd);
+    pid_t pid = getpid();
+    for (uint32_t i = 0; i < sc->nthreads; i++)
+        if (syscall(SYS_tgkill, pid, sc->threads[i].tid, g_stop_signal) != 0)
+            atomic_store(&sc->threads[i].state, LG_TS_NOREGS); /* exited meanwhile */
+    /* Wait for them; a thread that blocks the signal keeps state PENDING (its stack is then
+     * scanned whole, its registers are unknown). */
+    for (uint64_t waited = 0; waited < LG_STOP_WAIT_NS; waited += 100000) {
+        uint32_t pending = 0;
+        for (uint32_t i = 0; i < sc->nthreads; i++)
+            pending += atomic_load(&sc->threads[i].state) == LG_TS_PENDING;
+        if (!pending) break;
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Takes a snapshot through the collector. Returns its id, or a negative errno (-ENOTSUP when
+ * no collector can read this process, -EBUSY when another snapshot is under way). */
+static int take_snapshot(uint32_t reason)
+{
+    if (atomic_load(&g_state) != ST_TRACING || !g_region) return -ENOTSUP;
+    if (g_self) return -ENOTSUP; /* no collector process to read our memory */
+    if (atomic_exchange(&g_snap_busy, 1)) return -EBUSY;
+    tls.guard++;
+    lg_snap_ctl_t *sc = &g_region->snap;
+    pid_t self = (pid_t)syscall(SYS_gettid);
+    struct sigaction sa = {.sa_sigaction = stop_handler, .sa_flags = SA_SIGINFO | SA_RESTART}, old;
+    sigfillset(&sa.sa_mask);
+    sigaction(g_stop_signal, &sa, &old);
+    stop_others(sc, self);
+
+    /* This thread's own registers and stack pointer. */
+    ucontext_t uc;
+    getcontext(&uc);
+    lg_snap_thread_t *me = &sc->threads[sc->nthreads++];
+    *me = (lg_snap_thread_t){.tid = self};
+    save_regs(me, &uc);
+    me->sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+    atomic_store(&me->state, LG_TS_SAVED);
+
+    sc->nexcl = 0;
+    sc->excl_start[sc->nexcl] = (uintptr_t)g_region;
+    sc->excl_end[sc->nexcl++] = (uintptr_t)g_region + LG_REGION_SIZE;
+    if (g_internal) {
+        sc->excl_start[sc->nexcl] = (uintptr_t)g_internal;
+        sc->excl_end[sc->nexcl++] = (uintptr_t)g_internal + LG_INTERNAL_BYTES;
+    }
+    if (g_shim_data_hi) {
+        sc->excl_start[sc->nexcl] = g_shim_data_lo;
+        sc->excl_end[sc->nexcl++] = g_shim_data_hi;
+    }
+    uint32_t id = atomic_fetch_add(&g_snap_next_id, 1);
+    sc->id = id;
+    sc->reason = reason;
+    sc->seq = atomic_load(&g_region->hdr.seq);
+    atomic_store_explicit(&sc->state, LG_SNAP_REQUESTED, memory_order_release);
+
+    /* The collector polls every millisecond; wait as long as it lives. */
+    int rc = (int)id;
+    uint64_t waited = 0;
+    for (;;) {
+        uint32_t st = atomic_load_explicit(&sc->state, memory_order_acquire);
+        if (st == LG_SNAP_DONE) break;
+        if (st == LG_SNAP_FAILED) {
+            rc = -EIO;
+            break;
+        }
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+        waited += 200000;
+        if (waited >= LG_WAIT_CHECK_NS) {
+            waited = 0;
+            if (!collector_alive()) {
+                rc = -ENOTSUP;
+                break;
+            }
+        }
+    }
+    atomic_store(&sc->state, LG_SNAP_IDLE);
+    atomic_fetch_add(&sc->release, 1);
+    futex(&sc->release, FUTEX_WAKE, INT32_MAX);
+    for (int i = 0; i < 10000 && atomic_load(&sc->inside) > 0; i++) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    sigaction(g_stop_signal, &old, NULL);
+    tls.guard--;
+    atomic_store(&g_snap_busy, 0);
+    return rc;
+}
+
+/* The public on-demand check (include/leakgraph/leakgraph.h). */
+EXPORT int lg_check_now(void)
+{
+    return take_snapshot(LG_SNAP_CHECK);
+}
+
+static void check_signal_handler(int sig)
+{
+    (void)sig;
+    int e = errno;
+    take_snapshot(LG_SNAP_SIGNAL);
+    errno = e;
+}
+
+/* Signal numbers from the environment: a number, or a name such as USR2 or RTMAX-1. */
+static int parse_signal(const char *v, int dflt)
+{
+    if (!v || !*v) return dflt;
+    if (v[0] >= '0' && v[0] <= '9') return atoi(v);
+    if (!strncmp(v, "SIG", 3)) v += 3;
+    if (!strcmp(v, "USR1")) return SIGUSR1;
+    if (!strcmp(v, "USR2")) return SIGUSR2;
+    if (!strncmp(v, "RTMAX", 5)) return SIGRTMAX + (v[5] ? atoi(v + 5) : 0);
+    if (!strncmp(v, "RTMIN", 5)) return SIGRTMIN + (v[5] ? atoi(v + 5) : 0);
+    return dflt;
+}
+
+/* Frees what the C and C++ runtimes keep until exit on purpose, as Memcheck does before its
+ * leak check, so their caches are not reported. Only at the very end of the process. */
+static bool single_threaded(void)
+{
+    char buf[4096];
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return false;
+    int threads = 0;
+    long n;
+    while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+        for (long off = 0; off < n;) {
+            unsigned short reclen;
+            memcpy(&reclen, buf + off + 16, sizeof reclen);
+            const char *name = buf + off + 19;
+            if (name[0] != '.') threads++;
+            off += reclen;
+        }
+    close(fd);
+    return threads == 1;
+}
+
+static void run_freeres(void)
+{
+    if (!single_threaded()) return; /* others may still use what would be freed */
+    void (*cxx)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "_ZN9__gnu_cxx9__freeresEv");
+    if (cxx) cxx();
+    void (*libc)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "__libc_freeres");
+    if (libc) libc();
+}
+
 /* ---- start-up -------------------------------------------------------------------------- */
 
 static int shim_range_cb(struct dl_phdr_info *info, size_t size, void *data)
@@ -749,6 +1010,13 @@ static int shim_range_cb(struct dl_phdr_info *info, size_t size, void *data)
         if (me >= s && me < e) {
             g_shim_lo = s;
             g_shim_hi = e;
+            for (int k = 0; k < info->dlpi_phnum; k++) { /* our .data/.bss: never a root */
+                const ElfW(Phdr) *w = &info->dlpi_phdr[k];
+                if (w->p_type != PT_LOAD || !(w->p_flags & PF_W)) continue;
+                uintptr_t ws = info->dlpi_addr + w->p_vaddr;
+                g_shim_data_lo = ws & ~(uintptr_t)4095;
+                g_shim_data_hi = (ws + w->p_memsz + 4095) & ~(uintptr_t)4095;
+            }
             return 1;
         }
     }
@@ -760,10 +1028,17 @@ static void image_ending(int reason, int status);
 /* Registered from the shim's constructor, which runs before __libc_start_main registers
  * _dl_fini: so this handler runs after every atexit handler and every destructor, the last
  * code of a normal exit. That is where the status is known and the trace is finished. */
+static int take_snapshot(uint32_t reason);
+static void run_freeres(void);
+
 static void on_exit_status(int status, void *arg)
 {
     (void)arg;
     atomic_store(&g_exit_status, status & 0xff);
+    if (atomic_load(&g_state) == ST_TRACING && !g_self) {
+        run_freeres();
+        take_snapshot(LG_SNAP_EXIT);
+    }
     image_ending(LG_END_EXIT, status & 0xff);
 }
 
@@ -792,7 +1067,6 @@ static bool start_process(pid_t fork_parent_pid, lg_region_t *precreated)
     if (!r) r = g_self ? lg_region_create_private() : create_session_region();
     if (!r) {
         say_once("cannot create the trace region: %s; not tracing", strerror(errno));
-        munmap(streams, sizeof(lg_stream_t) * LG_RINGS);
         return false;
     }
     /* The description is complete before the state says RUNNING: a collector reads it then. */
@@ -860,6 +1134,14 @@ static void init(void)
     }
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     on_exit(on_exit_status, NULL);
+    const char *scrub = getenv("LEAKGRAPH_SCRUB_MAX");
+    if (scrub && *scrub) g_scrub_max = (size_t)strtoull(scrub, NULL, 0);
+    g_stop_signal = parse_signal(getenv("LEAKGRAPH_STOP_SIGNAL"), SIGRTMAX - 1);
+    g_check_signal = parse_signal(getenv("LEAKGRAPH_CHECK_SIGNAL"), 0);
+    if (g_check_signal > 0 && g_check_signal != g_stop_signal) {
+        struct sigaction sa = {.sa_handler = check_signal_handler, .sa_flags = SA_RESTART};
+        sigaction(g_check_signal, &sa, NULL);
+    }
     atomic_store(&g_state, ST_TRACING);
     scan_modules_if_changed();
     tls.guard--;
@@ -980,6 +1262,7 @@ __attribute__((destructor(101))) static void lg_fini(void)
 
 static inline void record_alloc(uint8_t type, uint8_t fn, void *p, size_t size, size_t align)
 {
+    if (type != LG_REC_CALLOC && size <= g_scrub_max) memset(p, 0, size); /* see LG_SCRUB_MAX */
     lg_event_t ev = {.type = type, .fn = fn, .addr = (uintptr_t)p, .size = size,
                      .align = align, .seq1 = -1, .stack = true};
     record(&ev, NULL, 0);
@@ -1071,12 +1354,14 @@ static void *realloc_common(void *old, size_t n, size_t nmemb, size_t size, bool
     tls.guard++;
     /* Reserve the free's sequence number before the real call: once realloc released the old
      * block, another thread may get the same address and record it. */
+    size_t had = old && n <= g_scrub_max ? malloc_usable_size(old) : 0;
     int64_t seq1 = old ? (int64_t)atomic_fetch_add(&g_region->hdr.seq, 1) : -1;
     void *p = array && real_reallocarray ? real_reallocarray(old, nmemb, size) : real_realloc(old, n);
     int e = errno;
     if (!old) {
         if (p) record_alloc(LG_REC_MALLOC, LG_FN_MALLOC, p, n, 0);
     } else if (p) {
+        if (n > had && n <= g_scrub_max) memset((char *)p + had, 0, n - had); /* the new part */
         lg_event_t ev = {.type = LG_REC_REALLOC, .addr = (uintptr_t)p, .old = (uintptr_t)old,
                          .size = n, .seq1 = seq1, .stack = true};
         record(&ev, NULL, 0);

@@ -27,6 +27,37 @@ enum lg_block_type {
     LG_BLOCK_PROCESS = 1, /* key/value list describing the traced process image */
     LG_BLOCK_EVENTS = 2,  /* u32 ring index, then zstd frame holding the ring's record stream */
     LG_BLOCK_END = 3,     /* key/value list: how the process ended; present = trace complete */
+    LG_BLOCK_SNAPSHOT = 4, /* u32 part, u32 flags (bit 0: last part), then a zstd frame; the
+                              parts of one snapshot, concatenated, are its payload (below) */
+};
+
+/* SNAPSHOT payload (written by the collector that scanned the stopped process):
+ *   uv kv_len, kv list (LG_KEY_SNAP_*)
+ *   uv nblocks, then per block in address order: addr - previous addr (uv), size (uv)
+ *   uv nregions, per root region: kind (uv, enum lg_root_kind), start (uv), end (uv),
+ *      tid (uv), name (uv len + bytes)
+ *   uv nrefs, per block pointed to from a root, ascending: block index - previous (uv),
+ *      flags (uv: LG_REF_*), region index of the first such pointer (uv)
+ *   per block in address order: uv nedges, then per edge: target index - this index (sv),
+ *      offset of the pointer in this block / 8 (uv), (offset in the target << 3 | heuristic)
+ *      (uv, enum lg_heuristic)
+ * Pointers are aligned words; a word points to a block when it lies in [addr, addr+size)
+ * (or equals addr for a zero-sized block). */
+enum lg_root_kind {
+    LG_ROOT_DATA = 1,      /* a writable segment of a loaded object (name: its path) */
+    LG_ROOT_ANON = 2,      /* other writable memory (anonymous or file mappings) */
+    LG_ROOT_STACK = 3,     /* a thread's stack from its stack pointer up (tid set) */
+    LG_ROOT_REGISTERS = 4, /* a thread's registers (tid set) */
+};
+#define LG_REF_START 1u    /* some root word points to the block's start */
+#define LG_REF_INTERIOR 2u /* some root word points inside it (not its start) */
+#define LG_REF_HEUR_SHIFT 2 /* bits 2..4: heuristic that made an interior pointer count */
+enum lg_heuristic { /* Memcheck's --leak-check-heuristics, all enabled as its default */
+    LG_HEUR_NONE = 0,
+    LG_HEUR_STDSTRING = 1,
+    LG_HEUR_LENGTH64 = 2,
+    LG_HEUR_NEWARRAY = 3,
+    LG_HEUR_MULTIPLEINHERITANCE = 4,
 };
 
 /* Keys of PROCESS and END blocks: each entry is varint key, varint length, bytes. Integers are
@@ -50,6 +81,16 @@ enum lg_key {
     LG_KEY_EVENTS = 35,     /* int: number of sequenced events written */
     LG_KEY_LOST = 36,       /* int: events the shim could not record (tracing stopped) */
     LG_KEY_END_NS = 37,     /* int: CLOCK_REALTIME at the end, nanoseconds */
+    /* SNAPSHOT payload */
+    LG_KEY_SNAP_ID = 64,     /* int: check number, 1, 2, ... */
+    LG_KEY_SNAP_REASON = 65, /* int: 1 exit, 2 lg_check_now(), 3 check signal */
+    LG_KEY_SNAP_SEQ = 66,    /* int: events with a smaller sequence number came before it */
+    LG_KEY_SNAP_THREADS = 67, /* int: threads stopped */
+    LG_KEY_SNAP_NOREGS = 68, /* int: threads whose registers could not be read */
+    LG_KEY_SNAP_SCANNED = 69, /* int: bytes of roots and blocks scanned */
+    LG_KEY_SNAP_SKIPPED = 70, /* int: bytes that could not be read */
+    LG_KEY_SNAP_NS = 71,     /* int: time the scan took, nanoseconds */
+    LG_KEY_SNAP_TIME = 72,   /* int: CLOCK_REALTIME of the snapshot, nanoseconds */
 };
 
 enum lg_end_reason {

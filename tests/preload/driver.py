@@ -29,10 +29,11 @@ def marks(src):
     out = []
     with open(os.path.join(A.src, src)) as f:
         for n, line in enumerate(f, 1):
-            m = re.search(r"LEAK:(\w+):(\w+):(\d+)(?::(\d+))?", line)
+            m = re.search(r"LEAK:(\w+):(\w+):(\d+)(?::(\d+))?(?::([a-z]+))?", line)
             if m:
                 out.append(dict(func=m.group(1), alloc=m.group(2), bytes=int(m.group(3)),
-                                blocks=int(m.group(4) or 1), line=n, file=src))
+                                blocks=int(m.group(4) or 1), kind=m.group(5) or "definite",
+                                line=n, file=src))
     return out
 
 
@@ -84,7 +85,8 @@ def check_marks(rep, src, exact_total=False, extra_marks=()):
         check(h["bytes"] == m["bytes"], "%s: bytes %d != %d" % (m["func"], h["bytes"], m["bytes"]))
         check(h["blocks"] == m["blocks"], "%s: blocks %d != %d" % (m["func"], h["blocks"], m["blocks"]))
         check(h["allocator"] == m["alloc"], "%s: allocator %s != %s" % (m["func"], h["allocator"], m["alloc"]))
-        check(h["kind"] == "unfreed", "%s: kind %s" % (m["func"], h["kind"]))
+        want = m["kind"] if rep["program"].get("check") else "unfreed"
+        check(h["kind"] == want, "%s: kind %s, want %s" % (m["func"], h["kind"], want))
     # no record from this source other than the marked ones (MAYBE lines: at most one block)
     marked = {(m["file"], m["line"]) for m in ms}
     for l in leaks:
@@ -99,6 +101,13 @@ def check_marks(rep, src, exact_total=False, extra_marks=()):
         want_b = sum(m["bytes"] for m in ms)
         want_k = sum(m["blocks"] for m in ms)
         s = rep["summary"]["unfreed"]
+        if rep["program"].get("check"):
+            for kind in ("definite", "indirect", "possible", "reachable"):
+                kb = sum(m["bytes"] for m in ms if m["kind"] == kind)
+                kk = sum(m["blocks"] for m in ms if m["kind"] == kind)
+                got = rep["summary"][kind]
+                check(got["bytes"] == kb and got["blocks"] == kk,
+                      "summary %s: %s, want %d bytes in %d blocks" % (kind, got, kb, kk))
         check(s["bytes"] == want_b and s["blocks"] == want_k,
               "summary %s != %d bytes in %d blocks; records: %s" %
               (s, want_b, want_k, [(l["bytes"], [f["function"] for f in l["stack"][:3]]) for l in leaks]))
@@ -201,6 +210,8 @@ def check_marks_subset(rep, src, ms):
         if check(len(hits) == 1, "%s: expected one record, got %d" % (m["func"], len(hits))):
             check(hits[0]["bytes"] == m["bytes"] and hits[0]["blocks"] == m["blocks"],
                   "%s: %d bytes in %d blocks" % (m["func"], hits[0]["bytes"], hits[0]["blocks"]))
+            want = m["kind"] if rep["program"].get("check") else "unfreed"
+            check(hits[0]["kind"] == want, "%s: kind %s, want %s" % (m["func"], hits[0]["kind"], want))
     s = rep["summary"]["unfreed"]
     check(s["bytes"] == sum(m["bytes"] for m in ms) and s["blocks"] == sum(m["blocks"] for m in ms),
           "summary %s for %s" % (s, [m["func"] for m in ms]))

@@ -6,7 +6,7 @@
 
 void *volatile sink;
 
-static void leak_after_close(void) { sink = malloc(77); } /* LEAK:leak_after_close:malloc:77 */
+static void leak_after_close(void) { sink = malloc(77); } /* LEAK:leak_after_close:malloc:77:1:reachable */
 
 int main(void)
 {

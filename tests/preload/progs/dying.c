@@ -10,7 +10,7 @@
 void *volatile sink;
 static void *blocks[1000];
 
-static void *leak_one(void) { return malloc(64); } /* LEAK:leak_one:malloc:64000:1000 */
+static void *leak_one(void) { return malloc(64); } /* LEAK:leak_one:malloc:64000:1000:reachable */
 
 int main(int argc, char **argv)
 {

@@ -8,7 +8,7 @@
 void *volatile sink;
 
 static void before_exec(void) { sink = malloc(111); } /* LEAK:before_exec:malloc:111 */
-static void after_exec(void) { sink = malloc(222); } /* LEAK:after_exec:malloc:222 */
+static void after_exec(void) { sink = malloc(222); } /* LEAK:after_exec:malloc:222:1:reachable */
 
 int main(int argc, char **argv)
 {

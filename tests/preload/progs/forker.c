@@ -7,8 +7,8 @@
 void *volatile sink;
 
 static void parent_before(void) { sink = malloc(100); } /* LEAK:parent_before:malloc:100 */
-static void in_child(void) { sink = malloc(200); } /* LEAK:in_child:malloc:200 */
-static void parent_after(void) { sink = malloc(300); } /* LEAK:parent_after:malloc:300 */
+static void in_child(void) { sink = malloc(200); } /* LEAK:in_child:malloc:200:1:reachable */
+static void parent_after(void) { sink = malloc(300); } /* LEAK:parent_after:malloc:300:1:reachable */
 
 int main(void)
 {

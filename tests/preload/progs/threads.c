@@ -34,5 +34,6 @@ int main(void)
     pthread_t th[THREADS];
     for (uintptr_t t = 0; t < THREADS; t++) pthread_create(&th[t], NULL, worker, (void *)t);
     for (int t = 0; t < THREADS; t++) pthread_join(th[t], NULL);
+    sink = NULL;
     return 0;
 }

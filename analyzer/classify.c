@@ -1,0 +1,277 @@
+/* Classification (see classify.h). Memcheck's algorithm, pass by pass, so that totals match:
+ *
+ * Pass 1, marking from the roots. Pre: every block Unreached. For each block a root points
+ *   to: a start pointer (or an interior pointer that one of the heuristics accepts) makes it
+ *   Reachable, any other interior pointer Possible; both push it. Then, until the stack is
+ *   empty, pop a block and follow its pointers: "prior definite" = the popped block is not
+ *   Possible. A target reached by a start (or heuristic) pointer from a definite prior becomes
+ *   Reachable (upgrading Possible, and is pushed again); otherwise an Unreached target becomes
+ *   Possible. Post: Reachable/Possible is the least fixed point of those rules (order free).
+ * Pass 2, cliques. For every block still Unreached, in address order: it leads a clique; a
+ *   depth-first walk from it turns every Unreached block it reaches (start or interior
+ *   pointer alike) into Indirect, adding that block's size, and the indirect size it had
+ *   gathered as an earlier leader, to the leader. Leaders stay Unreached = definitely lost.
+ *   Post: a cycle nobody else points to has exactly one definite member (its lowest address),
+ *   as Memcheck reports it.
+ * Pass 3, cycles. Tarjan's strongly connected components (iterative) on the lost blocks
+ *   (definite and indirect) and the pointers between them: every component of two or more
+ *   blocks, or a block pointing to itself, is a cycle. What a cycle keeps alive: the lost
+ *   blocks reachable from it that are not in it. */
+#include "classify.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leakgraph/trace_format.h"
+
+enum { ST_UNREACHED = 0 };
+
+const char *lg_kind_name(int kind)
+{
+    static const char *const names[LG_KIND_COUNT] = {
+        "unfreed", "reachable", "possible", "indirect", "definite", "cycle", "refcount"};
+    return kind >= 0 && kind < LG_KIND_COUNT ? names[kind] : "?";
+}
+
+typedef struct mark {
+    uint32_t *stack;
+    size_t top;
+    uint8_t *pending;
+} mark_t;
+
+static void push(mark_t *m, uint32_t i)
+{
+    if (m->pending[i]) return;
+    m->pending[i] = 1;
+    m->stack[m->top++] = i;
+}
+
+static bool pop(mark_t *m, uint32_t *i)
+{
+    if (!m->top) return false;
+    *i = m->stack[--m->top];
+    m->pending[*i] = 0;
+    return true;
+}
+
+static void pass_roots(const lg_snapshot_t *S, lg_class_t *c, mark_t *m)
+{
+    uint8_t *k = c->kind;
+    for (size_t i = 0; i < S->nblocks; i++) {
+        uint8_t f = S->ref_flags[i];
+        if (!f) continue;
+        uint8_t h = f >> LG_REF_HEUR_SHIFT;
+        if ((f & LG_REF_START) || h) {
+            k[i] = LG_KIND_REACHABLE;
+            c->heur[i] = (f & LG_REF_START) ? 0 : h;
+        } else {
+            k[i] = LG_KIND_POSSIBLE;
+        }
+        push(m, (uint32_t)i);
+    }
+    uint32_t b;
+    while (pop(m, &b)) {
+        bool prior_definite = k[b] != LG_KIND_POSSIBLE;
+        for (size_t e = S->edge_start[b]; e < S->edge_start[b + 1]; e++) {
+            uint32_t t = S->edge_to[e];
+            bool start = S->edge_dst_off[e] == 0;
+            if (k[t] == LG_KIND_REACHABLE) {
+                if (start) c->heur[t] = 0;
+                continue;
+            }
+            bool via_reachable = start || S->edge_heur[e];
+            if (via_reachable && prior_definite) {
+                k[t] = LG_KIND_REACHABLE;
+                c->heur[t] = start ? 0 : S->edge_heur[e];
+                push(m, t);
+            } else if (k[t] == ST_UNREACHED) {
+                k[t] = LG_KIND_POSSIBLE;
+                push(m, t);
+            }
+        }
+    }
+}
+
+static void pass_cliques(const lg_snapshot_t *S, lg_class_t *c, mark_t *m)
+{
+    uint8_t *k = c->kind;
+    for (size_t i = 0; i < S->nblocks; i++) {
+        if (k[i] != ST_UNREACHED) continue;
+        uint32_t leader = (uint32_t)i, b;
+        push(m, leader);
+        while (pop(m, &b)) {
+            for (size_t e = S->edge_start[b]; e < S->edge_start[b + 1]; e++) {
+                uint32_t t = S->edge_to[e];
+                if (k[t] != ST_UNREACHED || t == leader) continue;
+                push(m, t);
+                c->ind_bytes[leader] += S->size[t] + c->ind_bytes[t];
+                c->ind_blocks[leader] += 1 + c->ind_blocks[t];
+                c->ind_bytes[t] = c->ind_blocks[t] = 0;
+                k[t] = LG_KIND_INDIRECT;
+                c->leader[t] = leader;
+            }
+        }
+    }
+    for (size_t i = 0; i < S->nblocks; i++)
+        if (k[i] == ST_UNREACHED) k[i] = LG_KIND_DEFINITE;
+    /* an indirect block's leader may itself have joined a later clique: follow to the top */
+    for (size_t i = 0; i < S->nblocks; i++) {
+        if (k[i] != LG_KIND_INDIRECT) continue;
+        uint32_t l = c->leader[i];
+        for (size_t hops = 0; k[l] == LG_KIND_INDIRECT && hops < S->nblocks; hops++) l = c->leader[l];
+        c->leader[i] = l;
+    }
+}
+
+static inline bool lost(const lg_class_t *c, uint32_t i)
+{
+    return c->kind[i] == LG_KIND_DEFINITE || c->kind[i] == LG_KIND_INDIRECT;
+}
+
+/* Iterative Tarjan over lost blocks. */
+static int pass_cycles(const lg_snapshot_t *S, lg_class_t *c)
+{
+    size_t n = S->nblocks;
+    uint32_t *index = malloc(n * sizeof *index), *low = malloc(n * sizeof *low);
+    uint32_t *stk = malloc(n * sizeof *stk), *call = malloc(n * sizeof *call);
+    size_t *edge_pos = malloc(n * sizeof *edge_pos);
+    uint8_t *on = calloc(n, 1);
+    c->cycle_of = calloc(n, sizeof *c->cycle_of);
+    int rc = -ENOMEM;
+    if (!index || !low || !stk || !call || !edge_pos || !on || !c->cycle_of) goto out;
+    memset(index, 0xff, n * sizeof *index);
+    uint32_t next = 0;
+    size_t sp = 0, ccap = 0;
+    for (size_t root = 0; root < n; root++) {
+        if (!lost(c, (uint32_t)root) || index[root] != UINT32_MAX) continue;
+        size_t depth = 0;
+        call[depth++] = (uint32_t)root;
+        index[root] = low[root] = next++;
+        edge_pos[root] = S->edge_start[root];
+        stk[sp++] = (uint32_t)root;
+        on[root] = 1;
+        while (depth) {
+            uint32_t v = call[depth - 1];
+            if (edge_pos[v] < S->edge_start[v + 1]) {
+                uint32_t w = S->edge_to[edge_pos[v]++];
+                if (!lost(c, w)) continue;
+                if (index[w] == UINT32_MAX) {
+                    index[w] = low[w] = next++;
+                    edge_pos[w] = S->edge_start[w];
+                    stk[sp++] = w;
+                    on[w] = 1;
+                    call[depth++] = w;
+                } else if (on[w] && index[w] < low[v]) {
+                    low[v] = index[w];
+                }
+                continue;
+            }
+            depth--;
+            if (depth && low[v] < low[call[depth - 1]]) low[call[depth - 1]] = low[v];
+            if (low[v] != index[v]) continue;
+            /* v roots a component: pop it */
+            size_t base = sp;
+            while (stk[base - 1] != v) base--;
+            base--;
+            size_t cnt = sp - base;
+            bool self = false;
+            if (cnt == 1)
+                for (size_t e = S->edge_start[v]; e < S->edge_start[v + 1]; e++)
+                    if (S->edge_to[e] == v) self = true;
+            if (cnt >= 2 || self) {
+                if (c->ncycles == ccap) {
+                    ccap = ccap ? ccap * 2 : 16;
+                    lg_cycle_t *nc = realloc(c->cycles, ccap * sizeof *nc);
+                    if (!nc) goto out;
+                    c->cycles = nc;
+                }
+                lg_cycle_t *cy = &c->cycles[c->ncycles++];
+                *cy = (lg_cycle_t){.members = malloc(cnt * sizeof(uint32_t)), .nmembers = cnt};
+                if (!cy->members) goto out;
+                memcpy(cy->members, stk + base, cnt * sizeof(uint32_t));
+                for (size_t a = 1; a < cnt; a++) /* ascending (insertion sort: small) */
+                    for (size_t b = a; b > 0 && cy->members[b - 1] > cy->members[b]; b--) {
+                        uint32_t tmp = cy->members[b];
+                        cy->members[b] = cy->members[b - 1];
+                        cy->members[b - 1] = tmp;
+                    }
+                for (size_t a = 0; a < cnt; a++) {
+                    cy->bytes += S->size[cy->members[a]];
+                    c->cycle_of[cy->members[a]] = (uint32_t)c->ncycles;
+                }
+            }
+            for (size_t a = base; a < sp; a++) on[stk[a]] = 0;
+            sp = base;
+        }
+    }
+    /* what each cycle keeps alive: lost blocks reachable from it, outside it */
+    uint32_t *seen = calloc(n, sizeof *seen);
+    if (!seen) goto out;
+    for (size_t ci = 0; ci < c->ncycles; ci++) {
+        lg_cycle_t *cy = &c->cycles[ci];
+        uint32_t mark = (uint32_t)ci + 1;
+        size_t top = 0;
+        for (size_t a = 0; a < cy->nmembers; a++) {
+            seen[cy->members[a]] = mark;
+            stk[top++] = cy->members[a];
+        }
+        while (top) {
+            uint32_t v = stk[--top];
+            for (size_t e = S->edge_start[v]; e < S->edge_start[v + 1]; e++) {
+                uint32_t w = S->edge_to[e];
+                if (!lost(c, w) || seen[w] == mark) continue;
+                seen[w] = mark;
+                stk[top++] = w;
+                cy->keeps_bytes += S->size[w];
+                cy->keeps_blocks++;
+            }
+        }
+    }
+    free(seen);
+    rc = 0;
+out:
+    free(index);
+    free(low);
+    free(stk);
+    free(call);
+    free(edge_pos);
+    free(on);
+    return rc;
+}
+
+int lg_classify(const lg_snapshot_t *S, lg_class_t *c)
+{
+    memset(c, 0, sizeof *c);
+    size_t n = S->nblocks ? S->nblocks : 1;
+    c->kind = calloc(n, 1);
+    c->heur = calloc(n, 1);
+    c->leader = calloc(n, sizeof *c->leader);
+    c->ind_bytes = calloc(n, sizeof *c->ind_bytes);
+    c->ind_blocks = calloc(n, sizeof *c->ind_blocks);
+    mark_t m = {malloc(n * sizeof(uint32_t)), 0, calloc(n, 1)};
+    int rc = -ENOMEM;
+    if (c->kind && c->heur && c->leader && c->ind_bytes && c->ind_blocks && m.stack && m.pending) {
+        pass_roots(S, c, &m);
+        pass_cliques(S, c, &m);
+        rc = pass_cycles(S, c);
+    }
+    free(m.stack);
+    free(m.pending);
+    if (rc) lg_class_free(c);
+    return rc;
+}
+
+void lg_class_free(lg_class_t *c)
+{
+    free(c->kind);
+    free(c->heur);
+    free(c->leader);
+    free(c->ind_bytes);
+    free(c->ind_blocks);
+    for (size_t i = 0; i < c->ncycles; i++) free(c->cycles[i].members);
+    free(c->cycles);
+    free(c->cycle_of);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,588 @@
+/* The conservative scan (see scan.h), following Memcheck's leak search.
+ *
+ * Roots, as Memcheck takes them: every readable and writable mapping of the process except
+ *  - the malloc heap: glibc arenas ([heap] and the 64 MiB-aligned thread heaps) and any
+ *    mapping that holds live blocks other than a single mmap'd chunk; their free chunks keep
+ *    stale pointers and must not count. Live blocks are graph nodes, scanned as blocks;
+ *  - leakgraph's own memory (the region, the shim's internal range, its .data/.bss), which
+ *    the shim lists in the request;
+ *  - character and block devices (reading them may have effects), but /dev/zero;
+ *  - for each stopped thread, the part of its stack below its stack pointer minus the 128-byte
+ *    red zone (dead frames: a stale copy there does not keep a block alive).
+ * plus the saved general registers of every thread. Only aligned words are pointers; a word
+ * points to a block when it lies inside it (interior) or at its start; for an interior pointer
+ * the four heuristics of Memcheck (stdstring, length64, newarray, multipleinheritance) are
+ * evaluated on the target's first words, as Memcheck does by default.
+ *
+ * Memory is read in chunks with process_vm_readv; a page that cannot be read is skipped and
+ * counted, never fatal. Cost: one pass over roots and live blocks; each word inside the heap's
+ * address range costs a binary search over the blocks. */
+#define _GNU_SOURCE
+#include "scan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "leakgraph/trace_format.h"
+
+/* ---- tunables -------------------------------------------------------------------------- */
+#define SCAN_CHUNK (1u << 20)    /* bytes read per process_vm_readv */
+#define STACK_REDZONE 128u       /* x86-64 ABI red zone below the stack pointer */
+#define GLIBC_HEAP_MAX (64ull << 20) /* glibc's HEAP_MAX_SIZE on 64-bit: thread heap alignment */
+/* ---------------------------------------------------------------------------------------- */
+
+/* ---- buffer ---------------------------------------------------------------------------- */
+static int buf_need(lg_buf_t *b, size_t n)
+{
+    if (b->oom) return -1;
+    if (b->len + n <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n) cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void lg_buf_uv(lg_buf_t *b, uint64_t v)
+{
+    if (buf_need(b, LG_VARINT_MAX)) return;
+    b->len = (size_t)(lg_put_uv(b->p + b->len, v) - b->p);
+}
+
+void lg_buf_sv(lg_buf_t *b, int64_t v)
+{
+    if (buf_need(b, LG_VARINT_MAX)) return;
+    b->len = (size_t)(lg_put_sv(b->p + b->len, v) - b->p);
+}
+
+void lg_buf_bytes(lg_buf_t *b, const void *p, size_t n)
+{
+    if (buf_need(b, n + LG_VARINT_MAX)) return;
+    b->len = (size_t)(lg_put_bytes(b->p + b->len, p, n) - b->p);
+}
+
+void lg_buf_kv_int(lg_buf_t *b, uint64_t key, uint64_t v)
+{
+    uint8_t tmp[LG_VARINT_MAX];
+    uint8_t *e = lg_put_uv(tmp, v);
+    lg_buf_uv(b, key);
+    lg_buf_bytes(b, tmp, (size_t)(e - tmp));
+}
+
+void lg_buf_free(lg_buf_t *b)
+{
+    free(b->p);
+    *b = (lg_buf_t){0};
+}
+
+/* ---- the process's mappings ------------------------------------------------------------ */
+typedef struct map {
+    uint64_t start, end;
+    bool r, w, x, file, device;
+    char *path;
+} map_t;
+
+static void free_maps(map_t *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(m[i].path);
+    free(m);
+}
+
+static map_t *read_maps(pid_t pid, size_t *nout)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f) return NULL;
+    map_t *m = NULL;
+    size_t n = 0, cap = 0;
+    char *line = NULL;
+    size_t ll = 0;
+    while (getline(&line, &ll, f) > 0) {
+        unsigned long long s, e, off, inode;
+        char perms[8], dev[32];
+        int pos = 0;
+        if (sscanf(line, "%llx-%llx %7s %llx %31s %llu %n", &s, &e, perms, &off, dev, &inode,
+                   &pos) < 6)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            map_t *nm = realloc(m, cap * sizeof *nm);
+            if (!nm) break;
+            m = nm;
+        }
+        char *p = line + pos;
+        p[strcspn(p, "\n")] = 0;
+        map_t *x = &m[n++];
+        *x = (map_t){s, e, perms[0] == 'r', perms[1] == 'w', perms[2] == 'x', inode != 0, false,
+                     strdup(p)};
+        if (!strncmp(p, "/dev/", 5) && strncmp(p, "/dev/shm/", 9) && strcmp(p, "/dev/zero"))
+            x->device = true;
+    }
+    free(line);
+    fclose(f);
+    *nout = n;
+    return m;
+}
+
+static const map_t *find_map(const map_t *m, size_t n, uint64_t a)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (m[mid].start <= a) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == 0) return NULL;
+    const map_t *x = &m[lo - 1];
+    return a < x->end ? x : NULL;
+}
+
+/* ---- blocks ---------------------------------------------------------------------------- */
+typedef struct scanner {
+    pid_t pid;
+    const lg_scan_block_t *b;
+    size_t n;
+    uint64_t lo, hi;   /* [first block, end of last block] */
+    map_t *maps;
+    size_t nmaps;
+    uint8_t *ref_flags; /* per block: LG_REF_* from roots */
+    uint32_t *ref_region;
+    uint8_t *chunk;
+    lg_buf_t edges; /* one block's edges while it is scanned */
+    lg_scan_stats_t *st;
+} scanner_t;
+
+/* Index of the block that `v` points into, or -1. */
+static inline long find_block(const scanner_t *S, uint64_t v)
+{
+    if (v < S->lo || v >= S->hi) return -1;
+    size_t lo = 0, hi = S->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (S->b[mid].addr <= v) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == 0) return -1;
+    const lg_scan_block_t *x = &S->b[lo - 1];
+    if (v < x->addr + x->size || (x->size == 0 && v == x->addr)) return (long)(lo - 1);
+    return -1;
+}
+
+/* Reads `len` bytes of the process at `addr`; returns how many could be read. */
+static size_t read_mem(const scanner_t *S, uint64_t addr, void *dst, size_t len)
+{
+    struct iovec l = {dst, len}, r = {(void *)(uintptr_t)addr, len};
+    ssize_t k = process_vm_readv(S->pid, &l, 1, &r, 1, 0);
+    return k > 0 ? (size_t)k : 0;
+}
+
+static bool read_word(const scanner_t *S, uint64_t addr, uint64_t *w)
+{
+    return read_mem(S, addr, w, 8) == 8;
+}
+
+/* Memcheck's test: `p` looks like a vtable if it lies in a readable file mapping and among
+ * its first 20 words at least two are non-null and point into executable file mappings
+ * (null words are allowed). */
+static bool is_vtable(const scanner_t *S, uint64_t p)
+{
+    const map_t *m = find_map(S->maps, S->nmaps, p);
+    if (!m || !m->file || !m->r) return false;
+    uint64_t words[20];
+    size_t want = sizeof words;
+    if (m->end - p < want) want = (size_t)(m->end - p) & ~(size_t)7;
+    size_t got = read_mem(S, p, words, want) / 8;
+    int fns = 0;
+    for (size_t i = 0; i < got; i++) {
+        if (!words[i]) continue;
+        const map_t *t = find_map(S->maps, S->nmaps, words[i]);
+        if (!t || !t->file || !t->x) return false;
+        if (++fns == 2) return true;
+    }
+    return false;
+}
+
+/* Which heuristic, if any, makes an interior pointer `ptr` into block i count as a start
+ * pointer (Memcheck's order: stdstring, length64, newarray, multipleinheritance). */
+static int heuristic(const scanner_t *S, size_t i, uint64_t ptr)
+{
+    const lg_scan_block_t *x = &S->b[i];
+    uint64_t off = ptr - x->addr, w0, w1;
+    if (off == 24 && x->size >= 24 && read_word(S, x->addr + 8, &w1) &&
+        24 + w1 + 1 == x->size && read_word(S, x->addr, &w0) && w0 <= w1)
+        return LG_HEUR_STDSTRING;
+    if (off == 8 && x->size >= 8 && read_word(S, x->addr, &w0)) {
+        if (w0 > 0 && x->size - 8 == w0) return LG_HEUR_LENGTH64;
+        if (w0 > 0 && (x->size - 8) % w0 == 0) return LG_HEUR_NEWARRAY;
+    }
+    uint64_t inner;
+    if ((ptr & 7) == 0 && ptr + 8 <= x->addr + x->size && read_word(S, ptr, &inner) &&
+        (inner & 7) == 0 && inner >= 4096 && read_word(S, x->addr, &w0) && (w0 & 7) == 0 &&
+        w0 >= 4096 && is_vtable(S, inner) && is_vtable(S, w0))
+        return LG_HEUR_MULTIPLEINHERITANCE;
+    return LG_HEUR_NONE;
+}
+
+static void root_word(scanner_t *S, uint64_t v, uint32_t region)
+{
+    long i = find_block(S, v);
+    if (i < 0) return;
+    uint8_t f = S->ref_flags[i];
+    if (v == S->b[i].addr) {
+        f |= LG_REF_START;
+    } else {
+        f |= LG_REF_INTERIOR;
+        if (!(f >> LG_REF_HEUR_SHIFT)) {
+            int h = heuristic(S, (size_t)i, v);
+            f |= (uint8_t)(h << LG_REF_HEUR_SHIFT);
+        }
+    }
+    if (!S->ref_flags[i]) S->ref_region[i] = region;
+    S->ref_flags[i] = f;
+}
+
+/* Scans [start, end) of the process as a root. */
+static void scan_root_range(scanner_t *S, uint64_t start, uint64_t end, uint32_t region)
+{
+    start = (start + 7) & ~7ull;
+    end &= ~7ull;
+    while (start < end) {
+        size_t len = end - start > SCAN_CHUNK ? SCAN_CHUNK : (size_t)(end - start);
+        size_t got = read_mem(S, start, S->chunk, len) & ~(size_t)7;
+        const uint64_t *w = (const uint64_t *)S->chunk;
+        for (size_t k = 0; k < got / 8; k++) root_word(S, w[k], region);
+        S->st->scanned += got;
+        if (got < len) { /* unreadable page: skip it */
+            uint64_t bad = (start + got + 4096) & ~4095ull;
+            S->st->skipped += bad - (start + got) < end - start - got ? bad - (start + got)
+                                                                      : end - start - got;
+            start = bad;
+        } else {
+            start += len;
+        }
+    }
+}
+
+/* ---- roots ------------------------------------------------------------------------------ */
+typedef struct region {
+    int kind;
+    uint64_t start, end;
+    int tid;
+    const char *name;
+} region_t;
+
+typedef struct regions {
+    region_t *v;
+    size_t n, cap;
+} regions_t;
+
+static uint32_t add_region(regions_t *R, int kind, uint64_t s, uint64_t e, int tid, const char *name)
+{
+    if (R->n == R->cap) {
+        size_t cap = R->cap ? R->cap * 2 : 64;
+        region_t *v = realloc(R->v, cap * sizeof *v);
+        if (!v) return 0;
+        R->v = v;
+        R->cap = cap;
+    }
+    R->v[R->n] = (region_t){kind, s, e, tid, name ? name : ""};
+    return (uint32_t)R->n++;
+}
+
+/* Does this mapping hold glibc heap memory (so it is no root)? */
+static bool is_arena(const scanner_t *S, const map_t *m, const map_t *next)
+{
+    if (!strcmp(m->path, "[heap]")) return true;
+    if (m->file || m->path[0]) return false;
+    /* a glibc thread heap: 64 MiB aligned, followed by its PROT_NONE reservation or full size */
+    if (m->start % GLIBC_HEAP_MAX == 0 &&
+        ((next && next->start == m->end && !next->r && !next->w && !next->file) ||
+         m->end - m->start == GLIBC_HEAP_MAX))
+        return true;
+    /* live blocks inside: an arena unless it is one mmap'd chunk spanning the mapping */
+    long i = find_block(S, m->start);
+    size_t first;
+    if (i >= 0) first = (size_t)i;
+    else {
+        size_t lo = 0, hi = S->n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (S->b[mid].addr < m->start) lo = mid + 1;
+            else hi = mid;
+        }
+        first = lo;
+    }
+    if (first >= S->n || S->b[first].addr >= m->end) return false;
+    bool single = first + 1 >= S->n || S->b[first + 1].addr >= m->end;
+    return !(single && S->b[first].size + 2 * 4096 >= m->end - m->start);
+}
+
+static bool excluded(const lg_snap_ctl_t *sc, uint64_t s, uint64_t e, uint64_t *cut_s,
+                     uint64_t *cut_e)
+{
+    for (uint32_t i = 0; i < sc->nexcl && i < LG_SNAP_MAX_EXCL; i++) {
+        if (sc->excl_start[i] < e && sc->excl_end[i] > s) {
+            *cut_s = sc->excl_start[i];
+            *cut_e = sc->excl_end[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Scans [s, e) minus leakgraph's ranges and minus live blocks lying inside it. */
+static void scan_root_minus(scanner_t *S, const lg_snap_ctl_t *sc, uint64_t s, uint64_t e,
+                            uint32_t region)
+{
+    uint64_t cs, ce;
+    if (s >= e) return;
+    if (excluded(sc, s, e, &cs, &ce)) {
+        if (cs > s) scan_root_minus(S, sc, s, cs, region);
+        if (ce < e) scan_root_minus(S, sc, ce, e, region);
+        return;
+    }
+    long i = find_block(S, s);
+    size_t k;
+    if (i >= 0) k = (size_t)i;
+    else {
+        size_t lo = 0, hi = S->n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (S->b[mid].addr < s) lo = mid + 1;
+            else hi = mid;
+        }
+        k = lo;
+    }
+    uint64_t cur = s;
+    for (; k < S->n && S->b[k].addr < e; k++) { /* blocks are nodes, not roots */
+        if (S->b[k].addr > cur) scan_root_range(S, cur, S->b[k].addr, region);
+        uint64_t be = S->b[k].addr + S->b[k].size;
+        if (be > cur) cur = be;
+    }
+    if (cur < e) scan_root_range(S, cur, e, region);
+}
+
+static void scan_roots(scanner_t *S, const lg_snap_ctl_t *sc, regions_t *R)
+{
+    const char *last_file = NULL;
+    for (size_t i = 0; i < S->nmaps; i++) {
+        const map_t *m = &S->maps[i];
+        if (m->file) last_file = m->path;
+        if (!m->r || !m->w || m->device) continue;
+        if (is_arena(S, m, i + 1 < S->nmaps ? &S->maps[i + 1] : NULL)) continue;
+        /* a stack of a stopped thread: only from its stack pointer up */
+        uint64_t s = m->end;
+        int tid = 0;
+        for (uint32_t t = 0; t < sc->nthreads; t++) {
+            const lg_snap_thread_t *th = &sc->threads[t];
+            if (th->sp && th->sp >= m->start && th->sp < m->end) {
+                uint64_t from = th->sp > m->start + STACK_REDZONE ? th->sp - STACK_REDZONE : m->start;
+                if (from < s) s = from; /* two threads on one mapping: the lower */
+                tid = th->tid;
+            }
+        }
+        if (!tid) s = m->start;
+        uint32_t region;
+        if (tid)
+            region = add_region(R, LG_ROOT_STACK, s, m->end, tid, m->path);
+        else if (m->file || (!m->path[0] && last_file && i > 0 && S->maps[i - 1].end == m->start &&
+                             S->maps[i - 1].file))
+            region = add_region(R, LG_ROOT_DATA, m->start, m->end, 0,
+                                m->file ? m->path : last_file);
+        else
+            region = add_region(R, LG_ROOT_ANON, m->start, m->end, 0, m->path);
+        scan_root_minus(S, sc, s, m->end, region);
+    }
+    /* registers of every stopped thread */
+    for (uint32_t t = 0; t < sc->nthreads; t++) {
+        const lg_snap_thread_t *th = &sc->threads[t];
+        if (atomic_load(&th->state) != LG_TS_SAVED) {
+            S->st->noregs++;
+            continue;
+        }
+        uint32_t region = add_region(R, LG_ROOT_REGISTERS, 0, 0, th->tid, "");
+        for (uint32_t r = 0; r < th->nregs && r < LG_SNAP_NREGS; r++) root_word(S, th->regs[r], region);
+    }
+}
+
+/* ---- blocks' contents -> edges ----------------------------------------------------------- */
+static void scan_blocks(scanner_t *S, lg_buf_t *out)
+{
+    size_t i = 0;
+    while (i < S->n) {
+        /* read a run of consecutive blocks in one call when they are close together */
+        size_t j = i;
+        uint64_t start = S->b[i].addr, end = start + S->b[i].size;
+        while (j + 1 < S->n && S->b[j + 1].addr + S->b[j + 1].size - start <= SCAN_CHUNK &&
+               S->b[j + 1].addr - end < 4096) {
+            j++;
+            end = S->b[j].addr + S->b[j].size;
+        }
+        size_t span = (size_t)(end - start);
+        bool big = span > SCAN_CHUNK;
+        size_t got = big ? 0 : read_mem(S, start, S->chunk, span);
+        for (size_t k = i; k <= j; k++) {
+            const lg_scan_block_t *x = &S->b[k];
+            uint64_t a = (x->addr + 7) & ~7ull, e = (x->addr + x->size) & ~7ull;
+            size_t nedges = 0;
+            lg_buf_t *edges = &S->edges;
+            edges->len = 0;
+            for (uint64_t pos = a; pos < e;) {
+                const uint64_t *w;
+                size_t nw;
+                uint64_t wbuf[SCAN_CHUNK / 8 / 16];
+                if (!big && pos + 8 <= start + got) {
+                    w = (const uint64_t *)(S->chunk + (pos - start));
+                    uint64_t lim = e < start + got ? e : (start + got) & ~7ull;
+                    nw = (size_t)((lim - pos) / 8);
+                } else {
+                    size_t want = (size_t)(e - pos) < sizeof wbuf ? (size_t)(e - pos) : sizeof wbuf;
+                    size_t g = read_mem(S, pos, wbuf, want) & ~(size_t)7;
+                    if (g == 0) {
+                        S->st->skipped += e - pos;
+                        break;
+                    }
+                    w = wbuf;
+                    nw = g / 8;
+                }
+                for (size_t q = 0; q < nw; q++) {
+                    long t = find_block(S, w[q]);
+                    if (t < 0) continue;
+                    uint64_t toff = w[q] - S->b[t].addr;
+                    int h = toff ? heuristic(S, (size_t)t, w[q]) : 0;
+                    lg_buf_sv(edges, (int64_t)t - (int64_t)k);
+                    lg_buf_uv(edges, (pos + q * 8 - x->addr) / 8);
+                    lg_buf_uv(edges, toff << 3 | (uint64_t)h);
+                    nedges++;
+                }
+                S->st->scanned += nw * 8;
+                if (nw == 0) break;
+                pos += nw * 8;
+            }
+            lg_buf_uv(out, nedges);
+            if (nedges && !buf_need(out, edges->len)) {
+                memcpy(out->p + out->len, edges->p, edges->len);
+                out->len += edges->len;
+            }
+        }
+        i = j + 1;
+    }
+}
+
+int lg_scan_process(pid_t pid, const lg_snap_ctl_t *sc, const lg_scan_block_t *blocks, size_t n,
+                    lg_buf_t *out, lg_scan_stats_t *st, char *err, size_t errlen)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    *st = (lg_scan_stats_t){0};
+    scanner_t S = {.pid = pid, .b = blocks, .n = n, .st = st};
+    if (n) {
+        S.lo = blocks[0].addr;
+        S.hi = blocks[n - 1].addr + blocks[n - 1].size + 1;
+    }
+    S.maps = read_maps(pid, &S.nmaps);
+    if (!S.maps) {
+        snprintf(err, errlen, "cannot read the memory map of pid %d: %s", (int)pid, strerror(errno));
+        return -errno;
+    }
+    S.ref_flags = calloc(n ? n : 1, 1);
+    S.ref_region = calloc(n ? n : 1, sizeof *S.ref_region);
+    S.chunk = malloc(SCAN_CHUNK);
+    regions_t R = {0};
+    int rc = 0;
+    if (!S.ref_flags || !S.ref_region || !S.chunk) {
+        snprintf(err, errlen, "out of memory");
+        rc = -ENOMEM;
+        goto out;
+    }
+    /* can we read it at all? */
+    uint64_t probe;
+    struct iovec l = {&probe, 8}, r = {(void *)(uintptr_t)S.maps[0].start, 8};
+    if (process_vm_readv(pid, &l, 1, &r, 1, 0) < 0 && errno == EPERM) {
+        snprintf(err, errlen, "not allowed to read the memory of pid %d (ptrace restrictions)",
+                 (int)pid);
+        rc = -EPERM;
+        goto out;
+    }
+    scan_roots(&S, sc, &R);
+
+    lg_buf_t kv = {0};
+    lg_buf_kv_int(&kv, LG_KEY_SNAP_ID, sc->id);
+    lg_buf_kv_int(&kv, LG_KEY_SNAP_REASON, sc->reason);
+    lg_buf_kv_int(&kv, LG_KEY_SNAP_SEQ, sc->seq);
+    lg_buf_kv_int(&kv, LG_KEY_SNAP_THREADS, sc->nthreads);
+    /* blocks */
+    lg_buf_t body = {0};
+    lg_buf_uv(&body, n);
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        lg_buf_uv(&body, blocks[i].addr - prev);
+        lg_buf_uv(&body, blocks[i].size);
+        prev = blocks[i].addr;
+    }
+    lg_buf_uv(&body, R.n);
+    for (size_t i = 0; i < R.n; i++) {
+        lg_buf_uv(&body, (uint64_t)R.v[i].kind);
+        lg_buf_uv(&body, R.v[i].start);
+        lg_buf_uv(&body, R.v[i].end);
+        lg_buf_uv(&body, (uint64_t)R.v[i].tid);
+        lg_buf_bytes(&body, R.v[i].name, strlen(R.v[i].name));
+    }
+    size_t nrefs = 0;
+    for (size_t i = 0; i < n; i++) nrefs += S.ref_flags[i] != 0;
+    lg_buf_uv(&body, nrefs);
+    size_t last = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!S.ref_flags[i]) continue;
+        lg_buf_uv(&body, i - last);
+        lg_buf_uv(&body, S.ref_flags[i]);
+        lg_buf_uv(&body, S.ref_region[i]);
+        last = i;
+    }
+    scan_blocks(&S, &body);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    st->ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)(t1.tv_nsec - t0.tv_nsec);
+    lg_buf_kv_int(&kv, LG_KEY_SNAP_NOREGS, st->noregs);
+    lg_buf_kv_int(&kv, LG_KEY_SNAP_SCANNED, st->scanned);
+    lg_buf_kv_int(&kv, LG_KEY_SNAP_SKIPPED, st->skipped);
+    lg_buf_kv_int(&kv, LG_KEY_SNAP_NS, st->ns);
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    lg_buf_kv_int(&kv, LG_KEY_SNAP_TIME, (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec);
+    lg_buf_uv(out, kv.len);
+    if (!buf_need(out, kv.len + body.len)) {
+        memcpy(out->p + out->len, kv.p, kv.len);
+        out->len += kv.len;
+        memcpy(out->p + out->len, body.p, body.len);
+        out->len += body.len;
+    }
+    if (out->oom || kv.oom || body.oom) {
+        snprintf(err, errlen, "out of memory");
+        rc = -ENOMEM;
+    }
+    lg_buf_free(&kv);
+    lg_buf_free(&body);
+out:
+    free(R.v);
+    free_maps(S.maps, S.nmaps);
+    free(S.ref_flags);
+    free(S.ref_region);
+    free(S.chunk);
+    lg_buf_free(&S.edges);
+    return rc;
+}

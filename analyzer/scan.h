@@ -1,0 +1,42 @@
+/* The conservative scan of a stopped traced process, run by the collector (`leakgraph run`)
+ * when the shim requests a snapshot. It reads the process's memory with process_vm_readv and
+ * produces the SNAPSHOT payload of docs/trace-format.md: the live blocks, the blocks pointed to
+ * from roots, and every block-to-block pointer. It classifies nothing (classify.c does, from
+ * the trace). */
+#ifndef LG_SCAN_H
+#define LG_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "region.h"
+
+typedef struct lg_buf {
+    uint8_t *p;
+    size_t len, cap;
+    int oom;
+} lg_buf_t;
+
+void lg_buf_uv(lg_buf_t *b, uint64_t v);
+void lg_buf_sv(lg_buf_t *b, int64_t v);
+void lg_buf_bytes(lg_buf_t *b, const void *p, size_t n);
+void lg_buf_kv_int(lg_buf_t *b, uint64_t key, uint64_t v);
+void lg_buf_free(lg_buf_t *b);
+
+typedef struct lg_scan_block {
+    uint64_t addr, size;
+} lg_scan_block_t;
+
+typedef struct lg_scan_stats {
+    uint64_t scanned, skipped, ns;
+    uint32_t noregs;
+} lg_scan_stats_t;
+
+/* Scans process `pid`, whose threads are stopped and described by `sc`, for pointers to the
+ * `n` live blocks (sorted by address, not overlapping). Appends the SNAPSHOT payload to `out`.
+ * Returns 0 or a negative errno (message in err). */
+int lg_scan_process(pid_t pid, const lg_snap_ctl_t *sc, const lg_scan_block_t *blocks, size_t n,
+                    lg_buf_t *out, lg_scan_stats_t *st, char *err, size_t errlen);
+
+#endif /* LG_SCAN_H */
