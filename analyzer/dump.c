@@ -56,6 +56,10 @@ int lg_dump(FILE *out, const char *path, char *err, size_t errlen)
             t.pid, t.ppid, t.parent_pid, t.exe ? t.exe : "", t.cwd ? t.cwd : "",
             t.tracer ? t.tracer : "", t.start_ns, t.nrings);
     for (int i = 0; i < t.argc; i++) fprintf(out, " %s", t.argv[i]);
+    if (t.parent_trace)
+        fprintf(out, "\nparent_trace=%s fork_seq=%" PRIu64 " inherited_blocks=%" PRIu64 "%s%s",
+                t.parent_trace, t.fork_seq, t.inherited_blocks, t.inherit_problem ? " problem: " : "",
+                t.inherit_problem ? t.inherit_problem : "");
     fprintf(out, "\n# stacks\n");
     for (size_t i = 1; i < t.nstacks; i++) {
         fprintf(out, "stack %zu:", i);

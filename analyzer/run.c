@@ -48,6 +48,8 @@
 
 typedef struct proc {
     char *region_path;
+    char *trace_path; /* once its trace is open */
+    uint64_t start_ns; /* copied from the region when its trace opens */
     lg_region_t *r;
     lg_collector_t *col;
     int pid;
@@ -146,6 +148,25 @@ static void start_trace(session_t *s, proc_t *p)
             p->exec_from = 1;
         }
     }
+    /* A forked child: name its parent's trace, so its inherited blocks can be replayed. */
+    const proc_t *parent = NULL;
+    for (size_t i = 0; p->r->hdr.fork_parent && i < s->nprocs; i++) {
+        const proc_t *q = &s->procs[i];
+        if (q != p && q->pid == p->r->hdr.fork_parent && q->trace_path &&
+            q->start_ns <= p->r->hdr.start_ns)
+            parent = q; /* the latest image of that pid that began before the child */
+    }
+    if (parent) {
+        lg_region_hdr_t *h = &p->r->hdr;
+        const char *pt = parent->trace_path;
+        size_t l = strlen(pt);
+        if (h->info_len + l + 3 * LG_VARINT_MAX < LG_INFO_BYTES) {
+            uint8_t *q = h->info + h->info_len;
+            q = lg_put_uv(q, LG_KEY_PARENT_TRACE);
+            q = lg_put_bytes(q, pt, l);
+            h->info_len = (uint32_t)(q - h->info);
+        }
+    }
     if (p->exec_from) { /* tell the reader: append to the description the shim wrote */
         lg_region_hdr_t *h = &p->r->hdr;
         if (h->info_len + 2 * LG_VARINT_MAX < LG_INFO_BYTES) {
@@ -176,6 +197,8 @@ static void start_trace(session_t *s, proc_t *p)
         p->done = true; /* its rings are still drained below, into nothing */
         return;
     }
+    p->trace_path = strdup(lg_collector_path(p->col));
+    p->start_ns = p->r->hdr.start_ns;
     if (p->pid != s->root_pid) {
         p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
     }
@@ -229,6 +252,12 @@ static void take_snapshot(session_t *s, proc_t *p)
     lg_snap_ctl_t *sc = &p->r->snap;
     char err[512];
     int rc = 0;
+    /* Every trace on disk up to now: a forked child's check replays its parent's trace. */
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i].col && &s->procs[i] != p) {
+            lg_collector_drain(s->procs[i].col);
+            lg_collector_flush(s->procs[i].col);
+        }
     lg_collector_drain(p->col);
     if ((rc = lg_collector_flush(p->col))) {
         snprintf(err, sizeof err, "cannot write the trace: %s", strerror(-rc));
@@ -264,7 +293,7 @@ static void take_snapshot(session_t *s, proc_t *p)
 static int cmp_start(const void *a, const void *b)
 {
     const proc_t *x = a, *y = b;
-    uint64_t sx = x->r ? x->r->hdr.start_ns : 0, sy = y->r ? y->r->hdr.start_ns : 0;
+    uint64_t sx = x->r ? x->r->hdr.start_ns : x->start_ns, sy = y->r ? y->r->hdr.start_ns : y->start_ns;
     return sx < sy ? -1 : sx > sy;
 }
 
@@ -489,7 +518,10 @@ int lg_run(const lg_run_opts_t *o, char *const argv[])
         struct timespec ts = {0, LG_ROUND_NS};
         nanosleep(&ts, NULL);
     }
-    for (size_t i = 0; i < s.nprocs; i++) free(s.procs[i].region_path);
+    for (size_t i = 0; i < s.nprocs; i++) {
+        free(s.procs[i].region_path);
+        free(s.procs[i].trace_path);
+    }
     free(s.procs);
     rmdir(s.dir);
     if (!s.base_taken)

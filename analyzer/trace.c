@@ -227,6 +227,8 @@ typedef struct loader {
     size_t snaplen, snapcap;
     uint32_t snapparts;
     size_t snapcap_arr;
+    uint64_t stop_seq; /* replay only events below it (0: all); loading a fork's parent */
+    int depth;         /* fork ancestors being loaded */
 } loader_t;
 
 static void set_problem(lg_trace_t *t, const char *fmt, ...)
@@ -238,9 +240,17 @@ static void set_problem(lg_trace_t *t, const char *fmt, ...)
     va_end(ap);
 }
 
+static int module_index(const lg_trace_t *t, uint32_t id)
+{
+    for (size_t i = t->nmods; i-- > 0;)
+        if (t->mods[i].id == id) return (int)i;
+    return -1;
+}
+
 static void replay(loader_t *L, const lg_event_t *ev)
 {
     lg_trace_t *t = L->t;
+    if (L->stop_seq && ev->seq >= L->stop_seq) return;
     t->nevents++;
     switch (ev->type) {
     case LG_REC_MALLOC:
@@ -266,9 +276,18 @@ static void replay(loader_t *L, const lg_event_t *ev)
     case LG_REC_MODULE:
         t->mods[ev->module].load_seq = ev->seq;
         break;
-    case LG_REC_UNMODULE:
-        t->mods[ev->module].unload_seq = ev->seq;
-        break;
+    case LG_REC_UNMODULE: {
+        int mi = module_index(t, ev->module);
+        if (mi < 0) {
+            set_problem(t, "unload of unknown module %u", ev->module);
+            return;
+        }
+        t->mods[mi].unload_seq = ev->seq;
+        lg_event_t resolved = *ev;
+        resolved.module = (uint32_t)mi;
+        if (L->cb) L->cb(L->ctx, t, &resolved);
+        return;
+    }
     default:
         break;
     }
@@ -291,12 +310,6 @@ static int emit(loader_t *L, const lg_event_t *ev)
     return 0;
 }
 
-static int module_index(const lg_trace_t *t, uint32_t id)
-{
-    for (size_t i = t->nmods; i-- > 0;)
-        if (t->mods[i].id == id) return (int)i;
-    return -1;
-}
 
 /* Decodes one ring's record bytes. Returns 0, or -EBADMSG with t->problem set. */
 static int decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
@@ -312,8 +325,9 @@ static int decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t le
         bool seqd = type != LG_REC_STACK && type != LG_REC_THREAD;
         if (seqd) {
             int64_t d = (tag & LG_TAG_SEQ1) ? 0 : lg_get_sv(&c);
-            ev.seq = (uint64_t)(rs->last_seq + 1 + d);
-            rs->last_seq = (int64_t)ev.seq;
+            ev.seq = (uint64_t)rs->last_seq + 1 + (uint64_t)d; /* wraps, never overflows */
+            if (ev.seq > INT64_MAX) c.bad = 1;
+            rs->last_seq = (int64_t)(ev.seq & INT64_MAX);
         }
         switch (type) {
         case LG_REC_MALLOC:
@@ -343,6 +357,10 @@ static int decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t le
             lg_event_t fr = {.seq = ev.seq, .type = LG_REC_FREE, .ring = ring, .tid = rs->tid,
                              .addr = old};
             ev.seq += d2;
+            if (ev.seq > INT64_MAX) {
+                c.bad = 1;
+                break;
+            }
             rs->last_seq = (int64_t)ev.seq;
             ev.addr = rs->prev_addr;
             ev.fn = LG_FN_REALLOC;
@@ -401,10 +419,14 @@ static int decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t le
             break;
         }
         case LG_REC_UNMODULE: {
-            int mi = module_index(t, (uint32_t)lg_get_uv(&c));
-            if (mi < 0) c.bad = 1;
-            if (c.bad) break;
-            ev.module = (uint32_t)mi;
+            /* the module's id; replay() resolves it in sequence order, because the MODULE
+               record may sit in another ring's block later in the file */
+            uint64_t id = lg_get_uv(&c);
+            if (c.bad || id > UINT32_MAX) {
+                c.bad = 1;
+                break;
+            }
+            ev.module = (uint32_t)id;
             if (emit(L, &ev)) return -ENOMEM;
             break;
         }
@@ -609,7 +631,7 @@ static int parse_kv(lg_trace_t *t, const uint8_t *p, size_t len, bool end)
         if (c.bad) break;
         lg_cursor_t vc = {v, v + n, 0};
         uint64_t iv = (key == LG_KEY_EXE || key == LG_KEY_ARG || key == LG_KEY_CWD ||
-                       key == LG_KEY_TRACER)
+                       key == LG_KEY_TRACER || key == LG_KEY_PARENT_TRACE)
                           ? 0
                           : lg_get_uv(&vc);
         switch (key) {
@@ -619,6 +641,8 @@ static int parse_kv(lg_trace_t *t, const uint8_t *p, size_t len, bool end)
         case LG_KEY_EXEC_FROM: t->exec_from = (int)iv; break;
         case LG_KEY_START_NS: t->start_ns = iv; break;
         case LG_KEY_RINGS: t->nrings = (uint32_t)iv; break;
+        case LG_KEY_FORK_SEQ: t->fork_seq = iv; break;
+        case LG_KEY_PARENT_TRACE: free(t->parent_trace); t->parent_trace = dup_bytes(v, n); break;
         case LG_KEY_EXE: free(t->exe); t->exe = dup_bytes(v, n); break;
         case LG_KEY_CWD: free(t->cwd); t->cwd = dup_bytes(v, n); break;
         case LG_KEY_TRACER: free(t->tracer); t->tracer = dup_bytes(v, n); break;
@@ -650,6 +674,47 @@ static void finish_live(loader_t *L)
     if (!t->live) return;
     for (size_t i = 0; L->live.slots && i <= L->live.mask; i++)
         if (L->live.slots[i].addr) t->live[t->nlive++] = L->live.slots[i];
+}
+
+static int load_file(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx, uint64_t stop,
+                     int depth, char *err, size_t errlen);
+
+/* A forked child starts with its parent's live blocks: replay the parent's trace up to the
+ * fork and take its blocks (and their stacks) as this trace's first events. A missing parent
+ * trace is not an error of this trace: the inherited blocks are then unknown, and said so. */
+static int inherit(loader_t *L)
+{
+    lg_trace_t *t = L->t;
+    if (!t->parent_trace || !t->fork_seq || L->stop_seq == 1) return 0;
+    if (L->depth >= 16) return 0;
+    char alt[4096];
+    const char *path = t->parent_trace;
+    if (access(path, R_OK) != 0) { /* moved with its children: look beside this trace */
+        const char *slash = strrchr(t->path, '/'), *pb = strrchr(path, '/');
+        snprintf(alt, sizeof alt, "%.*s%s", slash ? (int)(slash - t->path + 1) : 0, t->path,
+                 pb ? pb + 1 : path);
+        path = alt;
+    }
+    lg_trace_t pt;
+    char err[512];
+    if (load_file(path, &pt, NULL, NULL, t->fork_seq, L->depth + 1, err, sizeof err)) {
+        if (asprintf(&t->inherit_problem, "blocks inherited from pid %d are unknown: %s",
+                     t->parent_pid, err) < 0)
+            t->inherit_problem = NULL;
+        lg_trace_free(&pt);
+        return 0;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < pt.nlive && rc == 0; i++) {
+        lg_block_t b = pt.live[i];
+        const lg_stack_t *ps = &pt.stacks[b.stack];
+        b.stack = ps->depth ? intern_stack(t, &L->stacks, ps->ips, ps->depth) : 0;
+        b.seq = 0; /* before every event of this trace */
+        if ((ps->depth && !b.stack) || live_put(&L->live, &b)) rc = -ENOMEM;
+        t->inherited_blocks++;
+    }
+    lg_trace_free(&pt);
+    return rc;
 }
 
 static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, size_t errlen)
@@ -700,6 +765,10 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
         }
         int rc = 0;
         if (type == LG_BLOCK_PROCESS) {
+            if (have_process) {
+                set_problem(t, "second process description at byte %zu", off);
+                break;
+            }
             rc = parse_kv(t, payload, stored, false);
             if (!have_process) {
                 if (t->nrings == 0 || t->nrings > 65536) rc = -EBADMSG;
@@ -712,13 +781,17 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
                     if (!L->rings[i].stack_ids) rc = -ENOMEM;
                 }
             }
+            if (!have_process && rc == 0) rc = inherit(L);
             have_process = true;
         } else if (type == LG_BLOCK_EVENTS) {
             if (stored < 4 || lg_get_u32le(payload) >= t->nrings) {
                 set_problem(t, "corrupt events block at byte %zu", off);
                 break;
             }
-            if (grow((void **)&L->raw, &L->rawcap, raw ? raw : 1, 1)) return -ENOMEM;
+            if (grow((void **)&L->raw, &L->rawcap, raw ? raw : 1, 1)) {
+                snprintf(err, errlen, "%s: out of memory", t->path);
+                return -ENOMEM;
+            }
             size_t n = ZSTD_decompressDCtx(L->zd, L->raw, raw, payload + 4, stored - 4);
             if (ZSTD_isError(n) || n != raw) {
                 set_problem(t, "corrupt events block at byte %zu (%s)", off,
@@ -729,13 +802,17 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
             rc = decode_stream(L, lg_get_u32le(payload), L->raw, n);
             if (rc == -EBADMSG) break;
             t->has_end = false; /* events after an END (a failed exec) reopen the trace */
+        } else if (type == LG_BLOCK_SNAPSHOT && L->stop_seq) {
+            /* loading a fork's parent: its snapshots do not matter */
         } else if (type == LG_BLOCK_SNAPSHOT) {
             if (stored < 8 || lg_get_u32le(payload) != L->snapparts) {
                 set_problem(t, "corrupt snapshot block at byte %zu", off);
                 break;
             }
-            if (grow((void **)&L->snapbuf, &L->snapcap, L->snaplen + (raw ? raw : 1), 1))
+            if (grow((void **)&L->snapbuf, &L->snapcap, L->snaplen + (raw ? raw : 1), 1)) {
+                snprintf(err, errlen, "%s: out of memory", t->path);
                 return -ENOMEM;
+            }
             size_t n = ZSTD_decompressDCtx(L->zd, L->snapbuf + L->snaplen, raw, payload + 8,
                                            stored - 8);
             if (ZSTD_isError(n) || n != raw) {
@@ -785,6 +862,12 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
 int lg_trace_load(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx, char *err,
                   size_t errlen)
 {
+    return load_file(path, t, cb, ctx, 0, 0, err, errlen);
+}
+
+static int load_file(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx, uint64_t stop,
+                     int depth, char *err, size_t errlen)
+{
     memset(t, 0, sizeof *t);
     t->exit_status = -1;
     t->path = strdup(path);
@@ -816,7 +899,8 @@ int lg_trace_load(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx, ch
     close(fd);
     /* stack id 0 is "no stack" */
     t->stacks = calloc(1, sizeof *t->stacks);
-    loader_t L = {.t = t, .cb = cb, .ctx = ctx, .zd = ZSTD_createDCtx()};
+    loader_t L = {.t = t, .cb = cb, .ctx = ctx, .zd = ZSTD_createDCtx(), .stop_seq = stop,
+                  .depth = depth};
     L.stacks.cap = 1;
     t->nstacks = 1;
     int rc;
@@ -845,6 +929,8 @@ void lg_trace_free(lg_trace_t *t)
     free(t->cwd);
     free(t->tracer);
     free(t->problem);
+    free(t->parent_trace);
+    free(t->inherit_problem);
     for (int i = 0; i < t->argc; i++) free(t->argv[i]);
     free(t->argv);
     for (size_t i = 0; i < t->nmods; i++) free(t->mods[i].path);

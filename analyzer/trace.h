@@ -87,6 +87,11 @@ typedef struct lg_trace {
     int argc;
     uint64_t start_ns;
     uint32_t nrings;
+    /* a forked child: its parent's trace and the parent's sequence number at the fork */
+    char *parent_trace;
+    uint64_t fork_seq;
+    uint64_t inherited_blocks; /* blocks replayed from the parent's trace */
+    char *inherit_problem;     /* why inherited blocks are unknown (NULL if none or fine) */
     /* END */
     bool complete;      /* the file ends with an END block and nothing was damaged */
     bool has_end;

@@ -61,6 +61,7 @@ static inline uint64_t lg_get_uv(lg_cursor_t *c)
     for (unsigned shift = 0; shift < 64; shift += 7) {
         if (c->p >= c->end) break;
         uint8_t b = *c->p++;
+        if (shift == 63 && b > 1) break; /* a 10th byte may only hold bit 63 */
         v |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80)) return v;
     }

@@ -39,7 +39,7 @@ _Static_assert(LG_MAX_RECORD * 16 < LG_RING_BYTES, "a record must fit a ring man
 /* ---------------------------------------------------------------------------------------- */
 
 #define LG_REGION_MAGIC 0x4e4f494745524c47ull /* "LGREGION" */
-#define LG_REGION_VERSION 2u
+#define LG_REGION_VERSION 3u
 
 /* Lifecycle of a region, stored in hdr.state. */
 enum lg_region_state {
@@ -104,6 +104,7 @@ typedef struct lg_region_hdr {
     uint64_t ring_bytes;
     int32_t pid, ppid;
     int32_t fork_parent;         /* pid this image was forked from, 0 if none */
+    uint64_t fork_seq;           /* the parent's sequence number when it forked */
     int32_t exec_from;           /* 1 if this image replaced another one of the same pid */
     _Atomic uint32_t state;      /* enum lg_region_state */
     int32_t exit_status;         /* valid in LG_RS_EXITED */

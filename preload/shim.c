@@ -136,6 +136,8 @@ static lg_collector_t *g_collector;  /* self mode */
 static _Atomic int g_drain_lock;     /* self mode: one drainer at a time */
 static char g_session[1024];         /* run mode */
 static char g_output[1024];          /* self mode: base trace path */
+static char g_parent_trace[1200];    /* self mode, in a forked child: the parent's trace */
+static uint64_t g_fork_seq;          /* in a forked child: the parent's sequence at the fork */
 static pid_t g_collector_pid;
 static size_t g_scrub_max = LG_SCRUB_MAX_DEFAULT;
 static uintptr_t g_shim_lo, g_shim_hi; /* our own text, skipped in stacks */
@@ -270,7 +272,12 @@ static void describe_process(lg_region_t *r, pid_t fork_parent)
     p = kv_int(p, end, LG_KEY_PID, (uint64_t)h->pid);
     p = kv_int(p, end, LG_KEY_PPID, (uint64_t)h->ppid);
     p = kv_int(p, end, LG_KEY_START_NS, h->start_ns);
-    if (fork_parent) p = kv_int(p, end, LG_KEY_PARENT_PID, (uint64_t)fork_parent);
+    if (fork_parent) {
+        p = kv_int(p, end, LG_KEY_PARENT_PID, (uint64_t)fork_parent);
+        p = kv_int(p, end, LG_KEY_FORK_SEQ, h->fork_seq);
+        if (g_self && g_parent_trace[0]) /* under run, the collector adds the parent's trace */
+            p = kv_str(p, end, LG_KEY_PARENT_TRACE, g_parent_trace, strlen(g_parent_trace));
+    }
     p = kv_str(p, end, LG_KEY_TRACER, LG_VERSION_STRING, strlen(LG_VERSION_STRING));
     char path[4096];
     ssize_t n = readlink("/proc/self/exe", path, sizeof path);
@@ -1071,6 +1078,7 @@ static bool start_process(pid_t fork_parent_pid, lg_region_t *precreated)
     }
     /* The description is complete before the state says RUNNING: a collector reads it then. */
     init_region_header(r, precreated ? LG_RS_PREFORK : LG_RS_RUNNING);
+    r->hdr.fork_seq = fork_parent_pid ? g_fork_seq : 0;
     describe_process(r, fork_parent_pid);
     atomic_store(&r->hdr.state, LG_RS_RUNNING);
     g_region = r;
@@ -1174,7 +1182,13 @@ static inline bool enter(void)
 
 static void fork_prepare(void)
 {
-    if (!tracing() || g_self) return;
+    if (!tracing()) return;
+    g_fork_seq = atomic_load(&g_region->hdr.seq); /* the child inherits what came before */
+    if (g_self) {
+        if (g_collector)
+            snprintf(g_parent_trace, sizeof g_parent_trace, "%s", lg_collector_path(g_collector));
+        return;
+    }
     tls.guard++;
     /* Pre-create the child's region while we can still tell the collector about it: if this
      * parent exits at once, the collector already knows a child is coming. */

@@ -74,6 +74,9 @@ enum lg_key {
     LG_KEY_CWD = 8,         /* string: working directory at start */
     LG_KEY_TRACER = 9,      /* string: leakgraph version that wrote the trace */
     LG_KEY_RINGS = 10,      /* int: number of ring slots (ring indexes are below this) */
+    LG_KEY_FORK_SEQ = 11,   /* int: the parent's sequence number at the fork: the parent's
+                               blocks allocated before it (and not freed) were inherited */
+    LG_KEY_PARENT_TRACE = 12, /* string: the parent's trace (absolute path) */
     /* END block */
     LG_KEY_END_REASON = 32, /* int: enum lg_end_reason */
     LG_KEY_EXIT_STATUS = 33, /* int: exit status (0..255) when END_REASON is EXIT */

@@ -398,8 +398,7 @@ static void test_unmodule_other_ring(void)
     lg_trace_t t;
     char err[512] = "";
     CHECK_INT(lg_trace_load(path, &t, NULL, NULL, err, sizeof err), 0);
-#ifdef LG_TEST_KNOWN_BUGS
-    /* BUG (unmodule-decode-order): analyzer/trace.c resolves an UNMODULE's module id when the
+    /* Fixed bug (unmodule-decode-order): analyzer/trace.c resolves an UNMODULE's module id when the
      * record is decoded (file order), not when it is replayed (sequence order); ring 8's
      * block comes first, the id is unknown yet, and the rest of the trace is dropped as
      * "undecodable record (type 9)". */
@@ -411,7 +410,6 @@ static void test_unmodule_other_ring(void)
         CHECK_INT(t.mods[0].unload_seq, 2);
     }
     CHECK_INT(t.nlive, 2);
-#endif
     lg_trace_free(&t);
 }
 
