@@ -5,7 +5,8 @@
  * pointer, so call overhead is equal. Two workloads per size row:
  *   lifo    batches of 64 allocations freed in reverse order (a stack discipline);
  *   random  1M live blocks; each operation frees a random one and allocates a replacement.
- * Prints ns per (malloc + free) pair, the median of 5 runs, and rcrt / pymalloc.
+ * Prints ns per (malloc + free) pair, the median of 5 runs (3 for random, whose set-up of 1M
+ * blocks dominates), allocators interleaved, and rcrt / pymalloc. CPU time (shared machine).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -93,10 +94,10 @@ static int cmp_double(const void *a, const void *b)
 }
 
 #define RUNS 5
-static double median_of(double v[RUNS])
+static double median_of(double *v, int n)
 {
-    qsort(v, RUNS, sizeof v[0], cmp_double);
-    return v[RUNS / 2];
+    qsort(v, (size_t)n, sizeof v[0], cmp_double);
+    return v[n / 2];
 }
 
 int main(void)
@@ -117,22 +118,24 @@ int main(void)
 
     void **live = malloc(LIVE * sizeof *live);
     const size_t sizes[] = {16, 64, 256, 512, 0};
-    printf("allocator: ns per malloc+free pair (median of %d runs)\n", RUNS);
+    printf("allocator: ns per malloc+free pair (median of %d lifo / 3 random runs)\n", RUNS);
     printf("%-8s %-9s %10s %10s %10s %14s\n", "workload", "size", "rcrt", "glibc", "pymalloc",
            "rcrt/pymalloc");
     int all_ok = 1;
     for (int w = 0; w < 2; w++) {
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-            double med[3] = {0, 0, 0};
-            for (int k = 0; k < 3; k++) {
-                if (k == 2 && !have_py)
-                    continue;
-                double v[RUNS];
-                for (int r = 0; r < RUNS; r++)
-                    v[r] = w == 0 ? run_lifo(&al[k], sizes[s], 4u << 20)
-                                  : run_random(&al[k], sizes[s], 2u << 20, live);
-                med[k] = median_of(v);
-            }
+            /* Allocators interleaved run by run, so that a change in the machine's load
+             * hits all three alike; the median per allocator. */
+            int runs = w == 0 ? RUNS : 3;
+            double v[3][RUNS], med[3] = {0, 0, 0};
+            for (int r = 0; r < runs; r++)
+                for (int k = 0; k < 3; k++)
+                    if (k < 2 || have_py)
+                        v[k][r] = w == 0 ? run_lifo(&al[k], sizes[s], 4u << 20)
+                                         : run_random(&al[k], sizes[s], 1u << 20, live);
+            for (int k = 0; k < 3; k++)
+                if (k < 2 || have_py)
+                    med[k] = median_of(v[k], runs);
             char label[32];
             if (sizes[s])
                 snprintf(label, sizeof label, "%zu", sizes[s]);
