@@ -49,7 +49,7 @@ static const lg_snapshot_t *pick_snapshot(const lg_trace_t *t, uint32_t check)
     const lg_snapshot_t *exit_snap = NULL;
     for (size_t i = 0; i < t->nsnaps; i++) {
         if (check && t->snaps[i].id == check) return &t->snaps[i];
-        if (t->snaps[i].reason == 1) exit_snap = &t->snaps[i];
+        if (t->snaps[i].reason == 1 || t->snaps[i].reason == 4) exit_snap = &t->snaps[i];
     }
     if (check) return NULL;
     return exit_snap ? exit_snap : (t->nsnaps ? &t->snaps[t->nsnaps - 1] : NULL);

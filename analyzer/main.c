@@ -1,6 +1,8 @@
 /* The `leakgraph` command line: parses the subcommand and its options and calls the library
- * (run.c, trace.c, report.c). Exit codes of the analysis commands: 0 success, 1 a trace could
- * not be read, 2 usage error. `run` exits with the traced program's status (see run.h). */
+ * (run.c, trace.c, report.c; the CI commands and `run` in cli_ci.c). Exit codes of report and
+ * dump: 0 success, 1 a trace could not be read, 2 usage error. `run` exits with the traced
+ * program's status (see run.h); with --check, and check, baseline and diff, with the CI codes
+ * of docs/ci.md (0 pass, 1 leaks, 2 usage, 3 leakgraph error, 4 the program failed). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -8,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_ci.h"
 #include "report.h"
 #include "run.h"
 #include "trace.h"
@@ -21,8 +24,10 @@ static void usage(FILE *f)
           "commands:\n"
           "  run [--output PATH] [--quiet] -- PROGRAM [ARGS...]\n"
           "        run PROGRAM with the shim preloaded; write its trace to PATH (children\n"
-          "        and exec'd images to PATH.<pid>); exit with the program's status\n"
-          "  report [--format text|json] [--show-reachable] [--check N] [--max-frames N] TRACE...\n"
+          "        and exec'd images to PATH.<pid>); exit with the program's status\n",
+          f);
+    fputs(lg_ci_usage, f);
+    fputs("  report [--format text|json] [--show-reachable] [--check N] [--max-frames N] TRACE...\n"
           "        leaks at exit (or at check N) with Memcheck's kinds, and unreachable cycles\n"
           "  dump TRACE\n"
           "        the trace as text, one event per line\n"
@@ -32,28 +37,6 @@ static void usage(FILE *f)
           "LEAKGRAPH_DISABLE=1 (do not trace), LEAKGRAPH_PRELOAD (shim used by run),\n"
           "LEAKGRAPH_DEBUGINFOD=1 (let symbolization fetch debug info from debuginfod)\n",
           f);
-}
-
-static int cmd_run(int argc, char **argv)
-{
-    lg_run_opts_t o = {0};
-    static const struct option opts[] = {
-        {"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'}, {0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+o:q", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': o.output = optarg; break;
-        case 'q': o.quiet = true; break;
-        default: usage(stderr); return EXIT_USAGE;
-        }
-    }
-    if (optind >= argc) {
-        fputs("leakgraph run: no program given (leakgraph run [--output PATH] -- PROGRAM ...)\n",
-              stderr);
-        return EXIT_USAGE;
-    }
-    return lg_run(&o, argv + optind);
 }
 
 static int cmd_report(int argc, char **argv)
@@ -155,7 +138,10 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run")) return lg_cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "check")) return lg_cmd_check(argc - 1, argv + 1);
+    if (!strcmp(cmd, "baseline")) return lg_cmd_baseline(argc - 1, argv + 1);
+    if (!strcmp(cmd, "diff")) return lg_cmd_diff(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "dump")) return cmd_dump(argc - 1, argv + 1);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {

@@ -58,6 +58,17 @@ static const char *kind_phrase(int kind)
     }
 }
 
+static const char *snap_reason(uint32_t r)
+{
+    switch (r) {
+    case 1: return "exit";
+    case 2: return "lg_check_now";
+    case 3: return "signal";
+    case 4: return "fatal-signal";
+    default: return "unknown";
+    }
+}
+
 static void text_header(FILE *out, const lg_trace_t *t, const lg_snapshot_t *S)
 {
     int pid = t->pid;
@@ -75,9 +86,8 @@ static void text_header(FILE *out, const lg_trace_t *t, const lg_snapshot_t *S)
     }
     fprintf(out, "; %" PRIu64 " events\n", t->nevents);
     if (S)
-        fprintf(out, "==%d== %s check %u: %zu blocks, %s threads, %.1f ms\n", pid,
-                S->reason == 1 ? "exit" : "on-demand", S->id, S->nblocks,
-                S->threads ? "all" : "no", (double)S->ns / 1e6);
+        fprintf(out, "==%d== %s check %u: %zu blocks, %u threads stopped, %.1f ms\n", pid,
+                snap_reason(S->reason), S->id, S->nblocks, S->threads, (double)S->ns / 1e6);
     else
         fprintf(out, "==%d== no leak check in this trace: showing every block still allocated\n",
                 pid);
@@ -215,7 +225,7 @@ static void json_program(FILE *out, const lg_trace_t *t, const lg_snapshot_t *S)
     if (S)
         fprintf(out, "{\"id\":%u,\"reason\":\"%s\",\"blocks\":%zu,\"threads\":%u,\"scanned\":%" PRIu64
                      ",\"ns\":%" PRIu64 "}",
-                S->id, S->reason == 1 ? "exit" : S->reason == 2 ? "check" : "signal", S->nblocks,
+                S->id, snap_reason(S->reason), S->nblocks,
                 S->threads, S->scanned, S->ns);
     else
         fputs("null", out);

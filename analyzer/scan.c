@@ -279,6 +279,7 @@ static void scan_root_range(scanner_t *S, uint64_t start, uint64_t end, uint32_t
 }
 
 /* ---- roots ------------------------------------------------------------------------------ */
+static uint64_t g_arena_lo, g_arena_hi; /* main_arena of the process being scanned */
 typedef struct region {
     int kind;
     uint64_t start, end;
@@ -332,6 +333,54 @@ static bool is_arena(const scanner_t *S, const map_t *m, const map_t *next)
     return !(single && S->b[first].size + 2 * 4096 >= m->end - m->start);
 }
 
+/* glibc's main_arena (a static in libc's .data) holds the allocator's own pointers to chunk
+ * headers (top, bins); a header lies in the last word of the block before it, so those words
+ * would look like interior pointers into live blocks. Memcheck never sees them (Valgrind
+ * replaces the allocator), so they are not roots here either. The arena is found by its
+ * signature: empty bins are pairs of words that both point 16 bytes below themselves, and a
+ * malloc_state holds 127 bin pairs in 2 KiB. Returns false if not found. */
+static bool find_main_arena(const scanner_t *S, uint64_t *lo, uint64_t *hi)
+{
+    for (size_t i = 0; i < S->nmaps; i++) {
+        const map_t *m = &S->maps[i];
+        const char *base = strrchr(m->path, '/');
+        base = base ? base + 1 : m->path;
+        bool libc_data = !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5);
+        /* libc's .bss follows its file mapping as an anonymous one */
+        if (!libc_data && i > 0 && !m->path[0] && S->maps[i - 1].end == m->start) {
+            const char *pb = strrchr(S->maps[i - 1].path, '/');
+            pb = pb ? pb + 1 : S->maps[i - 1].path;
+            libc_data = !strncmp(pb, "libc.so", 7) || !strncmp(pb, "libc-", 5);
+        }
+        if (!libc_data || !m->r || !m->w || m->end - m->start > (16u << 20)) continue;
+        size_t len = (size_t)(m->end - m->start);
+        uint64_t *w = malloc(len);
+        if (!w) return false;
+        size_t got = read_mem(S, m->start, w, len) / 8;
+        uint64_t first = 0, last = 0;
+        size_t pairs = 0;
+        for (size_t k = 0; k + 1 < got; k += 2) {
+            for (size_t o = 0; o < 2 && k + o + 1 < got; o++) { /* either word alignment */
+                uint64_t a = m->start + (k + o) * 8;
+                if (w[k + o] != a - 16 || w[k + o + 1] != a - 16) continue;
+                if (pairs && a - last > 2048) pairs = 0; /* too far: a new candidate */
+                if (!pairs) first = a;
+                last = a;
+                pairs++;
+            }
+            if (pairs >= 32) break;
+        }
+        free(w);
+        if (pairs >= 32) {
+            /* malloc_state: 112 bytes before the bins, 254 bin words, then about 56 bytes */
+            *lo = first - 16 - 128 > m->start ? first - 16 - 128 : m->start;
+            *hi = first + 2200 + 64 < m->end ? first + 2200 + 64 : m->end;
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool excluded(const lg_snap_ctl_t *sc, uint64_t s, uint64_t e, uint64_t *cut_s,
                      uint64_t *cut_e)
 {
@@ -341,6 +390,11 @@ static bool excluded(const lg_snap_ctl_t *sc, uint64_t s, uint64_t e, uint64_t *
             *cut_e = sc->excl_end[i];
             return true;
         }
+    }
+    if (g_arena_hi && g_arena_lo < e && g_arena_hi > s) {
+        *cut_s = g_arena_lo;
+        *cut_e = g_arena_hi;
+        return true;
     }
     return false;
 }
@@ -519,6 +573,8 @@ int lg_scan_process(pid_t pid, const lg_snap_ctl_t *sc, const lg_scan_block_t *b
         rc = -EPERM;
         goto out;
     }
+    g_arena_lo = g_arena_hi = 0;
+    find_main_arena(&S, &g_arena_lo, &g_arena_hi);
     scan_roots(&S, sc, &R);
 
     lg_buf_t kv = {0};

@@ -71,7 +71,7 @@ typedef struct lg_ring {
 #define LG_SNAP_MAX_EXCL 8u
 
 enum lg_snap_state { LG_SNAP_IDLE = 0, LG_SNAP_REQUESTED = 1, LG_SNAP_DONE = 2, LG_SNAP_FAILED = 3 };
-enum lg_snap_reason { LG_SNAP_EXIT = 1, LG_SNAP_CHECK = 2, LG_SNAP_SIGNAL = 3 };
+enum lg_snap_reason { LG_SNAP_EXIT = 1, LG_SNAP_CHECK = 2, LG_SNAP_SIGNAL = 3, LG_SNAP_FATAL = 4 };
 enum lg_thread_state { LG_TS_PENDING = 0, LG_TS_SAVED = 1, LG_TS_NOREGS = 2 };
 
 typedef struct lg_snap_thread {

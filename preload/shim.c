@@ -874,7 +874,7 @@ static void stop_others(lg_snap_ctl_t *sc, pid_t self)
 
 /* Takes a snapshot through the collector. Returns its id, or a negative errno (-ENOTSUP when
  * no collector can read this process, -EBUSY when another snapshot is under way). */
-static int take_snapshot(uint32_t reason)
+static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t self_sp)
 {
     if (atomic_load(&g_state) != ST_TRACING || !g_region) return -ENOTSUP;
     if (g_self) return -ENOTSUP; /* no collector process to read our memory */
@@ -887,13 +887,21 @@ static int take_snapshot(uint32_t reason)
     sigaction(g_stop_signal, &sa, &old);
     stop_others(sc, self);
 
-    /* This thread's own registers and stack pointer. */
+    /* This thread's own registers and stack pointer: those of the interrupted code when a
+     * signal asked for the check, else ours; the stack is scanned from the caller's frame up
+     * when it is known (dead frames below it are not roots). */
     ucontext_t uc;
-    getcontext(&uc);
+    if (!self_uc) {
+        getcontext(&uc);
+        self_uc = &uc;
+    }
     lg_snap_thread_t *me = &sc->threads[sc->nthreads++];
     *me = (lg_snap_thread_t){.tid = self};
-    save_regs(me, &uc);
-    me->sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+    save_regs(me, self_uc);
+    if (self_sp)
+        me->sp = self_sp;
+    else if (self_uc == &uc)
+        me->sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
     atomic_store(&me->state, LG_TS_SAVED);
 
     sc->nexcl = 0;
@@ -950,14 +958,15 @@ static int take_snapshot(uint32_t reason)
 /* The public on-demand check (include/leakgraph/leakgraph.h). */
 EXPORT int lg_check_now(void)
 {
-    return take_snapshot(LG_SNAP_CHECK);
+    return take_snapshot(LG_SNAP_CHECK, NULL, 0);
 }
 
-static void check_signal_handler(int sig)
+static void check_signal_handler(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
+    (void)si;
     int e = errno;
-    take_snapshot(LG_SNAP_SIGNAL);
+    take_snapshot(LG_SNAP_SIGNAL, uc, 0);
     errno = e;
 }
 
@@ -972,6 +981,30 @@ static int parse_signal(const char *v, int dflt)
     if (!strncmp(v, "RTMAX", 5)) return SIGRTMAX + (v[5] ? atoi(v + 5) : 0);
     if (!strncmp(v, "RTMIN", 5)) return SIGRTMIN + (v[5] ? atoi(v + 5) : 0);
     return dflt;
+}
+
+/* A fatal signal the program does not handle itself: take the final check (as Memcheck
+ * reports leaks of a crashing program), then die by the same signal. SA_RESETHAND restored
+ * the default action; the re-raised signal stays pending until this handler returns. */
+static void fatal_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)si;
+    int e = errno;
+    take_snapshot(LG_SNAP_FATAL, uc, 0);
+    syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
+    errno = e;
+}
+
+static void install_fatal_handlers(void)
+{
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS, SIGTRAP};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        struct sigaction cur;
+        if (sigaction(sigs[i], NULL, &cur) != 0 || cur.sa_handler != SIG_DFL) continue;
+        struct sigaction sa = {.sa_sigaction = fatal_handler,
+                               .sa_flags = SA_RESETHAND | SA_SIGINFO};
+        sigaction(sigs[i], &sa, NULL);
+    }
 }
 
 /* Frees what the C and C++ runtimes keep until exit on purpose, as Memcheck does before its
@@ -1035,16 +1068,39 @@ static void image_ending(int reason, int status);
 /* Registered from the shim's constructor, which runs before __libc_start_main registers
  * _dl_fini: so this handler runs after every atexit handler and every destructor, the last
  * code of a normal exit. That is where the status is known and the trace is finished. */
-static int take_snapshot(uint32_t reason);
+static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t self_sp);
 static void run_freeres(void);
+static void install_fatal_handlers(void);
+
+/* The stack pointer of the code that called exit() (or returned from main): frames below it
+ * are dead, though glibc's exit path runs over them. 0 if it cannot be found. */
+static uint64_t exit_caller_sp(void)
+{
+    void *exit_fn = dlsym(RTLD_DEFAULT, "exit");
+    unw_context_t ctx;
+    unw_cursor_t cur;
+    if (!exit_fn || unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0) return 0;
+    bool in_exit = false;
+    for (int depth = 0; depth < 64 && unw_step(&cur) > 0; depth++) {
+        unw_word_t ip, sp;
+        Dl_info info;
+        unw_get_reg(&cur, UNW_REG_IP, &ip);
+        unw_get_reg(&cur, UNW_REG_SP, &sp);
+        bool here = dladdr((void *)(uintptr_t)(ip - 1), &info) && info.dli_saddr == exit_fn;
+        if (in_exit && !here) return sp;
+        in_exit |= here;
+    }
+    return 0;
+}
 
 static void on_exit_status(int status, void *arg)
 {
     (void)arg;
     atomic_store(&g_exit_status, status & 0xff);
     if (atomic_load(&g_state) == ST_TRACING && !g_self) {
+        uint64_t sp = exit_caller_sp();
         run_freeres();
-        take_snapshot(LG_SNAP_EXIT);
+        take_snapshot(LG_SNAP_EXIT, NULL, sp);
     }
     image_ending(LG_END_EXIT, status & 0xff);
 }
@@ -1146,8 +1202,10 @@ static void init(void)
     if (scrub && *scrub) g_scrub_max = (size_t)strtoull(scrub, NULL, 0);
     g_stop_signal = parse_signal(getenv("LEAKGRAPH_STOP_SIGNAL"), SIGRTMAX - 1);
     g_check_signal = parse_signal(getenv("LEAKGRAPH_CHECK_SIGNAL"), 0);
+    if (!g_self) install_fatal_handlers();
     if (g_check_signal > 0 && g_check_signal != g_stop_signal) {
-        struct sigaction sa = {.sa_handler = check_signal_handler, .sa_flags = SA_RESTART};
+        struct sigaction sa = {.sa_sigaction = check_signal_handler,
+                               .sa_flags = SA_RESTART | SA_SIGINFO};
         sigaction(g_check_signal, &sa, NULL);
     }
     atomic_store(&g_state, ST_TRACING);
@@ -1609,6 +1667,12 @@ EXPORT int execle(const char *path, const char *arg, ...)
 
 EXPORT void _exit(int status)
 {
+    if (atomic_load(&g_state) == ST_TRACING && !g_self) {
+        /* the caller's stack pointer: just above this function's return address */
+        uint64_t sp = (uint64_t)(uintptr_t)__builtin_frame_address(0) + 16;
+        run_freeres();
+        take_snapshot(LG_SNAP_EXIT, NULL, sp);
+    }
     image_ending(LG_END_EXIT, status);
     if (real__exit) real__exit(status);
     syscall(SYS_exit_group, status);

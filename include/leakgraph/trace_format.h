@@ -86,7 +86,7 @@ enum lg_key {
     LG_KEY_END_NS = 37,     /* int: CLOCK_REALTIME at the end, nanoseconds */
     /* SNAPSHOT payload */
     LG_KEY_SNAP_ID = 64,     /* int: check number, 1, 2, ... */
-    LG_KEY_SNAP_REASON = 65, /* int: 1 exit, 2 lg_check_now(), 3 check signal */
+    LG_KEY_SNAP_REASON = 65, /* int: 1 exit, 2 lg_check_now(), 3 check signal, 4 fatal signal */
     LG_KEY_SNAP_SEQ = 66,    /* int: events with a smaller sequence number came before it */
     LG_KEY_SNAP_THREADS = 67, /* int: threads stopped */
     LG_KEY_SNAP_NOREGS = 68, /* int: threads whose registers could not be read */
