@@ -72,7 +72,16 @@
  *     group. An object still alive after its clear (a type without clear) goes to old.
  * 10. the uncollectable objects of step 5 are appended to the garbage list and go to old.
  *
- * The number returned is |final garbage| + |uncollectable|, like gc.collect().
+ * Passes 5-8 each sweep the whole unreachable set, so move_unreachable notes, for every
+ * object it moves there, whether it could need them (a legacy_del type, a non-empty weak
+ * reference list or being a weak reference, a finalizer not yet run); a pass nobody needs is
+ * skipped. Pass 8 runs only if a finalizer was actually called: without user code no
+ * reference to the garbage can have been stored anywhere (weak reference callbacks only see
+ * cleared weak references), so the garbage found in pass 3 is final. On a million objects in
+ * cycles without finalizers this removes five sweeps of the set.
+ *
+ * The number returned is |final garbage| + |uncollectable|, like gc.collect() (objects
+ * resurrected by a finalizer are not counted).
  *
  * Deviation from CPython, on purpose: the header has three words, not two, so the lists stay
  * doubly linked throughout a collection (CPython reuses prev for gc_refs and must rebuild
