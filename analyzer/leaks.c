@@ -191,8 +191,69 @@ static int classified_records(lg_leakset_t *ls, size_t ti, const lg_snapshot_t *
     return rc;
 }
 
+static int leakset_build(lg_leakset_t *ls, lg_trace_t *traces, size_t n, const lg_leak_opts_t *o,
+                         char *err, size_t errlen);
+
+/* Keeps in ls only what grew since `base` (same traces, an earlier check): per (trace, kind,
+ * stack), bytes and blocks minus the base's, records that did not grow dropped; totals are
+ * recomputed from what remains. Cycles are kept when they are new (no cycle of the same
+ * size and first stack at the base). */
+static void subtract(lg_leakset_t *ls, const lg_leakset_t *base)
+{
+    size_t kept = 0;
+    memset(&ls->totals, 0, sizeof ls->totals);
+    for (size_t ti = 0; ti < ls->ntraces; ti++) memset(&ls->procs[ti].totals, 0, sizeof(lg_totals_t));
+    for (size_t i = 0; i < ls->nleaks; i++) {
+        lg_leak_t l = ls->leaks[i];
+        for (size_t j = 0; j < base->nleaks; j++) {
+            const lg_leak_t *b = &base->leaks[j];
+            if (b->trace != l.trace || b->kind != l.kind || b->stack != l.stack) continue;
+            if (l.kind == LG_KIND_CYCLE && b->bytes != l.bytes) continue;
+            l.bytes = l.bytes > b->bytes ? l.bytes - b->bytes : 0;
+            l.blocks = l.blocks > b->blocks ? l.blocks - b->blocks : 0;
+            l.indirect_bytes = l.indirect_bytes > b->indirect_bytes ? l.indirect_bytes - b->indirect_bytes : 0;
+            l.indirect_blocks = l.indirect_blocks > b->indirect_blocks ? l.indirect_blocks - b->indirect_blocks : 0;
+            break;
+        }
+        if (!l.bytes && !l.blocks && !l.indirect_bytes) continue;
+        ls->leaks[kept++] = l;
+        lg_totals_t *pt = &ls->procs[l.trace].totals;
+        if (l.kind == LG_KIND_CYCLE) {
+            pt->cycles++;
+            pt->cycle_bytes += l.bytes;
+            pt->cycle_blocks += l.blocks;
+            ls->totals.cycles++;
+            ls->totals.cycle_bytes += l.bytes;
+            ls->totals.cycle_blocks += l.blocks;
+            continue;
+        }
+        pt->bytes[l.kind] += l.bytes;
+        pt->blocks[l.kind] += l.blocks;
+        pt->live_bytes += l.bytes;
+        pt->live_blocks += l.blocks;
+        ls->totals.bytes[l.kind] += l.bytes;
+        ls->totals.blocks[l.kind] += l.blocks;
+        ls->totals.live_bytes += l.bytes;
+        ls->totals.live_blocks += l.blocks;
+    }
+    ls->nleaks = kept;
+}
+
 int lg_leakset_build(lg_leakset_t *ls, lg_trace_t *traces, size_t n, const lg_leak_opts_t *o,
                      char *err, size_t errlen)
+{
+    int rc = leakset_build(ls, traces, n, o, err, errlen);
+    if (rc || !o->since) return rc;
+    lg_leakset_t base;
+    lg_leak_opts_t bo = {.check = o->since};
+    rc = leakset_build(&base, traces, n, &bo, err, errlen);
+    if (rc == 0) subtract(ls, &base);
+    lg_leakset_free(&base);
+    return rc;
+}
+
+static int leakset_build(lg_leakset_t *ls, lg_trace_t *traces, size_t n, const lg_leak_opts_t *o,
+                         char *err, size_t errlen)
 {
     memset(ls, 0, sizeof *ls);
     ls->traces = traces;

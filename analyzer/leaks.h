@@ -71,6 +71,8 @@ typedef struct lg_leakset {
 
 typedef struct lg_leak_opts {
     uint32_t check; /* 0: the exit snapshot (else the last one); N: check number N */
+    uint32_t since; /* 0: absolute; M: only the growth since check number M (records whose
+                       (kind, stack) holds more bytes or blocks than at M, by the difference) */
 } lg_leak_opts_t;
 
 /* Builds the set. Returns 0, -ENOENT if a trace has no check number o->check (message in

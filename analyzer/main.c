@@ -27,8 +27,10 @@ static void usage(FILE *f)
           "        and exec'd images to PATH.<pid>); exit with the program's status\n",
           f);
     fputs(lg_ci_usage, f);
-    fputs("  report [--format text|json] [--show-reachable] [--check N] [--max-frames N] TRACE...\n"
-          "        leaks at exit (or at check N) with Memcheck's kinds, and unreachable cycles\n"
+    fputs("  report [--format text|json] [--show-reachable] [--check N [--since M]] [--max-frames N]\n"
+          "         TRACE...\n"
+          "        leaks at exit (or at check N) with Memcheck's kinds, and unreachable cycles;\n"
+          "        --since M: only what grew since check M\n"
           "  dump TRACE\n"
           "        the trace as text, one event per line\n"
           "  help, --help, --version\n"
@@ -47,10 +49,11 @@ static int cmd_report(int argc, char **argv)
                                          {"max-frames", required_argument, NULL, 'm'},
                                          {"show-reachable", no_argument, NULL, 'r'},
                                          {"check", required_argument, NULL, 'c'},
+                                         {"since", required_argument, NULL, 's'},
                                          {0}};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "f:m:rc:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:m:rc:s:", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             if (strcmp(optarg, "text") == 0) o.format = LG_FORMAT_TEXT;
@@ -61,16 +64,18 @@ static int cmd_report(int argc, char **argv)
             }
             break;
         case 'm':
-        case 'c': {
+        case 'c':
+        case 's': {
             char *end;
             long v = strtol(optarg, &end, 10);
-            if (*end || v < (c == 'c' ? 1 : 0) || v > 1000000) {
+            if (*end || v < (c == 'm' ? 0 : 1) || v > 1000000) {
                 fprintf(stderr, "leakgraph report: --%s takes a number\n",
-                        c == 'c' ? "check" : "max-frames");
+                        c == 'c' ? "check" : c == 's' ? "since" : "max-frames");
                 return EXIT_USAGE;
             }
             if (c == 'm') o.max_frames = (int)v;
-            else lo.check = (uint32_t)v;
+            else if (c == 'c') lo.check = (uint32_t)v;
+            else lo.since = (uint32_t)v;
             break;
         }
         case 'r': o.show_reachable = true; break;

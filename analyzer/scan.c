@@ -445,7 +445,8 @@ static void scan_roots(scanner_t *S, const lg_snap_ctl_t *sc, regions_t *R)
         for (uint32_t t = 0; t < sc->nthreads; t++) {
             const lg_snap_thread_t *th = &sc->threads[t];
             if (th->sp && th->sp >= m->start && th->sp < m->end) {
-                uint64_t from = th->sp > m->start + STACK_REDZONE ? th->sp - STACK_REDZONE : m->start;
+                uint64_t rz = (th->flags & LG_TF_EXACT_SP) ? 0 : STACK_REDZONE;
+                uint64_t from = th->sp > m->start + rz ? th->sp - rz : m->start;
                 if (from < s) s = from; /* two threads on one mapping: the lower */
                 tid = th->tid;
             }

@@ -73,12 +73,16 @@ typedef struct lg_ring {
 enum lg_snap_state { LG_SNAP_IDLE = 0, LG_SNAP_REQUESTED = 1, LG_SNAP_DONE = 2, LG_SNAP_FAILED = 3 };
 enum lg_snap_reason { LG_SNAP_EXIT = 1, LG_SNAP_CHECK = 2, LG_SNAP_SIGNAL = 3, LG_SNAP_FATAL = 4 };
 enum lg_thread_state { LG_TS_PENDING = 0, LG_TS_SAVED = 1, LG_TS_NOREGS = 2 };
+/* sp is exactly where live frames begin (the caller of exit or lg_check_now): no red zone
+ * below it is scanned. Otherwise sp is an interrupted thread's, whose leaf may use the 128
+ * bytes below it. */
+#define LG_TF_EXACT_SP 1u
 
 typedef struct lg_snap_thread {
     _Atomic uint32_t state; /* enum lg_thread_state */
     int32_t tid;
     uint32_t nregs;         /* registers valid in regs[] */
-    uint32_t pad;
+    uint32_t flags;         /* LG_TF_* */
     uint64_t sp;            /* stack pointer (0 if unknown) */
     uint64_t regs[LG_SNAP_NREGS];
 } lg_snap_thread_t;

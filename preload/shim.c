@@ -898,8 +898,10 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
     lg_snap_thread_t *me = &sc->threads[sc->nthreads++];
     *me = (lg_snap_thread_t){.tid = self};
     save_regs(me, self_uc);
-    if (self_sp)
+    if (self_sp) {
         me->sp = self_sp;
+        me->flags |= LG_TF_EXACT_SP;
+    }
     else if (self_uc == &uc)
         me->sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
     atomic_store(&me->state, LG_TS_SAVED);
@@ -958,7 +960,8 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
 /* The public on-demand check (include/leakgraph/leakgraph.h). */
 EXPORT int lg_check_now(void)
 {
-    return take_snapshot(LG_SNAP_CHECK, NULL, 0);
+    /* the caller's stack pointer: just above this function's return address */
+    return take_snapshot(LG_SNAP_CHECK, NULL, (uint64_t)(uintptr_t)__builtin_frame_address(0) + 16);
 }
 
 static void check_signal_handler(int sig, siginfo_t *si, void *uc)

@@ -334,6 +334,78 @@ def t_collector_killed():
     check("tracing stopped" in err, "no message from the shim: %r" % err)
 
 
+def t_checks():
+    """lg_check() and the check signal record numbered checks; report --check N / --since M."""
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    env = dict(os.environ, LEAKGRAPH_CHECK_SIGNAL="USR2")
+    r = subprocess.run([leakgraph(), "run", "--output", out, "--", prog("checks")],
+                       capture_output=True, text=True, env=env, timeout=120)
+    check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
+    check("checks 1 2" in r.stdout, "check numbers: %r" % r.stdout)
+
+    def rep(*args):
+        x = subprocess.run([leakgraph(), "report", "--format", "json"] + list(args) + [out],
+                           capture_output=True, text=True)
+        check(x.returncode == 0, "report %s: %s" % (args, x.stderr))
+        return json.loads(x.stdout) if x.returncode == 0 else None
+
+    def summ(j, kind):
+        return (j["summary"][kind]["bytes"], j["summary"][kind]["blocks"])
+
+    c1, c2, c3, ex = rep("--check", "1"), rep("--check", "2"), rep("--check", "3"), rep()
+    if not (c1 and c2 and c3 and ex):
+        return
+    check(c1["program"]["check"]["reason"] == "lg_check_now", "check 1 reason %s" % c1["program"]["check"])
+    check(c3["program"]["check"]["reason"] == "signal", "check 3 reason %s" % c3["program"]["check"])
+    check(ex["program"]["check"]["reason"] == "exit" and ex["program"]["check"]["id"] == 4,
+          "exit check %s" % ex["program"]["check"])
+    check(summ(c1, "definite") == (100, 1), "check 1 definite %s" % (summ(c1, "definite"),))
+    check(summ(c2, "definite") == (300, 2), "check 2 definite %s" % (summ(c2, "definite"),))
+    check(summ(c2, "reachable") == (50, 1), "check 2 reachable %s" % (summ(c2, "reachable"),))
+    check(summ(c3, "definite") == (300, 2), "check 3 definite %s" % (summ(c3, "definite"),))
+    check(summ(ex, "definite") == (350, 3), "exit definite %s" % (summ(ex, "definite"),))
+    g = rep("--check", "2", "--since", "1")
+    if g:
+        check(summ(g, "definite") == (200, 1) and summ(g, "reachable") == (50, 1),
+              "growth 1->2: %s" % g["summary"])
+        funcs = sorted(user_frame(l["stack"], "checks.c")["function"] for l in g["leaks"])
+        check(funcs == ["grow_twice", "keep"], "growth records %s" % funcs)
+    bad = subprocess.run([leakgraph(), "report", "--check", "9", out], capture_output=True, text=True)
+    check(bad.returncode == 1 and "no check number 9" in bad.stderr, "missing check: %r" % bad.stderr)
+    # without the shim the program runs and lg_check() says -ENOSYS
+    plain = subprocess.run([prog("checks")], capture_output=True, text=True, timeout=60)
+    check(plain.returncode == 0 and "checks -38 -38" in plain.stdout, "without the shim: %r" % plain.stdout)
+
+
+def t_cycles_json():
+    """Cycle records name their members (size, allocation stack) and the pointers between them."""
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    src = os.path.join(A.src, "..", "..", "leakcheck", "progs")
+    r = run([os.path.join(A.progs, "..", "..", "leakcheck", "progs", "cycle_into_cycle")], out)
+    check(r.returncode == 0, "exit %d" % r.returncode)
+    rep = report(out)
+    cy = rep.get("cycles", [])
+    if not check(len(cy) == 2, "cycles: %d" % len(cy)):
+        return
+    for c in cy:
+        check(c["blocks"] == 2 and c["bytes"] == 64, "cycle size %s" % c)
+        check(sorted(m["size"] for m in c["members"]) == [32, 32], "members %s" % c["members"])
+        for m in c["members"]:
+            f = user_frame(m["stack"], "cycle_into_cycle.c")
+            check(f is not None and f["function"] == "main", "member stack %s" % m["stack"][:2])
+        # the two pointers of a 2-cycle, each at offset 0 (the 'next' field)
+        check(sorted((e["from"], e["to"], e["from_offset"]) for e in c["edges"])[:2] == [(0, 1, 0), (1, 0, 0)],
+              "edges %s" % c["edges"])
+    kinds = sorted(sorted(m["kind"] for m in c["members"]) for c in cy)
+    check(kinds == [["definite", "indirect"], ["indirect", "indirect"]], "member kinds %s" % kinds)
+    keeps = sorted((c["keeps"]["bytes"], c["keeps"]["blocks"]) for c in cy)
+    check(keeps == [(0, 0), (64, 2)], "what the cycles keep alive %s" % keeps)
+    text = subprocess.run([leakgraph(), "report", out], capture_output=True, text=True).stdout
+    check("form an unreachable cycle (cycle 1 of 2)" in text, "text cycle record")
+
+
 def t_closefds():
     d = tmpdir()
     out = os.path.join(d, "t.lgt")
