@@ -33,6 +33,29 @@ static void dump_event(void *ctx, const lg_trace_t *t, const lg_event_t *ev)
         fputc('\n', out);
         break;
     }
+    case LG_REC_OBJ_ALLOC:
+        fprintf(out, "obj_alloc addr=0x%" PRIx64 " size=%" PRIu64 " type=%s stack=%u tid=%u\n", ev->addr,
+                ev->size, t->types[ev->otype], ev->stack, ev->tid);
+        break;
+    case LG_REC_OBJ_FREE:
+        fprintf(out, "obj_free addr=0x%" PRIx64 " tid=%u\n", ev->addr, ev->tid);
+        break;
+    case LG_REC_INCREF:
+    case LG_REC_DECREF:
+        fprintf(out, "%s addr=0x%" PRIx64 " refcount=%" PRId64 " stack=%u tid=%u\n",
+                ev->type == LG_REC_INCREF ? "incref" : "decref", ev->addr, ev->refcount, ev->stack,
+                ev->tid);
+        break;
+    case LG_REC_GC_START:
+        fprintf(out, "gc_start generation=%u\n", ev->gen);
+        break;
+    case LG_REC_GC_END:
+        fprintf(out, "gc_end generation=%u collected=%" PRIu64 " uncollectable=%" PRIu64 " ns=%" PRIu64 "\n",
+                ev->gen, ev->collected, ev->uncollectable, ev->ns);
+        break;
+    case LG_REC_WALK:
+        fprintf(out, "walk\n");
+        break;
     case LG_REC_UNMODULE:
         fprintf(out, "unmodule id=%u path=%s\n", t->mods[ev->module].id, t->mods[ev->module].path);
         break;
@@ -82,6 +105,23 @@ int lg_dump(FILE *out, const char *path, char *err, size_t errlen)
             if (S->ref_flags[b]) fprintf(out, " region=%u", S->ref_region[b]);
             for (size_t e = S->edge_start[b]; e < S->edge_start[b + 1]; e++)
                 fprintf(out, " ->%u@%u+%u", S->edge_to[e], S->edge_src_off[e], S->edge_dst_off[e]);
+            fputc('\n', out);
+        }
+    }
+    for (size_t i = 0; i < t.nwalks; i++) {
+        const lg_walk_t *w = &t.walks[i];
+        fprintf(out, "# walk check=%u runtime=%s objects=%zu refs=%zu status=%d%s\n", w->check,
+                w->runtime, w->nobjs, w->nrefs, w->status, w->ended ? "" : " (cut short)");
+        for (size_t o = 0; o < w->nobjs; o++) {
+            const lg_walk_obj_t *ob = &w->objs[o];
+            fprintf(out, "object 0x%" PRIx64 " type=%s size=%" PRIu64 " refcount=%" PRId64, ob->addr,
+                    t.types[ob->type], ob->size, ob->refcount);
+            size_t end = o + 1 < w->nobjs ? w->objs[o + 1].ref_start : w->nrefs;
+            for (size_t r = ob->ref_start; r < end; r++) {
+                fprintf(out, " ->0x%" PRIx64, w->refs[r].to);
+                if (w->refs[r].label) fprintf(out, "[%s]", t.labels[w->refs[r].label]);
+                if (w->refs[r].index >= 0) fprintf(out, "[%" PRId64 "]", w->refs[r].index);
+            }
             fputc('\n', out);
         }
     }

@@ -98,6 +98,19 @@ static uint32_t intern_stack(lg_trace_t *t, stack_table_t *st, uint64_t *ips, ui
     return id;
 }
 
+/* Adds a string to a table (linear search: type names and labels are few), returning its
+ * index, or -1 when out of memory. */
+static int64_t intern_string(char ***tab, size_t *n, size_t *cap, const uint8_t *s, size_t len)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strlen((*tab)[i]) == len && !memcmp((*tab)[i], s, len)) return (int64_t)i;
+    if (grow((void **)tab, cap, *n + 1, sizeof **tab)) return -1;
+    char *copy = strndup((const char *)s, len);
+    if (!copy) return -1;
+    (*tab)[(*n)++] = copy;
+    return (int64_t)(*n - 1);
+}
+
 /* ---- live set: open addressing on the address, backward-shift deletion ----------------- */
 typedef struct live_table {
     lg_block_t *slots; /* addr 0 = empty */
@@ -208,6 +221,10 @@ typedef struct ring_state {
     uint32_t tid;
     uint32_t *stack_ids; /* local id -> global id; [0] = 0 */
     size_t nstack, capstack;
+    uint32_t *type_ids;  /* local type id - 1 -> global type id */
+    size_t ntype, captype;
+    long walk;           /* index of the walk this stream is writing, -1: none */
+    uint64_t walk_prev;  /* previous WALK_OBJ address */
 } ring_state_t;
 
 typedef struct loader {
@@ -229,6 +246,7 @@ typedef struct loader {
     size_t snapcap_arr;
     uint64_t stop_seq; /* replay only events below it (0: all); loading a fork's parent */
     int depth;         /* fork ancestors being loaded */
+    size_t captypes, caplabels, capobjev, capgcev, capwalks;
 } loader_t;
 
 static void set_problem(lg_trace_t *t, const char *fmt, ...)
@@ -276,6 +294,27 @@ static void replay(loader_t *L, const lg_event_t *ev)
     case LG_REC_MODULE:
         t->mods[ev->module].load_seq = ev->seq;
         break;
+    case LG_REC_OBJ_ALLOC:
+    case LG_REC_OBJ_FREE:
+    case LG_REC_INCREF:
+    case LG_REC_DECREF:
+        if (grow((void **)&t->objev, &L->capobjev, t->nobjev + 1, sizeof *t->objev)) {
+            set_problem(t, "out of memory while replaying");
+            break;
+        }
+        t->objev[t->nobjev++] = (lg_obj_event_t){
+            ev->seq, ev->addr, ev->type == LG_REC_OBJ_ALLOC ? (int64_t)ev->size : ev->refcount,
+            ev->stack, ev->otype, ev->tid, ev->type};
+        break;
+    case LG_REC_GC_START:
+    case LG_REC_GC_END:
+        if (grow((void **)&t->gcev, &L->capgcev, t->ngcev + 1, sizeof *t->gcev)) {
+            set_problem(t, "out of memory while replaying");
+            break;
+        }
+        t->gcev[t->ngcev++] = (lg_gc_event_t){ev->seq, ev->gen, ev->type == LG_REC_GC_END,
+                                              ev->collected, ev->uncollectable, ev->ns};
+        break;
     case LG_REC_UNMODULE: {
         int mi = module_index(t, ev->module);
         if (mi < 0) {
@@ -322,7 +361,8 @@ static int decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t le
         uint8_t tag = lg_get_u8(&c);
         uint8_t type = tag & LG_TAG_TYPE_MASK;
         lg_event_t ev = {.type = type, .ring = ring, .tid = rs->tid};
-        bool seqd = type != LG_REC_STACK && type != LG_REC_THREAD;
+        bool seqd = type != LG_REC_STACK && type != LG_REC_THREAD && type != LG_REC_TYPE &&
+                    type != LG_REC_WALK_OBJ && type != LG_REC_WALK_REF && type != LG_REC_WALK_END;
         if (seqd) {
             int64_t d = (tag & LG_TAG_SEQ1) ? 0 : lg_get_sv(&c);
             ev.seq = (uint64_t)rs->last_seq + 1 + (uint64_t)d; /* wraps, never overflows */
@@ -376,6 +416,109 @@ static int decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t le
         case LG_REC_NOP:
             if (!c.bad && emit(L, &ev)) return -ENOMEM;
             break;
+        case LG_REC_TYPE: {
+            size_t n;
+            const uint8_t *name = lg_get_bytes(&c, &n);
+            if (c.bad) break;
+            int64_t gid = intern_string(&t->types, &t->ntypes, &L->captypes, name, n);
+            if (gid < 0 || grow((void **)&rs->type_ids, &rs->captype, rs->ntype + 1, sizeof(uint32_t)))
+                return -ENOMEM;
+            rs->type_ids[rs->ntype++] = (uint32_t)gid;
+            break;
+        }
+        case LG_REC_OBJ_ALLOC:
+        case LG_REC_OBJ_FREE:
+        case LG_REC_INCREF:
+        case LG_REC_DECREF: {
+            rs->prev_addr += (uint64_t)lg_get_sv(&c);
+            ev.addr = rs->prev_addr;
+            uint64_t sid = 0, tid = 0;
+            if (type == LG_REC_OBJ_ALLOC) {
+                ev.size = lg_get_uv(&c);
+                tid = lg_get_uv(&c);
+                sid = lg_get_uv(&c);
+            } else if (type != LG_REC_OBJ_FREE) {
+                ev.refcount = lg_get_sv(&c);
+                sid = lg_get_uv(&c);
+            }
+            if (sid >= rs->nstack || tid > rs->ntype) c.bad = 1;
+            if (c.bad) break;
+            ev.stack = rs->stack_ids[sid];
+            ev.otype = tid ? rs->type_ids[tid - 1] : 0;
+            if (emit(L, &ev)) return -ENOMEM;
+            break;
+        }
+        case LG_REC_GC_START:
+        case LG_REC_GC_END:
+            ev.gen = (uint32_t)lg_get_uv(&c);
+            if (type == LG_REC_GC_END) {
+                ev.collected = lg_get_uv(&c);
+                ev.uncollectable = lg_get_uv(&c);
+                ev.ns = lg_get_uv(&c);
+            }
+            if (!c.bad && emit(L, &ev)) return -ENOMEM;
+            break;
+        case LG_REC_WALK: {
+            uint64_t check = lg_get_uv(&c);
+            size_t n;
+            const uint8_t *name = lg_get_bytes(&c, &n);
+            if (c.bad) break;
+            if (grow((void **)&t->walks, &L->capwalks, t->nwalks + 1, sizeof *t->walks))
+                return -ENOMEM;
+            lg_walk_t *w = &t->walks[t->nwalks];
+            *w = (lg_walk_t){.check = (uint32_t)check, .seq = ev.seq};
+            if (!(w->runtime = strndup((const char *)name, n))) return -ENOMEM;
+            rs->walk = (long)t->nwalks++;
+            rs->walk_prev = 0;
+            if (emit(L, &ev)) return -ENOMEM; /* keeps the sequence dense */
+            break;
+        }
+        case LG_REC_WALK_OBJ: {
+            lg_walk_obj_t o;
+            rs->walk_prev += (uint64_t)lg_get_sv(&c);
+            o.addr = rs->walk_prev;
+            o.size = lg_get_uv(&c);
+            uint64_t tid = lg_get_uv(&c);
+            o.refcount = lg_get_sv(&c);
+            if (c.bad || rs->walk < 0 || tid > rs->ntype) {
+                c.bad = 1;
+                break;
+            }
+            o.type = tid ? rs->type_ids[tid - 1] : 0;
+            lg_walk_t *w = &t->walks[rs->walk];
+            o.ref_start = w->nrefs;
+            if (grow((void **)&w->objs, &w->capobjs, w->nobjs + 1, sizeof *w->objs)) return -ENOMEM;
+            w->objs[w->nobjs++] = o;
+            break;
+        }
+        case LG_REC_WALK_REF: {
+            int64_t d = lg_get_sv(&c), index = lg_get_sv(&c);
+            size_t n;
+            const uint8_t *label = lg_get_bytes(&c, &n);
+            if (c.bad || rs->walk < 0 || t->walks[rs->walk].nobjs == 0) {
+                c.bad = 1;
+                break;
+            }
+            lg_walk_t *w = &t->walks[rs->walk];
+            int64_t lid = n ? intern_string(&t->labels, &t->nlabels, &L->caplabels, label, n) : 0;
+            if (lid < 0 || grow((void **)&w->refs, &w->caprefs, w->nrefs + 1, sizeof *w->refs))
+                return -ENOMEM;
+            w->refs[w->nrefs++] = (lg_walk_ref_t){w->objs[w->nobjs - 1].addr + (uint64_t)d, index,
+                                                  (uint32_t)lid};
+            break;
+        }
+        case LG_REC_WALK_END: {
+            uint64_t nobj = lg_get_uv(&c);
+            int64_t status = lg_get_sv(&c);
+            if (c.bad || rs->walk < 0 || nobj != t->walks[rs->walk].nobjs) {
+                c.bad = 1;
+                break;
+            }
+            t->walks[rs->walk].status = (int)status;
+            t->walks[rs->walk].ended = true;
+            rs->walk = -1;
+            break;
+        }
         case LG_REC_STACK: {
             uint64_t depth = lg_get_uv(&c);
             if (depth == 0 || depth > LG_MAX_FRAMES) {
@@ -775,6 +918,7 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
                 else if (!(L->rings = calloc(t->nrings, sizeof *L->rings))) rc = -ENOMEM;
                 for (uint32_t i = 0; L->rings && i < t->nrings; i++) {
                     L->rings[i].last_seq = -1;
+                    L->rings[i].walk = -1;
                     L->rings[i].stack_ids = calloc(16, sizeof(uint32_t));
                     L->rings[i].capstack = 16;
                     L->rings[i].nstack = 1;
@@ -897,21 +1041,29 @@ static int load_file(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx,
         m = mm;
     }
     close(fd);
-    /* stack id 0 is "no stack" */
+    /* stack id 0 is "no stack"; type 0 is unknown; label 0 is none */
     t->stacks = calloc(1, sizeof *t->stacks);
+    t->types = calloc(1, sizeof *t->types);
+    t->labels = calloc(1, sizeof *t->labels);
+    if (t->types && (t->types[0] = strdup("?"))) t->ntypes = 1;
+    if (t->labels && (t->labels[0] = strdup(""))) t->nlabels = 1;
     loader_t L = {.t = t, .cb = cb, .ctx = ctx, .zd = ZSTD_createDCtx(), .stop_seq = stop,
                   .depth = depth};
     L.stacks.cap = 1;
     t->nstacks = 1;
     int rc;
-    if (!t->stacks || !L.zd) {
+    L.captypes = L.caplabels = 1;
+    if (!t->stacks || !L.zd || t->ntypes != 1 || t->nlabels != 1) {
         snprintf(err, errlen, "%s: out of memory", path);
         rc = -ENOMEM;
     } else {
         rc = load_mapped(&L, m ? m : (const uint8_t *)"", size, err, errlen);
     }
     if (m) munmap((void *)m, size);
-    for (uint32_t i = 0; L.rings && i < t->nrings; i++) free(L.rings[i].stack_ids);
+    for (uint32_t i = 0; L.rings && i < t->nrings; i++) {
+        free(L.rings[i].stack_ids);
+        free(L.rings[i].type_ids);
+    }
     free(L.rings);
     free(L.stacks.slots);
     free(L.live.slots);
@@ -940,6 +1092,18 @@ void lg_trace_free(lg_trace_t *t)
     free(t->live);
     for (size_t i = 0; i < t->nsnaps; i++) free_snapshot(&t->snaps[i]);
     free(t->snaps);
+    for (size_t i = 0; i < t->ntypes; i++) free(t->types[i]);
+    free(t->types);
+    for (size_t i = 0; i < t->nlabels; i++) free(t->labels[i]);
+    free(t->labels);
+    free(t->objev);
+    free(t->gcev);
+    for (size_t i = 0; i < t->nwalks; i++) {
+        free(t->walks[i].runtime);
+        free(t->walks[i].objs);
+        free(t->walks[i].refs);
+    }
+    free(t->walks);
     memset(t, 0, sizeof *t);
 }
 

@@ -44,7 +44,56 @@ typedef struct lg_event {
     uint64_t addr, size, align;
     uint32_t stack;  /* global stack id */
     uint32_t module; /* index into modules, for MODULE / UNMODULE */
+    /* runtime object events */
+    uint32_t otype;  /* global type id (OBJ_ALLOC) */
+    int64_t refcount; /* count after an INCREF / DECREF */
+    uint32_t gen;    /* GC_START / GC_END */
+    uint64_t collected, uncollectable, ns;
 } lg_event_t;
+
+/* A reference-counted runtime's object event (trace_format.h, LG_REC_OBJ_ALLOC..DECREF), in
+ * sequence order. */
+typedef struct lg_obj_event {
+    uint64_t seq, addr;
+    int64_t value;   /* INCREF/DECREF: count after; OBJ_ALLOC: size */
+    uint32_t stack;  /* global stack id, 0 in counts-only mode */
+    uint32_t type;   /* OBJ_ALLOC: global type id */
+    uint32_t tid;
+    uint8_t kind;    /* LG_REC_OBJ_ALLOC, LG_REC_OBJ_FREE, LG_REC_INCREF, LG_REC_DECREF */
+} lg_obj_event_t;
+
+typedef struct lg_gc_event {
+    uint64_t seq;
+    uint32_t gen;
+    bool end;
+    uint64_t collected, uncollectable, ns;
+} lg_gc_event_t;
+
+typedef struct lg_walk_obj {
+    uint64_t addr, size;
+    uint32_t type;     /* global type id */
+    int64_t refcount;
+    size_t ref_start;  /* its references: refs[ref_start .. next object's ref_start) */
+} lg_walk_obj_t;
+
+typedef struct lg_walk_ref {
+    uint64_t to;
+    int64_t index;     /* -1: none */
+    uint32_t label;    /* index into the trace's labels, 0: none */
+} lg_walk_ref_t;
+
+/* A runtime's object walk, taken at check `check`. */
+typedef struct lg_walk {
+    uint32_t check;
+    uint64_t seq;
+    char *runtime;
+    lg_walk_obj_t *objs;
+    size_t nobjs, capobjs;
+    lg_walk_ref_t *refs;
+    size_t nrefs, caprefs;
+    int status;        /* the walk's result (0: complete) */
+    bool ended;        /* WALK_END seen */
+} lg_walk_t;
 
 /* A root region of a snapshot (trace_format.h, enum lg_root_kind). */
 typedef struct lg_root_region {
@@ -105,6 +154,17 @@ typedef struct lg_trace {
     size_t nmods;
     lg_stack_t *stacks; /* stacks[0] is the empty stack */
     size_t nstacks;
+    /* reference-counted runtimes */
+    char **types;      /* global type names; types[0] = "?" */
+    size_t ntypes;
+    char **labels;     /* reference labels; labels[0] = "" */
+    size_t nlabels;
+    lg_obj_event_t *objev;
+    size_t nobjev;
+    lg_gc_event_t *gcev;
+    size_t ngcev;
+    lg_walk_t *walks;
+    size_t nwalks;
     lg_snapshot_t *snaps; /* in trace order; the exit snapshot (reason 1) is normally last */
     size_t nsnaps;
     lg_block_t *live;   /* blocks allocated and not freed at the end, in no particular order */

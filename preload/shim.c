@@ -54,6 +54,7 @@
 #include "codec.h"
 #include "collect.h"
 #include "hooks.h"
+#include "leakgraph/runtime_hooks.h"
 #include "leakgraph/trace_format.h"
 #include "region.h"
 
@@ -73,6 +74,11 @@
 #define LG_MAX_MODULES 4096u
 /* Run mode: a producer that waits this long for ring space checks that its collector lives. */
 #define LG_WAIT_CHECK_NS 200000000ull
+/* Distinct runtime type names per stream (more share id 0, "?"). */
+#define LG_MAX_TYPES 256u
+/* Frames captured for incref/decref (LEAKGRAPH_RC_STACK_DEPTH; 0 = counts only): enough to
+ * reach the program's call site through the runtime's own frames, cheap enough for hot paths. */
+#define LG_RC_DEPTH_DEFAULT 12
 /* Virtual range reserved for the shim's own memory (see map_anon). */
 #define LG_INTERNAL_BYTES (64ull << 30)
 /* How long a snapshot waits for other threads to stop (those that block the stop signal). */
@@ -125,6 +131,8 @@ typedef struct lg_stream {
     uint32_t tab_mask, tab_used;
     uintptr_t *arena; /* bump storage for interned stacks */
     size_t arena_left;
+    const char *types[LG_MAX_TYPES]; /* type names written to this stream; id = index + 1 */
+    uint32_t ntypes;
 } lg_stream_t;
 
 /* ---- process-wide state ---------------------------------------------------------------- */
@@ -452,13 +460,13 @@ static bool wait_space(lg_ring_t *ring, uint64_t head, size_t need)
 
 /* Captures the caller's stack, innermost first, without the shim's own frames. Every address
  * stored is a return address (the analyzer looks up address-1). */
-static int capture_stack(uintptr_t *out)
+static int capture_stack(uintptr_t *out, int max)
 {
     void *raw[LG_MAX_FRAMES + 16];
-    int n = unw_backtrace(raw, LG_MAX_FRAMES + 16);
+    int n = unw_backtrace(raw, max + 16);
     int i = 0, d = 0;
     while (i < n && (uintptr_t)raw[i] >= g_shim_lo && (uintptr_t)raw[i] < g_shim_hi) i++;
-    for (; i < n && d < LG_MAX_FRAMES; i++) out[d++] = (uintptr_t)raw[i];
+    for (; i < n && d < max; i++) out[d++] = (uintptr_t)raw[i];
     return d;
 }
 
@@ -529,8 +537,12 @@ typedef struct lg_event {
     uint8_t type, fn;
     uintptr_t addr, old;
     size_t size, align;
-    int64_t seq1; /* a reserved sequence number, or -1 to take one */
+    int64_t seq1;          /* a reserved sequence number, or -1 to take one */
     bool stack;
+    int depth;             /* frames to capture when `stack` (0: LG_MAX_FRAMES) */
+    const char *type_name; /* runtime object events */
+    int64_t refcount;
+    uint64_t gen, collected, uncollectable, ns;
 } lg_event_t;
 
 /* Encoding: tag with LG_TAG_SEQ1 when seq follows the stream's last one, else sv delta. */
@@ -558,7 +570,7 @@ static uint8_t *put_addr(uint8_t *p, lg_stream_t *st, uintptr_t a)
 static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
 {
     uintptr_t ips[LG_MAX_FRAMES];
-    int depth = ev->stack ? capture_stack(ips) : 0;
+    int depth = ev->stack ? capture_stack(ips, ev->depth > 0 ? ev->depth : LG_MAX_FRAMES) : 0;
     uint32_t ri = tls.gen == atomic_load_explicit(&g_gen, memory_order_relaxed) ? tls.ring
                                                                                 : claim_ring();
     lg_ring_t *ring = &g_region->rings[ri];
@@ -567,12 +579,23 @@ static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
         while (atomic_exchange_explicit(&ring->lock, 1, memory_order_acquire)) sched_yield();
 
     /* Kept small (thread + stack + event records): the shim may run on a signal stack. */
-    uint8_t buf[32 + 11 * LG_MAX_FRAMES + 8 * LG_VARINT_MAX], *p = buf;
+    uint8_t buf[32 + 11 * LG_MAX_FRAMES + 8 * LG_VARINT_MAX + 128 + LG_VARINT_MAX], *p = buf;
     pid_t tid = my_tid();
     if (st->last_tid != tid) {
         *p++ = LG_REC_THREAD;
         p = lg_put_uv(p, (uint64_t)tid);
         st->last_tid = tid;
+    }
+    uint32_t type_id = 0;
+    if (ev->type_name) { /* a runtime type: by pointer (names are static), defined once */
+        for (uint32_t i = 0; i < st->ntypes; i++)
+            if (st->types[i] == ev->type_name) type_id = i + 1;
+        if (!type_id && st->ntypes < LG_MAX_TYPES) {
+            st->types[st->ntypes++] = ev->type_name;
+            type_id = st->ntypes;
+            *p++ = LG_REC_TYPE;
+            p = lg_put_bytes(p, ev->type_name, strnlen(ev->type_name, 120));
+        }
     }
     bool is_new;
     uint32_t sid = intern_stack(st, ips, depth, &is_new);
@@ -621,9 +644,31 @@ static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
         break;
     }
     case LG_REC_FREE:
+    case LG_REC_OBJ_FREE:
         p = put_addr(p, st, ev->addr);
         break;
-    default: /* NOP, MODULE, UNMODULE: payload in extra */
+    case LG_REC_OBJ_ALLOC:
+        p = put_addr(p, st, ev->addr);
+        p = lg_put_uv(p, ev->size);
+        p = lg_put_uv(p, type_id);
+        p = lg_put_uv(p, sid);
+        break;
+    case LG_REC_INCREF:
+    case LG_REC_DECREF:
+        p = put_addr(p, st, ev->addr);
+        p = lg_put_sv(p, ev->refcount);
+        p = lg_put_uv(p, sid);
+        break;
+    case LG_REC_GC_START:
+        p = lg_put_uv(p, ev->gen);
+        break;
+    case LG_REC_GC_END:
+        p = lg_put_uv(p, ev->gen);
+        p = lg_put_uv(p, ev->collected);
+        p = lg_put_uv(p, ev->uncollectable);
+        p = lg_put_uv(p, ev->ns);
+        break;
+    default: /* NOP, MODULE, UNMODULE, WALK: payload in extra */
         break;
     }
     size_t len = (size_t)(p - buf);
@@ -634,6 +679,44 @@ out:
     if (ri == 0) atomic_store_explicit(&ring->lock, 0, memory_order_release);
     if (g_self && head - atomic_load_explicit(&ring->tail, memory_order_relaxed) >= LG_SELF_DRAIN_AT)
         self_drain(false);
+}
+
+/* Writes pre-encoded records that carry no sequence number (the walk's) into this thread's
+ * ring, defining `type_name` first if the stream does not know it yet. Guard held. */
+static void record_raw(const uint8_t *bytes, size_t n, const char *type_name, uint32_t *type_id)
+{
+    uint32_t ri = tls.gen == atomic_load_explicit(&g_gen, memory_order_relaxed) ? tls.ring
+                                                                                : claim_ring();
+    lg_ring_t *ring = &g_region->rings[ri];
+    lg_stream_t *st = &g_streams[ri];
+    if (ri == 0)
+        while (atomic_exchange_explicit(&ring->lock, 1, memory_order_acquire)) sched_yield();
+    uint8_t pre[16 + 128 + LG_VARINT_MAX], *p = pre;
+    pid_t tid = my_tid();
+    if (st->last_tid != tid) {
+        *p++ = LG_REC_THREAD;
+        p = lg_put_uv(p, (uint64_t)tid);
+        st->last_tid = tid;
+    }
+    if (type_name && type_id) {
+        *type_id = 0;
+        for (uint32_t i = 0; i < st->ntypes; i++)
+            if (st->types[i] == type_name) *type_id = i + 1;
+        if (!*type_id && st->ntypes < LG_MAX_TYPES) {
+            st->types[st->ntypes++] = type_name;
+            *type_id = st->ntypes;
+            *p++ = LG_REC_TYPE;
+            p = lg_put_bytes(p, type_name, strnlen(type_name, 120));
+        }
+    }
+    uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
+    size_t plen = (size_t)(p - pre);
+    if (wait_space(ring, head, plen + n)) {
+        if (plen) lg_ring_copy_in(ring, head, pre, plen);
+        if (n) lg_ring_copy_in(ring, head + plen, bytes, n);
+        atomic_store_explicit(&ring->head, head + plen + n, memory_order_release);
+    }
+    if (ri == 0) atomic_store_explicit(&ring->lock, 0, memory_order_release);
 }
 
 static inline bool tracing(void)
@@ -772,6 +855,143 @@ static void scan_modules_if_changed(void)
     unw_flush_cache(unw_local_addr_space, 0, 0); /* stale unwind info of unloaded code */
 }
 
+/* ---- reference-counting runtimes (include/leakgraph/runtime_hooks.h) --------------------
+ * The hooks may run before the shim's constructor (enter() starts tracing then). Object
+ * events are sequenced like malloc's, so an address reused by the runtime's allocator is
+ * replayed in order; incref/decref keep only LG_RC_DEPTH frames (or none). */
+#define LG_MAX_RUNTIMES 4
+static inline bool enter(void);
+static const struct lg_rt_ops *g_runtimes[LG_MAX_RUNTIMES];
+static _Atomic uint32_t g_nruntimes;
+static int g_rc_depth = LG_RC_DEPTH_DEFAULT;
+
+EXPORT int lg_rt_register(const struct lg_rt_ops *ops)
+{
+    if (!ops || ops->abi_version != LG_RT_ABI_VERSION ||
+        ops->struct_size < sizeof(struct lg_rt_ops))
+        return -EPROTO;
+    uint32_t i = atomic_fetch_add(&g_nruntimes, 1);
+    if (i >= LG_MAX_RUNTIMES) return -ENOSPC;
+    g_runtimes[i] = ops;
+    return 0;
+}
+
+static void rt_event(const lg_event_t *ev)
+{
+    if (!enter()) return;
+    tls.guard++;
+    int e = errno;
+    record(ev, NULL, 0);
+    errno = e;
+    tls.guard--;
+}
+
+EXPORT void lg_rt_obj_alloc(const void *obj, const char *type_name, size_t size)
+{
+    lg_event_t ev = {.type = LG_REC_OBJ_ALLOC, .addr = (uintptr_t)obj, .size = size,
+                     .type_name = type_name ? type_name : "?", .seq1 = -1, .stack = true};
+    rt_event(&ev);
+}
+
+EXPORT void lg_rt_obj_free(const void *obj, const char *type_name, size_t size)
+{
+    (void)type_name;
+    (void)size;
+    lg_event_t ev = {.type = LG_REC_OBJ_FREE, .addr = (uintptr_t)obj, .seq1 = -1};
+    rt_event(&ev);
+}
+
+EXPORT void lg_rt_incref(const void *obj, intptr_t refcount)
+{
+    lg_event_t ev = {.type = LG_REC_INCREF, .addr = (uintptr_t)obj, .refcount = refcount,
+                     .seq1 = -1, .stack = g_rc_depth > 0, .depth = g_rc_depth};
+    rt_event(&ev);
+}
+
+EXPORT void lg_rt_decref(const void *obj, intptr_t refcount)
+{
+    lg_event_t ev = {.type = LG_REC_DECREF, .addr = (uintptr_t)obj, .refcount = refcount,
+                     .seq1 = -1, .stack = g_rc_depth > 0, .depth = g_rc_depth};
+    rt_event(&ev);
+}
+
+EXPORT void lg_rt_gc_start(int generation)
+{
+    lg_event_t ev = {.type = LG_REC_GC_START, .gen = (uint64_t)generation, .seq1 = -1};
+    rt_event(&ev);
+}
+
+EXPORT void lg_rt_gc_end(int generation, size_t collected, size_t uncollectable, uint64_t ns)
+{
+    lg_event_t ev = {.type = LG_REC_GC_END, .gen = (uint64_t)generation, .collected = collected,
+                     .uncollectable = uncollectable, .ns = ns, .seq1 = -1};
+    rt_event(&ev);
+}
+
+/* The walk's visitor: every object and reference becomes a record in this thread's ring. */
+typedef struct walk_state {
+    uint64_t prev, cur;
+    uint64_t objects;
+} walk_state_t;
+
+static int walk_object(void *arg, const void *obj, const char *type_name, size_t size,
+                       intptr_t refcount)
+{
+    walk_state_t *w = arg;
+    uint32_t type_id = 0;
+    /* the type is defined in the stream first: encode after knowing its id */
+    record_raw(NULL, 0, type_name ? type_name : "?", &type_id);
+    uint8_t b[5 * LG_VARINT_MAX], *p = b;
+    *p++ = LG_REC_WALK_OBJ;
+    p = lg_put_sv(p, (int64_t)((uintptr_t)obj - w->prev));
+    p = lg_put_uv(p, size);
+    p = lg_put_uv(p, type_id);
+    p = lg_put_sv(p, refcount);
+    record_raw(b, (size_t)(p - b), NULL, NULL);
+    w->prev = w->cur = (uintptr_t)obj;
+    w->objects++;
+    return 0;
+}
+
+static int walk_ref(void *arg, const void *from, const void *to, const char *label, intptr_t index)
+{
+    walk_state_t *w = arg;
+    (void)from;
+    size_t ll = label ? strnlen(label, 120) : 0;
+    uint8_t b[3 * LG_VARINT_MAX + 128], *p = b;
+    *p++ = LG_REC_WALK_REF;
+    p = lg_put_sv(p, (int64_t)((uintptr_t)to - w->cur));
+    p = lg_put_sv(p, index);
+    p = lg_put_bytes(p, label ? label : "", ll);
+    record_raw(b, (size_t)(p - b), NULL, NULL);
+    return 0;
+}
+
+/* Records every registered runtime's objects and references for check `id`. Runs in the
+ * checking thread, with the other threads stopped, outside any hook. */
+static void walk_runtimes(uint32_t id)
+{
+    uint32_t n = atomic_load(&g_nruntimes);
+    for (uint32_t i = 0; i < n && i < LG_MAX_RUNTIMES; i++) {
+        const struct lg_rt_ops *ops = g_runtimes[i];
+        if (!ops || !ops->walk) continue;
+        const char *name = ops->runtime ? ops->runtime : "";
+        uint8_t extra[LG_VARINT_MAX + 64], *p = extra;
+        p = lg_put_uv(p, id);
+        p = lg_put_bytes(p, name, strnlen(name, 48));
+        lg_event_t ev = {.type = LG_REC_WALK, .seq1 = -1};
+        record(&ev, extra, (size_t)(p - extra));
+        walk_state_t w = {0};
+        struct lg_rt_visitor v = {.arg = &w, .object = walk_object, .ref = walk_ref};
+        int rc = ops->walk(ops->ctx, &v);
+        uint8_t b[2 * LG_VARINT_MAX + 1], *q = b;
+        *q++ = LG_REC_WALK_END;
+        q = lg_put_uv(q, w.objects);
+        q = lg_put_sv(q, rc);
+        record_raw(b, (size_t)(q - b), NULL, NULL);
+    }
+}
+
 /* ---- snapshots -------------------------------------------------------------------------
  * The snapshot itself (roots, conservative scan) is the collector's work: it reads this
  * process's memory while every thread here is stopped. This side only stops the threads,
@@ -886,6 +1106,10 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
     sigfillset(&sa.sa_mask);
     sigaction(g_stop_signal, &sa, &old);
     stop_others(sc, self);
+    uint32_t id = atomic_fetch_add(&g_snap_next_id, 1);
+    /* The runtimes' objects, while nothing else runs; not from a signal (a hook or a
+     * collection may have been interrupted). */
+    if (reason == LG_SNAP_EXIT || reason == LG_SNAP_CHECK) walk_runtimes(id);
 
     /* This thread's own registers and stack pointer: those of the interrupted code when a
      * signal asked for the check, else ours; the stack is scanned from the caller's frame up
@@ -917,7 +1141,6 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
         sc->excl_start[sc->nexcl] = g_shim_data_lo;
         sc->excl_end[sc->nexcl++] = g_shim_data_hi;
     }
-    uint32_t id = atomic_fetch_add(&g_snap_next_id, 1);
     sc->id = id;
     sc->reason = reason;
     sc->seq = atomic_load(&g_region->hdr.seq);
@@ -1201,6 +1424,12 @@ static void init(void)
     }
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     on_exit(on_exit_status, NULL);
+    const char *rcd = getenv("LEAKGRAPH_RC_STACK_DEPTH");
+    if (rcd && *rcd) {
+        g_rc_depth = atoi(rcd);
+        if (g_rc_depth < 0) g_rc_depth = 0;
+        if (g_rc_depth > (int)LG_MAX_FRAMES) g_rc_depth = LG_MAX_FRAMES;
+    }
     const char *scrub = getenv("LEAKGRAPH_SCRUB_MAX");
     if (scrub && *scrub) g_scrub_max = (size_t)strtoull(scrub, NULL, 0);
     g_stop_signal = parse_signal(getenv("LEAKGRAPH_STOP_SIGNAL"), SIGRTMAX - 1);

@@ -120,6 +120,24 @@ enum lg_rec_type {
                             build_id(uv len+bytes) */
     LG_REC_UNMODULE = 9, /* seq, id(uv) */
     LG_REC_NOP = 10,     /* seq: a reserved sequence number that carries no event */
+    /* Reference-counted runtimes (include/leakgraph/runtime_hooks.h). Type ids are per
+     * stream, defined by LG_REC_TYPE records (1, 2, ...). Refcount stacks may be 0 (counts
+     * only, LEAKGRAPH_RC_STACK_DEPTH=0). */
+    LG_REC_TYPE = 11,      /* name(uv len+bytes): defines the stream's next type id */
+    LG_REC_OBJ_ALLOC = 12, /* seq, addr(sv), size(uv), type(uv), stack(uv) */
+    LG_REC_OBJ_FREE = 13,  /* seq, addr(sv) */
+    LG_REC_INCREF = 14,    /* seq, addr(sv), refcount after(sv), stack(uv) */
+    LG_REC_DECREF = 15,    /* seq, addr(sv), refcount after(sv), stack(uv) */
+    LG_REC_GC_START = 16,  /* seq, generation(uv) */
+    LG_REC_GC_END = 17,    /* seq, generation(uv), collected(uv), uncollectable(uv), ns(uv) */
+    /* The runtime's object walk at a check, written by the checking thread just before the
+     * check's SNAPSHOT: WALK, then per object WALK_OBJ and its WALK_REFs, then WALK_END. */
+    LG_REC_WALK = 18,      /* seq, check id(uv), runtime name(uv len+bytes) */
+    LG_REC_WALK_OBJ = 19,  /* addr - previous WALK_OBJ's addr in this walk (sv; the first: from
+                              0), size(uv), type(uv), refcount(sv) */
+    LG_REC_WALK_REF = 20,  /* to - the object's address(sv), index(sv, -1 none), label(uv
+                              len+bytes, empty = none) */
+    LG_REC_WALK_END = 21,  /* objects(uv), status(sv: the walk's result, 0 = complete) */
     LG_REC_SEQ_MAX = 31,
 };
 #define LG_TAG_TYPE_MASK 0x1fu
