@@ -294,7 +294,7 @@ static void text_summary(FILE *out, const ci_t *o, const lg_ci_set_t *cs, int co
             else
                 fprintf(out, "hid %" PRIu64 " record%s, %s bytes in %s block%s\n", r->records,
                         r->records == 1 ? "" : "s", lg_thousands(r->bytes, b1),
-                        lg_thousands(r->blocks, b2));
+                        lg_thousands(r->blocks, b2), r->blocks == 1 ? "" : "s");
         }
         if (o->have_base) {
             uint64_t nnew = 0, known = 0, grew = 0, unseen = 0;
@@ -527,6 +527,8 @@ static void gen_suppressions(FILE *out, const ci_t *o, const lg_ci_set_t *cs)
     for (size_t i = 0; i < cs->nrecs; i++) {
         const lg_ci_rec_t *r = &cs->recs[i];
         if (r->status == LG_REC_IGNORED || r->status == LG_REC_SUPPRESSED) continue;
+        /* Valgrind knows no cycles: its rules for the members' kinds cover them */
+        if (o->gen_supp == LG_SUPP_VALGRIND && r->leak->kind == LG_KIND_CYCLE) continue;
         const lg_frame_t *at = lg_ci_location(r);
         char name[300];
         snprintf(name, sizeof name, "%s-%s-%d", lg_kind_name(r->leak->kind),
@@ -853,7 +855,7 @@ int lg_cmd_run(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+o:q", opts, NULL)) != -1) {
         switch (c) {
         case 'o': ro.output = optarg; break;
-        case 'q': ro.quiet = true; break;
+        case 'q': ro.quiet = o.quiet = true; break; /* with --check: only the verdict's line */
         case OPT_CHECK:
             check = true;
             check_policy = optarg;
@@ -892,12 +894,17 @@ int lg_cmd_run(int argc, char **argv)
         }
         ro.output = base;
     }
+    struct stat st;
+    if (lstat(ro.output, &st) == 0) { /* run would refuse; do not check what is there */
+        fprintf(stderr, "leakgraph run: %s exists; refusing to overwrite it\n", ro.output);
+        code = LG_EXIT_ERROR;
+        goto out;
+    }
     struct timespec since;
     clock_gettime(CLOCK_REALTIME, &since);
     since.tv_sec -= 1; /* file times may lag the clock by a tick; older leftovers are older */
     o.program_status = lg_run(&ro, argv + optind);
     o.program_argv = argv + optind;
-    struct stat st;
     if (lstat(ro.output, &st) != 0) {
         fprintf(stderr, "leakgraph run: the program did not run under leakgraph (status %d): no "
                         "trace to check\n",

@@ -41,6 +41,11 @@ const char *lg_thousands(uint64_t v, char buf[32])
 static const int default_kinds[] = {LG_KIND_DEFINITE, LG_KIND_INDIRECT, LG_KIND_POSSIBLE,
                                     LG_KIND_CYCLE, LG_KIND_REFCOUNT};
 
+/* The order kinds are named in (policies, violations): the default list, then the others. */
+static const int order[] = {LG_KIND_DEFINITE, LG_KIND_INDIRECT, LG_KIND_POSSIBLE, LG_KIND_CYCLE,
+                            LG_KIND_REFCOUNT, LG_KIND_REACHABLE, LG_KIND_UNFREED};
+_Static_assert(sizeof order / sizeof *order == LG_KIND_COUNT, "every kind has a place");
+
 static void set_defaults(lg_policy_t *p)
 {
     for (size_t i = 0; i < sizeof default_kinds / sizeof *default_kinds; i++)
@@ -78,10 +83,6 @@ static void canonical(lg_policy_t *p)
     char lim[96];
     p->text[0] = 0;
     /* in the order of the default list, then the others */
-    static const int order[] = {LG_KIND_DEFINITE, LG_KIND_INDIRECT, LG_KIND_POSSIBLE,
-                                LG_KIND_CYCLE,    LG_KIND_REFCOUNT, LG_KIND_REACHABLE,
-                                LG_KIND_UNFREED};
-    _Static_assert(sizeof order / sizeof *order == LG_KIND_COUNT, "every kind has a place");
     for (int i = 0; i < LG_KIND_COUNT && o < len; i++) {
         int k = order[i];
         if (!p->fail[k]) continue;
@@ -382,7 +383,8 @@ int lg_policy_eval(lg_ci_set_t *cs)
     }
     /* 2. kinds: unlimited ones fail on any record, limited ones on their own limit */
     bool global = has_limit(&p->total) || has_limit(&p->record);
-    for (int k = 0; k < LG_KIND_COUNT; k++) {
+    for (int i = 0; i < LG_KIND_COUNT; i++) {
+        int k = order[i];
         if (!p->fail[k] || kr[k] == 0) continue;
         if (!has_limit(&p->kind[k]) && !global) {
             over[k] = true;
