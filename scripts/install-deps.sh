@@ -12,6 +12,8 @@ pkgs=(build-essential g++ cmake pkg-config python3
       libzstd-dev     # trace compression
       libpython3.11   # rcrt bench and tests compare against CPython's allocator
       valgrind)       # Memcheck comparisons
+# CI gate tests (tests/ci): validate SARIF against its JSON schema, read JUnit XML back
+pkgs+=(python3-jsonschema python3-junitparser)
 if [[ "${1:-}" == "--bench" ]]; then
     pkgs+=(heaptrack sqlite3 libxml2-utils time)
 fi
