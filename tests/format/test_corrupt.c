@@ -361,7 +361,7 @@ typedef struct bad_case {
  * live block. */
 static const bad_case_t bad_cases[] = {
     {"type 0", {0x00 | LG_TAG_SEQ1}, 1},
-    {"unknown type 11", {11 | LG_TAG_SEQ1, 0x02, 0x01, 0x00}, 4},
+    {"unknown type 30", {30 | LG_TAG_SEQ1, 0x02, 0x01, 0x00}, 4},
     {"type 31", {31}, 1},
     {"malloc with undefined stack id 2", {LG_REC_MALLOC | LG_TAG_SEQ1, 0x02, 0x01, 0x02}, 4},
     {"malloc cut after the tag", {LG_REC_MALLOC | LG_TAG_SEQ1}, 1},
