@@ -234,8 +234,12 @@ typedef struct loader {
     ring_state_t *rings;
     stack_table_t stacks;
     live_table_t live;
-    heap_t heap;
+    heap_t heap;        /* events that arrived out of order within their own ring */
     uint64_t next_seq;
+    struct fifo *fifo;  /* per ring: events waiting for a smaller number from another ring */
+    uint32_t *active;   /* rings whose fifo is not empty */
+    size_t nactive;
+    size_t pending;     /* events in fifos and heap */
     size_t modcap;
     uint8_t *raw;
     size_t rawcap;
@@ -333,20 +337,107 @@ static void replay(loader_t *L, const lg_event_t *ev)
     if (L->cb) L->cb(L->ctx, t, ev);
 }
 
-static int emit(loader_t *L, const lg_event_t *ev)
+/* ---- restoring the global order ---------------------------------------------------------
+ * Every ring's events arrive in increasing sequence order (one writer takes its numbers in
+ * order), so an event that cannot be replayed yet waits in its ring's FIFO, and the next
+ * number to replay is always at the head of some FIFO: a step costs a look at the heads of
+ * the rings that have waiting events (a handful), not a heap operation per event. The one
+ * exception (the shared ring 0, where a realloc's reserved number may be written after a
+ * larger one) goes to a small heap. */
+typedef struct fifo {
+    lg_event_t *v;
+    size_t head, n, cap;
+    uint64_t last;
+} fifo_t;
+
+static int fifo_push(loader_t *L, uint32_t ring, const lg_event_t *ev)
 {
-    if (ev->seq != L->next_seq || L->heap.n) {
+    fifo_t *f = &L->fifo[ring];
+    if (f->n > f->head && ev->seq < f->last) { /* out of order within the ring */
         if (heap_push(&L->heap, ev)) return -ENOMEM;
-        while (L->heap.n && L->heap.v[0].seq <= L->next_seq) {
-            lg_event_t e = heap_pop(&L->heap);
-            replay(L, &e);
-            if (e.seq == L->next_seq) L->next_seq++;
-        }
+        L->pending++;
         return 0;
     }
-    replay(L, ev);
-    L->next_seq++;
+    if (f->n == f->cap) {
+        if (f->head > 0) {
+            memmove(f->v, f->v + f->head, (f->n - f->head) * sizeof *f->v);
+            f->n -= f->head;
+            f->head = 0;
+        }
+        if (f->n == f->cap && grow((void **)&f->v, &f->cap, f->n + 1, sizeof *f->v)) return -ENOMEM;
+    }
+    if (f->n == f->head) { /* becomes active */
+        f->head = f->n = 0;
+        L->active[L->nactive++] = ring;
+    }
+    f->v[f->n++] = *ev;
+    f->last = ev->seq;
+    L->pending++;
     return 0;
+}
+
+/* The waiting event with the smallest number: its ring (or UINT32_MAX for the heap). */
+static uint32_t min_waiting(loader_t *L, uint64_t *seq, size_t *slot)
+{
+    uint32_t best = UINT32_MAX;
+    uint64_t bs = UINT64_MAX;
+    for (size_t i = 0; i < L->nactive; i++) {
+        const fifo_t *f = &L->fifo[L->active[i]];
+        if (f->v[f->head].seq < bs) {
+            bs = f->v[f->head].seq;
+            best = L->active[i];
+            *slot = i;
+        }
+    }
+    if (L->heap.n && L->heap.v[0].seq < bs) {
+        bs = L->heap.v[0].seq;
+        best = UINT32_MAX - 1;
+    }
+    *seq = bs;
+    return best;
+}
+
+static lg_event_t take_waiting(loader_t *L, uint32_t ring, size_t slot)
+{
+    L->pending--;
+    if (ring == UINT32_MAX - 1) return heap_pop(&L->heap);
+    fifo_t *f = &L->fifo[ring];
+    lg_event_t e = f->v[f->head++];
+    if (f->head == f->n) { /* no longer active */
+        f->head = f->n = 0;
+        L->active[slot] = L->active[--L->nactive];
+    }
+    return e;
+}
+
+/* Replays waiting events while the next number is available (or, with `below`, every waiting
+ * event numbered below it, skipping gaps). */
+static void drain(loader_t *L, uint64_t below)
+{
+    while (L->pending) {
+        uint64_t seq;
+        size_t slot = 0;
+        uint32_t r = min_waiting(L, &seq, &slot);
+        if (seq > L->next_seq && seq >= below) break;
+        lg_event_t e = take_waiting(L, r, slot);
+        replay(L, &e);
+        if (e.seq >= L->next_seq) L->next_seq = e.seq + 1;
+    }
+}
+
+static int emit(loader_t *L, const lg_event_t *ev)
+{
+    if (ev->seq == L->next_seq) {
+        replay(L, ev);
+        L->next_seq++;
+        if (L->pending) drain(L, 0);
+        return 0;
+    }
+    if (ev->seq < L->next_seq) { /* a number already passed (damaged input): as it comes */
+        replay(L, ev);
+        return 0;
+    }
+    return fifo_push(L, ev->ring, ev);
 }
 
 
@@ -360,6 +451,7 @@ static int decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t le
     while (c.p < c.end) {
         uint8_t tag = lg_get_u8(&c);
         uint8_t type = tag & LG_TAG_TYPE_MASK;
+        uint64_t a16 = (tag & LG_TAG_A16) ? 16 : 1; /* address deltas in 16-byte units */
         lg_event_t ev = {.type = type, .ring = ring, .tid = rs->tid};
         bool seqd = type != LG_REC_STACK && type != LG_REC_THREAD && type != LG_REC_TYPE &&
                     type != LG_REC_WALK_OBJ && type != LG_REC_WALK_REF && type != LG_REC_WALK_END;
@@ -375,7 +467,7 @@ static int decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t le
         case LG_REC_ALIGNED: {
             ev.fn = type == LG_REC_MALLOC ? LG_FN_MALLOC : LG_FN_CALLOC;
             if (type == LG_REC_ALIGNED) ev.fn = (uint8_t)lg_get_uv(&c);
-            rs->prev_addr += (uint64_t)lg_get_sv(&c);
+            rs->prev_addr += (uint64_t)lg_get_sv(&c) * a16;
             ev.addr = rs->prev_addr;
             ev.size = lg_get_uv(&c);
             if (type == LG_REC_ALIGNED) ev.align = lg_get_uv(&c);
@@ -409,7 +501,7 @@ static int decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t le
             break;
         }
         case LG_REC_FREE:
-            rs->prev_addr += (uint64_t)lg_get_sv(&c);
+            rs->prev_addr += (uint64_t)lg_get_sv(&c) * a16;
             ev.addr = rs->prev_addr;
             if (!c.bad && emit(L, &ev)) return -ENOMEM;
             break;
@@ -430,7 +522,7 @@ static int decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t le
         case LG_REC_OBJ_FREE:
         case LG_REC_INCREF:
         case LG_REC_DECREF: {
-            rs->prev_addr += (uint64_t)lg_get_sv(&c);
+            rs->prev_addr += (uint64_t)lg_get_sv(&c) * a16;
             ev.addr = rs->prev_addr;
             uint64_t sid = 0, tid = 0;
             if (type == LG_REC_OBJ_ALLOC) {
@@ -588,11 +680,7 @@ static int decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t le
 /* Replays every buffered event numbered below `seq` (a snapshot follows them all). */
 static void replay_before(loader_t *L, uint64_t seq)
 {
-    while (L->heap.n && L->heap.v[0].seq < seq) {
-        lg_event_t e = heap_pop(&L->heap);
-        replay(L, &e);
-        if (e.seq >= L->next_seq) L->next_seq = e.seq + 1;
-    }
+    drain(L, seq);
 }
 
 static void free_snapshot(lg_snapshot_t *S)
@@ -915,7 +1003,10 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
             rc = parse_kv(t, payload, stored, false);
             if (!have_process) {
                 if (t->nrings == 0 || t->nrings > 65536) rc = -EBADMSG;
-                else if (!(L->rings = calloc(t->nrings, sizeof *L->rings))) rc = -ENOMEM;
+                else if (!(L->rings = calloc(t->nrings, sizeof *L->rings)) ||
+                         !(L->fifo = calloc(t->nrings, sizeof *L->fifo)) ||
+                         !(L->active = calloc(t->nrings, sizeof *L->active)))
+                    rc = -ENOMEM;
                 for (uint32_t i = 0; L->rings && i < t->nrings; i++) {
                     L->rings[i].last_seq = -1;
                     L->rings[i].walk = -1;
@@ -993,10 +1084,7 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
                  t->problem ? t->problem : "no process description: not a complete trace header");
         return -EINVAL;
     }
-    while (L->heap.n) { /* gaps: a process that died mid-record */
-        lg_event_t e = heap_pop(&L->heap);
-        replay(L, &e);
-    }
+    drain(L, UINT64_MAX); /* gaps: a process that died mid-record */
     if (!t->has_end) set_problem(t, "the trace has no end record (the writer stopped early)");
     t->complete = t->problem == NULL;
     finish_live(L);
@@ -1063,7 +1151,10 @@ static int load_file(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx,
     for (uint32_t i = 0; L.rings && i < t->nrings; i++) {
         free(L.rings[i].stack_ids);
         free(L.rings[i].type_ids);
+        if (L.fifo) free(L.fifo[i].v);
     }
+    free(L.fifo);
+    free(L.active);
     free(L.rings);
     free(L.stacks.slots);
     free(L.live.slots);

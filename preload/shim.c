@@ -564,6 +564,19 @@ static uint8_t *put_addr(uint8_t *p, lg_stream_t *st, uintptr_t a)
     return p;
 }
 
+/* Encoding: the one address of a record, as a delta in 16-byte units when it is a multiple
+ * of 16 (LG_TAG_A16 set in the tag). */
+static uint8_t *put_addr16(uint8_t *tag, uint8_t *p, lg_stream_t *st, uintptr_t a)
+{
+    int64_t d = (int64_t)(a - st->prev_addr);
+    st->prev_addr = a;
+    if ((d & 15) == 0) {
+        *tag |= LG_TAG_A16;
+        return lg_put_sv(p, d / 16);
+    }
+    return lg_put_sv(p, d);
+}
+
 /* Writes one event (and the stack and thread records it needs) into this thread's ring.
  * Called with the guard held. Must not allocate from the C library except through
  * self_drain (self mode), which runs with the guard held too. */
@@ -621,13 +634,13 @@ static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
     switch (ev->type) {
     case LG_REC_MALLOC:
     case LG_REC_CALLOC:
-        p = put_addr(p, st, ev->addr);
+        p = put_addr16(tag, p, st, ev->addr);
         p = lg_put_uv(p, ev->size);
         p = lg_put_uv(p, sid);
         break;
     case LG_REC_ALIGNED:
         p = lg_put_uv(p, ev->fn);
-        p = put_addr(p, st, ev->addr);
+        p = put_addr16(tag, p, st, ev->addr);
         p = lg_put_uv(p, ev->size);
         p = lg_put_uv(p, ev->align);
         p = lg_put_uv(p, sid);
@@ -645,17 +658,17 @@ static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
     }
     case LG_REC_FREE:
     case LG_REC_OBJ_FREE:
-        p = put_addr(p, st, ev->addr);
+        p = put_addr16(tag, p, st, ev->addr);
         break;
     case LG_REC_OBJ_ALLOC:
-        p = put_addr(p, st, ev->addr);
+        p = put_addr16(tag, p, st, ev->addr);
         p = lg_put_uv(p, ev->size);
         p = lg_put_uv(p, type_id);
         p = lg_put_uv(p, sid);
         break;
     case LG_REC_INCREF:
     case LG_REC_DECREF:
-        p = put_addr(p, st, ev->addr);
+        p = put_addr16(tag, p, st, ev->addr);
         p = lg_put_sv(p, ev->refcount);
         p = lg_put_uv(p, sid);
         break;

@@ -142,6 +142,10 @@ enum lg_rec_type {
 };
 #define LG_TAG_TYPE_MASK 0x1fu
 #define LG_TAG_SEQ1 0x20u
+/* On records with one address (MALLOC, CALLOC, ALIGNED, FREE, OBJ_*, INCREF, DECREF): the
+ * address delta is stored divided by 16 (allocators return 16-byte aligned blocks, so the
+ * delta usually is a multiple of 16 and takes a byte less). */
+#define LG_TAG_A16 0x40u
 
 /* Which function made an allocation (LG_REC_ALIGNED carries it explicitly; the others imply
  * it, and realloc-family records say realloc). */
