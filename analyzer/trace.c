@@ -956,10 +956,11 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
         return -EINVAL;
     }
     uint32_t version = lg_get_u32le(m + 8), hsize = lg_get_u32le(m + 12);
-    if (version != LG_TRACE_VERSION) {
+    if (version < LG_TRACE_VERSION_MIN || version > LG_TRACE_VERSION) {
         snprintf(err, errlen,
-                 "%s: trace format version %u is not supported (this leakgraph reads version %u)",
-                 t->path, version, LG_TRACE_VERSION);
+                 "%s: trace format version %u is not supported (this leakgraph reads versions "
+                 "%u to %u)",
+                 t->path, version, LG_TRACE_VERSION_MIN, LG_TRACE_VERSION);
         return -EPROTONOSUPPORT;
     }
     if (hsize < LG_TRACE_FILE_HEADER_SIZE || hsize > size) {

@@ -1,7 +1,9 @@
-/* leakgraph trace format, version 1: the constants shared by the writer (the shim and the
+/* leakgraph trace format, version 2: the constants shared by the writer (the shim and the
  * collector) and the reader (the analyzer). docs/trace-format.md is the specification; this
  * header mirrors it and must change with it. It holds no code: encoders live in
- * preload/codec.h, the reader in analyzer/reader.c.
+ * preload/codec.h, the reader in analyzer/trace.c. Version 2 adds, to version 1: SNAPSHOT
+ * blocks, the fork keys, the reference-counted runtime records and the LG_TAG_A16 flag; a
+ * version-1 file is read as it is.
  *
  * A trace file is a fixed file header followed by blocks. Every block has a 16-byte header
  * (type, stored length, raw length, CRC-32C over the first 12 header bytes and the stored
@@ -14,7 +16,8 @@
 #include <stdint.h>
 
 #define LG_TRACE_MAGIC "LGTRACE"     /* 8 bytes with the terminating NUL */
-#define LG_TRACE_VERSION 1u          /* readers refuse any other version */
+#define LG_TRACE_VERSION 2u          /* what writers write */
+#define LG_TRACE_VERSION_MIN 1u      /* the oldest version readers accept */
 #define LG_TRACE_FILE_HEADER_SIZE 32u
 #define LG_TRACE_BLOCK_HEADER_SIZE 16u
 #define LG_TRACE_MAX_BLOCK (64u << 20) /* no block's stored or raw length exceeds this */
@@ -105,7 +108,7 @@ enum lg_end_reason {
 
 /* Records of a ring's stream. The tag byte holds the type in its low 5 bits; bit 5
  * (LG_TAG_SEQ1) says the record's sequence number is the previous sequenced record's in this
- * stream plus one, otherwise a varint delta follows the tag. "sv" = zigzag signed varint,
+ * stream plus one, otherwise an sv delta d follows the tag (the number is previous + 1 + d). "sv" = zigzag signed varint,
  * "uv" = unsigned LEB128 varint. Address deltas are against the stream's previous address. */
 enum lg_rec_type {
     LG_REC_MALLOC = 1,   /* seq, addr(sv), size(uv), stack(uv) */
