@@ -86,8 +86,9 @@ static void text_header(FILE *out, const lg_trace_t *t, const lg_snapshot_t *S)
     }
     fprintf(out, "; %" PRIu64 " events\n", t->nevents);
     if (S)
-        fprintf(out, "==%d== %s check %u: %zu blocks, %u threads stopped, %.1f ms\n", pid,
-                snap_reason(S->reason), S->id, S->nblocks, S->threads, (double)S->ns / 1e6);
+        fprintf(out, "==%d== %s check %u: %zu blocks, %u thread%s stopped, %.1f ms\n", pid,
+                snap_reason(S->reason), S->id, S->nblocks, S->threads, S->threads == 1 ? "" : "s",
+                (double)S->ns / 1e6);
     else
         fprintf(out, "==%d== no leak check in this trace: showing every block still allocated\n",
                 pid);

@@ -2,6 +2,8 @@
  * does, for the README's first command (`leakgraph run -- leakdemo`, then `leakgraph report`).
  *   - make_lost_buffer: a 4096-byte buffer whose only pointer is dropped
  *   - build_list_and_drop_head: a 10-node list (32 bytes a node) whose head is dropped
+ *   - make_ring_and_drop: three 48-byte nodes pointing to each other in a ring: an
+ *     unreachable cycle once the last pointer to it is dropped
  *   - worker_leaks_in_thread: 256 bytes leaked by a second thread
  *   - child_leaks_after_fork: 512 bytes leaked by a forked child (its own trace: PATH.<pid>)
  *   - a freed buffer and a realloc'd one that is freed, which must not be reported
@@ -37,6 +39,20 @@ static void build_list_and_drop_head(void)
     head = NULL;
 }
 
+struct ring_node {
+    struct ring_node *next;
+    char name[40];
+};
+
+static void make_ring_and_drop(void)
+{
+    struct ring_node *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b), *c = calloc(1, sizeof *c);
+    a->next = b;
+    b->next = c;
+    c->next = a;
+    a = b = c = NULL;
+}
+
 static void *worker_leaks_in_thread(void *arg)
 {
     (void)arg;
@@ -68,6 +84,7 @@ int main(void)
 {
     make_lost_buffer();
     build_list_and_drop_head();
+    make_ring_and_drop();
     pthread_t t;
     pthread_create(&t, NULL, worker_leaks_in_thread, NULL);
     pthread_join(t, NULL);
