@@ -406,6 +406,26 @@ def t_cycles_json():
     check("form an unreachable cycle (cycle 1 of 2)" in text, "text cycle record")
 
 
+def t_signals_errno():
+    """Signals interrupting the shim, a handler that allocates, errno untouched."""
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    r = run([prog("signals")], out)
+    check(r.returncode == 0 and r.stdout.startswith("ok"), "exit %d: %r %r" % (r.returncode, r.stdout, r.stderr))
+    rep = report(out)
+    check(rep["program"]["complete"] is True, "trace not complete: %s" % rep["program"].get("problem"))
+    # the handler's blocks, whatever the interrupted context (several stacks): 20 x 64 bytes
+    mine = [l for l in rep["leaks"] if (fr := user_frame(l["stack"], "signals.c")) and fr["function"] == "on_alarm"]
+    check(sum(l["bytes"] for l in mine) == 1280 and sum(l["blocks"] for l in mine) == 20 and
+          all(l["kind"] == "reachable" for l in mine),
+          "handler blocks: %s" % [(l["kind"], l["bytes"], l["blocks"]) for l in mine])
+    check(rep["summary"]["definite"]["bytes"] == 0, "lost: %s" % rep["summary"]["definite"])
+    # the writer wrote each distinct stack once: far fewer stacks than the 800k events
+    dump = subprocess.run([leakgraph(), "dump", out], capture_output=True, text=True).stdout
+    stacks = len(re.findall(r"^stack \d+:", dump, re.M))
+    check(0 < stacks < 200, "distinct stacks in the trace: %d" % stacks)
+
+
 def t_closefds():
     d = tmpdir()
     out = os.path.join(d, "t.lgt")
