@@ -13,6 +13,7 @@
 #include "cli_ci.h"
 #include "report.h"
 #include "run.h"
+#include "selfsnap.h"
 #include "trace.h"
 
 #define EXIT_USAGE 2
@@ -149,6 +150,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "diff")) return lg_cmd_diff(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "dump")) return cmd_dump(argc - 1, argv + 1);
+    if (!strcmp(cmd, "__snapshot")) return lg_selfsnap_main(argc - 1, argv + 1); /* internal */
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         return 0;

@@ -171,6 +171,28 @@ int lg_collector_open(lg_collector_t **out, lg_region_t *r, const char *path)
     return 0;
 }
 
+int lg_collector_open_append(lg_collector_t **out, const char *path)
+{
+    lg_collector_t *c = calloc(1, sizeof *c);
+    if (!c) return -ENOMEM;
+    c->path = strdup(path);
+    c->zc = ZSTD_createCCtx();
+    if (!c->path || !c->zc) {
+        lg_collector_close(c);
+        return -ENOMEM;
+    }
+    ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel, LG_ZSTD_LEVEL);
+    int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int e = -errno;
+        lg_collector_close(c);
+        return e;
+    }
+    close(fd);
+    *out = c;
+    return 0;
+}
+
 /* Compresses one ring's staged bytes into an EVENTS block and appends it. */
 static int write_stage(lg_collector_t *c, uint32_t ring)
 {

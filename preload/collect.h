@@ -29,6 +29,10 @@ typedef struct lg_collector lg_collector_t;
 /* Creates the trace file at `path` (absolute; never overwrites) and writes its header and
  * PROCESS block from the region's info. Returns 0 or a negative errno. */
 int lg_collector_open(lg_collector_t **out, lg_region_t *r, const char *path);
+/* Opens an existing trace only to append blocks to it (a snapshot written by a helper
+ * process while the tracing process waits). Has no region: only lg_collector_write_snapshot
+ * and lg_collector_close may be used. Returns 0 or a negative errno. */
+int lg_collector_open_append(lg_collector_t **out, const char *path);
 /* Moves every ring's pending bytes into staging and writes full staging buffers. Returns the
  * number of bytes moved, or a negative errno when writing the trace failed (the rings are
  * still emptied, so producers never block on a collector that cannot write). */

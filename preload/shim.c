@@ -41,7 +41,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -57,6 +60,9 @@
 #include "leakgraph/runtime_hooks.h"
 #include "leakgraph/trace_format.h"
 #include "region.h"
+#include "unwind.h"
+
+extern char **environ;
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -148,6 +154,7 @@ static char g_output[1024];          /* self mode: base trace path */
 static char g_parent_trace[1200];    /* self mode, in a forked child: the parent's trace */
 static uint64_t g_fork_seq;          /* in a forked child: the parent's sequence at the fork */
 static pid_t g_collector_pid;
+static char g_lg_bin[1100];          /* self mode: the leakgraph binary that takes checks */
 static size_t g_scrub_max = LG_SCRUB_MAX_DEFAULT;
 static uintptr_t g_shim_lo, g_shim_hi; /* our own text, skipped in stacks */
 static pthread_key_t g_thread_key;
@@ -463,7 +470,7 @@ static bool wait_space(lg_ring_t *ring, uint64_t head, size_t need)
  * stored is a return address (the analyzer looks up address-1). */
 static int capture_stack(uintptr_t *raw, int max, const uintptr_t **out)
 {
-    int n = unw_backtrace((void **)raw, max + 16);
+    int n = lg_unwind_backtrace((void **)raw, max + 16); /* unwind.c: libunwind's result, cached */
     int i = 0;
     while (i < n && raw[i] >= g_shim_lo && raw[i] < g_shim_hi) i++;
     *out = raw + i; /* no copy: the frames stay where the unwinder put them */
@@ -871,6 +878,7 @@ static void scan_modules_if_changed(void)
     g_mod_subs = v[1];
     scan_modules();
     unw_flush_cache(unw_local_addr_space, 0, 0); /* stale unwind info of unloaded code */
+    lg_unwind_flush();
 }
 
 /* ---- reference-counting runtimes (include/leakgraph/runtime_hooks.h) --------------------
@@ -1110,12 +1118,65 @@ static void stop_others(lg_snap_ctl_t *sc, pid_t self)
     }
 }
 
+/* Self mode: there is no collector process, so the check is taken by `leakgraph __snapshot`,
+ * started now (without the shim), allowed to read this process (PR_SET_PTRACER, for Yama),
+ * and waited for: it reads the request at `sc`, replays the trace we just flushed, scans our
+ * memory and appends the SNAPSHOT. SIGCHLD stays blocked meanwhile, so a program's own
+ * handler cannot reap the helper. Returns 0 or a negative errno. */
+static int self_check(lg_snap_ctl_t *sc)
+{
+    if (!g_lg_bin[0] || !g_collector) return -ENOTSUP;
+    while (atomic_exchange(&g_drain_lock, 1)) sched_yield();
+    lg_collector_drain(g_collector);
+    int rc = lg_collector_flush(g_collector);
+    atomic_store(&g_drain_lock, 0);
+    if (rc) return rc;
+    char pidbuf[24], ctlbuf[24];
+    snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
+    snprintf(ctlbuf, sizeof ctlbuf, "0x%lx", (unsigned long)(uintptr_t)sc);
+    char *argv[] = {"leakgraph", "__snapshot", "--pid", pidbuf, "--ctl", ctlbuf, "--trace",
+                    (char *)lg_collector_path(g_collector), NULL};
+    size_t nenv = 0;
+    while (environ && environ[nenv] && nenv < 4096) nenv++;
+    char *envp[nenv + 1];
+    size_t k = 0;
+    for (size_t i = 0; i < nenv; i++)
+        if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0) envp[k++] = environ[i];
+    envp[k] = NULL;
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &chld, &old);
+    pid_t child;
+    rc = posix_spawn(&child, g_lg_bin, NULL, NULL, argv, envp);
+    if (rc == 0) {
+        prctl(PR_SET_PTRACER, (unsigned long)child, 0, 0, 0);
+        int st = 0;
+        pid_t w;
+        while ((w = waitpid(child, &st, 0)) < 0 && errno == EINTR) {}
+        if (w < 0) { /* SIGCHLD ignored: reaped by the kernel; wait for it to be gone */
+            while (kill(child, 0) == 0) {
+                struct timespec ts = {0, 1000000};
+                nanosleep(&ts, NULL);
+            }
+            rc = 0;
+        } else {
+            rc = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+        }
+        prctl(PR_SET_PTRACER, 0, 0, 0, 0);
+    } else {
+        rc = -rc;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
 /* Takes a snapshot through the collector. Returns its id, or a negative errno (-ENOTSUP when
  * no collector can read this process, -EBUSY when another snapshot is under way). */
 static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t self_sp)
 {
     if (atomic_load(&g_state) != ST_TRACING || !g_region) return -ENOTSUP;
-    if (g_self) return -ENOTSUP; /* no collector process to read our memory */
+    if (g_self && !g_lg_bin[0]) return -ENOTSUP; /* no leakgraph binary to take the check */
     if (atomic_exchange(&g_snap_busy, 1)) return -EBUSY;
     tls.guard++;
     lg_snap_ctl_t *sc = &g_region->snap;
@@ -1162,12 +1223,16 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
     sc->id = id;
     sc->reason = reason;
     sc->seq = atomic_load(&g_region->hdr.seq);
-    atomic_store_explicit(&sc->state, LG_SNAP_REQUESTED, memory_order_release);
-
-    /* The collector polls every millisecond; wait as long as it lives. */
     int rc = (int)id;
     uint64_t waited = 0;
-    for (;;) {
+    if (g_self) {
+        int e = self_check(sc);
+        if (e) rc = e;
+    } else {
+        atomic_store_explicit(&sc->state, LG_SNAP_REQUESTED, memory_order_release);
+    }
+    /* The collector polls every millisecond; wait as long as it lives. */
+    for (; !g_self;) {
         uint32_t st = atomic_load_explicit(&sc->state, memory_order_acquire);
         if (st == LG_SNAP_DONE) break;
         if (st == LG_SNAP_FAILED) {
@@ -1341,7 +1406,7 @@ static void on_exit_status(int status, void *arg)
 {
     (void)arg;
     atomic_store(&g_exit_status, status & 0xff);
-    if (atomic_load(&g_state) == ST_TRACING && !g_self) {
+    if (atomic_load(&g_state) == ST_TRACING) {
         uint64_t sp = exit_caller_sp();
         run_freeres();
         take_snapshot(LG_SNAP_EXIT, NULL, sp);
@@ -1434,7 +1499,21 @@ static void init(void)
         }
     }
     dl_iterate_phdr(shim_range_cb, (void *)(uintptr_t)&init);
+    if (g_self) { /* the binary that takes leak checks: LEAKGRAPH_BIN, else beside the shim */
+        const char *bin = getenv("LEAKGRAPH_BIN");
+        Dl_info di;
+        if (bin && *bin) {
+            snprintf(g_lg_bin, sizeof g_lg_bin, "%s", bin);
+        } else if (dladdr((void *)(uintptr_t)&init, &di) && di.dli_fname) {
+            const char *slash = strrchr(di.dli_fname, '/');
+            if (slash)
+                snprintf(g_lg_bin, sizeof g_lg_bin, "%.*s/../bin/leakgraph",
+                         (int)(slash - di.dli_fname), di.dli_fname);
+        }
+        if (g_lg_bin[0] && access(g_lg_bin, X_OK) != 0) g_lg_bin[0] = 0;
+    }
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    lg_unwind_init(); /* on failure every capture is unw_backtrace's */
     if (pthread_key_create(&g_thread_key, release_ring) != 0 || !start_process(0, NULL)) {
         atomic_store(&g_state, ST_OFF);
         tls.guard--;
@@ -1452,7 +1531,7 @@ static void init(void)
     if (scrub && *scrub) g_scrub_max = (size_t)strtoull(scrub, NULL, 0);
     g_stop_signal = parse_signal(getenv("LEAKGRAPH_STOP_SIGNAL"), SIGRTMAX - 1);
     g_check_signal = parse_signal(getenv("LEAKGRAPH_CHECK_SIGNAL"), 0);
-    if (!g_self) install_fatal_handlers();
+    if (!g_self || g_lg_bin[0]) install_fatal_handlers();
     if (g_check_signal > 0 && g_check_signal != g_stop_signal) {
         struct sigaction sa = {.sa_sigaction = check_signal_handler,
                                .sa_flags = SA_RESTART | SA_SIGINFO};
@@ -1493,8 +1572,15 @@ static void fork_prepare(void)
     if (!tracing()) return;
     g_fork_seq = atomic_load(&g_region->hdr.seq); /* the child inherits what came before */
     if (g_self) {
-        if (g_collector)
+        if (g_collector) { /* on disk before the child exists: its check replays it */
             snprintf(g_parent_trace, sizeof g_parent_trace, "%s", lg_collector_path(g_collector));
+            tls.guard++;
+            while (atomic_exchange(&g_drain_lock, 1)) sched_yield();
+            lg_collector_drain(g_collector);
+            lg_collector_flush(g_collector);
+            atomic_store(&g_drain_lock, 0);
+            tls.guard--;
+        }
         return;
     }
     tls.guard++;
@@ -1917,7 +2003,7 @@ EXPORT int execle(const char *path, const char *arg, ...)
 
 EXPORT void _exit(int status)
 {
-    if (atomic_load(&g_state) == ST_TRACING && !g_self) {
+    if (atomic_load(&g_state) == ST_TRACING) {
         /* the caller's stack pointer: just above this function's return address */
         uint64_t sp = (uint64_t)(uintptr_t)__builtin_frame_address(0) + 16;
         run_freeres();

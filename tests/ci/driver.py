@@ -256,13 +256,29 @@ def t_children():
     expect(r, PASS, "no child: pass (the stale trace beside it is not counted)")
     with open(os.path.join(d, "run2.json")) as fh:
         check(len(json.load(fh)["processes"]) == 1, "one process")
-    # a suite preloaded by hand (docs/ci.md): LD_PRELOAD and LEAKGRAPH_OUTPUT; no leak check at
-    # exit, so its records are 'unfreed' and only a policy naming unfreed gates them
+    # a suite preloaded by hand (docs/ci.md): LD_PRELOAD and LEAKGRAPH_OUTPUT. The shim takes
+    # its leak checks through `leakgraph __snapshot`, so the records are classified as under run
+    shim = os.path.join(A.bin, "..", "lib", "libleakgraph.so")
     h = os.path.join(d, "hand.lgt")
-    env = dict(os.environ, LD_PRELOAD=os.path.join(A.bin, "..", "lib", "libleakgraph.so"), LEAKGRAPH_OUTPUT=h)
+    env = dict(os.environ, LD_PRELOAD=shim, LEAKGRAPH_OUTPUT=h)
     subprocess.run([prog(), "child", "definite", "1"], env=env, timeout=120)
     ht = [h] + sorted(os.path.join(d, f) for f in os.listdir(d) if f.startswith("hand.lgt."))
     check(len(ht) == 2, "hand traces: %s" % ht)
+    r, j = check_json(*ht)
+    expect(r, LEAKS, "hand-preloaded traces and the default policy")
+    main_pid = j["processes"][0]["pid"] if j else 0
+    got = sorted((x["pid"] == main_pid, x["kind"], x["bytes"], at(x)) for x in recs(j, "failed")) if j else []
+    # (the program forks before it loses its 100 bytes: the child inherits nothing)
+    want = [(False, "definite", 300, ("child_leaks", site("child"))),
+            (True, "definite", 100, ("leak_definite", site("definite")))]
+    check(got == want, "hand-preloaded records: %s, want %s" % (got, want))
+    # without a leakgraph binary to take the checks, the records are 'unfreed', and only a
+    # policy naming unfreed gates them
+    h2 = os.path.join(d, "nocheck.lgt")
+    env = dict(os.environ, LD_PRELOAD=shim, LEAKGRAPH_OUTPUT=h2, LEAKGRAPH_BIN="/nonexistent")
+    subprocess.run([prog(), "child", "definite", "1"], env=env, timeout=120)
+    ht = [h2] + sorted(os.path.join(d, f) for f in os.listdir(d) if f.startswith("nocheck.lgt."))
+    check(len(ht) == 2, "unchecked traces: %s" % ht)
     r = lg("check", *ht)
     expect(r, PASS, "unfreed records and the default policy")
     check(r.stdout.count("no leak check in this trace") == 2, "noted: %r" % r.stdout)
