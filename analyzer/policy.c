@@ -71,6 +71,7 @@ static int kind_by_name(const char *s, size_t n)
 static void limit_text(char *buf, size_t len, const lg_limit_t *l)
 {
     size_t o = 0;
+    buf[0] = 0; /* no limit: empty */
     if (l->bytes != LG_NO_LIMIT)
         o += (size_t)snprintf(buf + o, len - o, ":bytes<=%" PRIu64, l->bytes);
     if (l->blocks != LG_NO_LIMIT && o < len)
