@@ -191,6 +191,39 @@ static int classified_records(lg_leakset_t *ls, size_t ti, const lg_snapshot_t *
     return rc;
 }
 
+/* Records of the runtime-object analysis of trace ti (objects.c): one per group of alike
+ * cycles, one per group of refcount-leaked objects (same type and allocation stack). */
+static int object_records(lg_leakset_t *ls, size_t ti, const lg_snapshot_t *S, size_t *cap)
+{
+    int rc = lg_objects_build(ls, ti, S, &ls->objs[ti]);
+    const lg_objects_t *o = ls->objs[ti];
+    if (rc || !o) return rc;
+    lg_totals_t *pt = &ls->procs[ti].totals;
+    for (size_t g = 0; g < o->ncgroups; g++) {
+        const lg_ogroup_t *gr = &o->cgroups[g];
+        const lg_onode_t *x = &o->nodes[o->cycles[gr->first].members[0]];
+        lg_leak_t l = {.kind = LG_KIND_CYCLE, .trace = ti, .stack = x->stack, .seq = x->aseq,
+                       .bytes = gr->bytes, .blocks = gr->objects, .indirect_bytes = gr->keeps_bytes,
+                       .indirect_blocks = gr->keeps_objects, .object = true, .ogroup = g};
+        if ((rc = add_leak(ls, cap, &l))) return rc;
+        pt->obj_cycles += gr->count;
+        pt->obj_cycle_objects += gr->objects;
+        pt->obj_cycle_bytes += gr->bytes;
+    }
+    for (size_t g = 0; g < o->nlgroups; g++) {
+        const lg_ogroup_t *gr = &o->lgroups[g];
+        const lg_onode_t *x = &o->nodes[o->leaks[gr->first].node];
+        lg_leak_t l = {.kind = LG_KIND_REFCOUNT, .trace = ti, .stack = x->stack, .seq = x->aseq,
+                       .bytes = gr->bytes, .blocks = gr->objects, .indirect_bytes = gr->keeps_bytes,
+                       .indirect_blocks = gr->keeps_objects, .object = true, .ogroup = g};
+        if ((rc = add_leak(ls, cap, &l))) return rc;
+        pt->refcount_objects += gr->objects;
+        pt->refcount_bytes += gr->bytes;
+        pt->refcount_refs += gr->refs;
+    }
+    return 0;
+}
+
 static int leakset_build(lg_leakset_t *ls, lg_trace_t *traces, size_t n, const lg_leak_opts_t *o,
                          char *err, size_t errlen);
 
@@ -208,6 +241,7 @@ static void subtract(lg_leakset_t *ls, const lg_leakset_t *base)
         for (size_t j = 0; j < base->nleaks; j++) {
             const lg_leak_t *b = &base->leaks[j];
             if (b->trace != l.trace || b->kind != l.kind || b->stack != l.stack) continue;
+            if (b->object != l.object) continue;
             if (l.kind == LG_KIND_CYCLE && b->bytes != l.bytes) continue;
             l.bytes = l.bytes > b->bytes ? l.bytes - b->bytes : 0;
             l.blocks = l.blocks > b->blocks ? l.blocks - b->blocks : 0;
@@ -218,6 +252,23 @@ static void subtract(lg_leakset_t *ls, const lg_leakset_t *base)
         if (!l.bytes && !l.blocks && !l.indirect_bytes) continue;
         ls->leaks[kept++] = l;
         lg_totals_t *pt = &ls->procs[l.trace].totals;
+        if (l.object) { /* runtime objects: counted in objects, not blocks */
+            const lg_objects_t *ob = ls->objs[l.trace];
+            const lg_ogroup_t *gr = l.kind == LG_KIND_CYCLE ? &ob->cgroups[l.ogroup] : &ob->lgroups[l.ogroup];
+            lg_totals_t *tt[2] = {pt, &ls->totals};
+            for (int j = 0; j < 2; j++) {
+                if (l.kind == LG_KIND_CYCLE) {
+                    tt[j]->obj_cycles += gr->count;
+                    tt[j]->obj_cycle_objects += l.blocks;
+                    tt[j]->obj_cycle_bytes += l.bytes;
+                } else {
+                    tt[j]->refcount_objects += l.blocks;
+                    tt[j]->refcount_bytes += l.bytes;
+                    tt[j]->refcount_refs += gr->refs;
+                }
+            }
+            continue;
+        }
         if (l.kind == LG_KIND_CYCLE) {
             pt->cycles++;
             pt->cycle_bytes += l.bytes;
@@ -260,7 +311,8 @@ static int leakset_build(lg_leakset_t *ls, lg_trace_t *traces, size_t n, const l
     ls->ntraces = n;
     ls->procs = calloc(n ? n : 1, sizeof *ls->procs);
     ls->sym = calloc(n ? n : 1, sizeof *ls->sym);
-    if (!ls->procs || !ls->sym) return -ENOMEM;
+    ls->objs = calloc(n ? n : 1, sizeof *ls->objs);
+    if (!ls->procs || !ls->sym || !ls->objs) return -ENOMEM;
     size_t cap = 0, ccap = 0;
     for (size_t ti = 0; ti < n; ti++) {
         const lg_snapshot_t *S = pick_snapshot(&traces[ti], o->check);
@@ -271,6 +323,7 @@ static int leakset_build(lg_leakset_t *ls, lg_trace_t *traces, size_t n, const l
         }
         ls->procs[ti].snap = S;
         int rc = S ? classified_records(ls, ti, S, &cap, &ccap) : unfreed_records(ls, ti, &cap);
+        if (rc == 0) rc = object_records(ls, ti, S, &cap);
         if (rc) {
             snprintf(err, errlen, "out of memory");
             return rc;
@@ -285,6 +338,12 @@ static int leakset_build(lg_leakset_t *ls, lg_trace_t *traces, size_t n, const l
         ls->totals.cycle_blocks += pt->cycle_blocks;
         ls->totals.live_bytes += pt->live_bytes;
         ls->totals.live_blocks += pt->live_blocks;
+        ls->totals.obj_cycles += pt->obj_cycles;
+        ls->totals.obj_cycle_objects += pt->obj_cycle_objects;
+        ls->totals.obj_cycle_bytes += pt->obj_cycle_bytes;
+        ls->totals.refcount_objects += pt->refcount_objects;
+        ls->totals.refcount_bytes += pt->refcount_bytes;
+        ls->totals.refcount_refs += pt->refcount_refs;
     }
     return 0;
 }
@@ -297,6 +356,8 @@ void lg_leakset_free(lg_leakset_t *ls)
     }
     free(ls->cycles);
     free(ls->leaks);
+    for (size_t i = 0; ls->objs && i < ls->ntraces; i++) lg_objects_free(ls->objs[i]);
+    free(ls->objs);
     for (size_t i = 0; ls->sym && i < ls->ntraces; i++) lg_sym_free(ls->sym[i]);
     free(ls->sym);
     free(ls->procs);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "classify.h"
+#include "objects.h"
 #include "symbolize.h"
 #include "trace.h"
 
@@ -23,6 +24,11 @@ typedef struct lg_leak {
     uint64_t indirect_bytes, indirect_blocks; /* definite: what its blocks keep alive */
     uint64_t seq;      /* an allocation's sequence number (to pick modules) */
     size_t cycle;      /* kind cycle: index into the set's cycles */
+    /* runtime objects (objects.h): kinds cycle and refcount made from a runtime's walk rather
+     * than from malloc blocks; `ogroup` indexes the trace's objs->cgroups (cycle) or
+     * objs->lgroups (refcount); bytes and blocks are the objects' bytes and count */
+    bool object;
+    size_t ogroup;
 } lg_leak_t;
 
 typedef struct lg_cycle_member {
@@ -50,6 +56,9 @@ typedef struct lg_totals {
     uint64_t bytes[LG_KIND_COUNT], blocks[LG_KIND_COUNT];
     uint64_t cycles, cycle_bytes, cycle_blocks;
     uint64_t live_bytes, live_blocks; /* everything still allocated ("unfreed") */
+    /* runtime objects: uncollected cycles, and objects with unexplained references */
+    uint64_t obj_cycles, obj_cycle_objects, obj_cycle_bytes;
+    uint64_t refcount_objects, refcount_bytes, refcount_refs;
 } lg_totals_t;
 
 typedef struct lg_proc {
@@ -67,6 +76,7 @@ typedef struct lg_leakset {
     size_t ncycles;
     lg_totals_t totals; /* over all traces */
     lg_symbolizer_t **sym; /* per trace, created on first use */
+    lg_objects_t **objs;   /* per trace: the runtime-object analysis, NULL without a walk */
 } lg_leakset_t;
 
 typedef struct lg_leak_opts {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli_ci.h"
+#include "graph.h"
 #include "report.h"
 #include "run.h"
 #include "selfsnap.h"
@@ -32,6 +33,9 @@ static void usage(FILE *f)
           "         TRACE...\n"
           "        leaks at exit (or at check N) with Memcheck's kinds, and unreachable cycles;\n"
           "        --since M: only what grew since check M\n"
+          "  graph [--check N] [--output FILE.dot] TRACE\n"
+          "        Graphviz DOT of the uncollected cycles and the referrers of refcount-leaked\n"
+          "        runtime objects (and FILE.svg when Graphviz's dot is installed)\n"
           "  dump TRACE\n"
           "        the trace as text, one event per line\n"
           "  help, --help, --version\n"
@@ -150,6 +154,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "diff")) return lg_cmd_diff(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "dump")) return cmd_dump(argc - 1, argv + 1);
+    if (!strcmp(cmd, "graph")) return lg_cmd_graph(argc - 1, argv + 1);
     if (!strcmp(cmd, "__snapshot")) return lg_selfsnap_main(argc - 1, argv + 1); /* internal */
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);

@@ -121,6 +121,236 @@ static void text_cycle(FILE *out, int pid, lg_leakset_t *ls, const lg_cycle_rec_
     fprintf(out, "\n==%d==\n", pid);
 }
 
+
+/* ---- runtime objects (objects.c): text ------------------------------------------------------ */
+static const lg_obj_event_t *objev_at(const lg_trace_t *t, uint64_t seq)
+{
+    size_t lo = 0, hi = t->nobjev;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (t->objev[mid].seq < seq) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < t->nobjev && t->objev[lo].seq == seq ? &t->objev[lo] : NULL;
+}
+
+static void site_text(FILE *out, const lg_frame_t *f)
+{
+    if (!f || (!f->function && !f->address)) {
+        fputs("(no stack recorded)", out);
+        return;
+    }
+    fputs(f->function ? f->function : "???", out);
+    if (f->file && f->line) fprintf(out, " (%s:%d)", base_name(f->file), f->line);
+    else if (f->module) fprintf(out, " (in %s)", f->module);
+}
+
+/* "Node@1 .next -> Node@2 .next -> Node@1", members numbered by their place in the cycle. */
+static void cycle_path(FILE *out, const lg_trace_t *t, const lg_objects_t *ob, const lg_ocycle_t *cy,
+                       const char *arrow)
+{
+    for (size_t i = 0; i <= cy->npath; i++) {
+        uint32_t v = i < cy->npath ? cy->path[i].from : cy->path[0].from;
+        size_t num = 0;
+        for (size_t m = 0; m < cy->nmembers; m++)
+            if (cy->members[m] == v) num = m + 1;
+        const lg_onode_t *x = &ob->nodes[v];
+        fprintf(out, "%s%s@%zu", i ? " " : "", t->types[x->type < t->ntypes ? x->type : 0], num);
+        if (i < cy->npath) {
+            char lab[160];
+            fprintf(out, " %s %s", lg_objects_step(ob, t, &cy->path[i], lab, sizeof lab), arrow);
+        }
+    }
+}
+
+static const char *state_phrase(int st)
+{
+    return st == LG_OBJ_HELD ? "still held" : st == LG_OBJ_GARBAGE ? "in gc.garbage" : "unreachable";
+}
+
+static void text_node(FILE *out, int pid, lg_leakset_t *ls, size_t ti, const lg_objects_t *ob,
+                      uint32_t v, const char *label, int max_frames)
+{
+    const lg_trace_t *t = &ls->traces[ti];
+    const lg_onode_t *x = &ob->nodes[v];
+    char b1[32];
+    fprintf(out, "==%d==    %s 0x%" PRIx64 ", %s bytes, refcount %" PRId64 " (%u from objects", pid,
+            label, x->addr, thousands(x->size, b1), x->refcount, x->incoming);
+    if (x->hidden_in) fprintf(out, ", %u from pointers the traverse does not report", x->hidden_in);
+    if (ob->holders_known) fprintf(out, ", %" PRIu64 " from roots or malloc blocks", x->roots + x->blocks);
+    fprintf(out, ", %" PRId64 " unexplained), %s, allocated\n", x->unexplained, state_phrase(x->state));
+    text_frames(out, pid, "      ", ls, ti, x->stack, x->aseq, max_frames);
+    (void)t;
+}
+
+static void text_object_cycle(FILE *out, int pid, lg_leakset_t *ls, size_t ti, const lg_objects_t *ob,
+                              size_t g, size_t k, size_t n, int max_frames)
+{
+    const lg_trace_t *t = &ls->traces[ti];
+    const lg_ogroup_t *gr = &ob->cgroups[g];
+    const lg_ocycle_t *cy = &ob->cycles[gr->first];
+    char b1[32], b2[32], why[512];
+    if (gr->count > 1)
+        fprintf(out, "==%d== %" PRIu64 " uncollected cycles like this one, %s bytes in %" PRIu64
+                     " %s objects, keeping %s bytes in %" PRIu64 " more objects alive (object cycle "
+                     "record %zu of %zu)\n",
+                pid, gr->count, thousands(gr->bytes, b1), gr->objects, ob->walk->runtime,
+                thousands(gr->keeps_bytes, b2), gr->keeps_objects, k, n);
+    else
+        fprintf(out, "==%d== %s bytes in %zu %s objects form an uncollected cycle, keeping %s bytes "
+                     "in %" PRIu64 " more objects alive (object cycle record %zu of %zu)\n",
+                pid, thousands(cy->bytes, b1), cy->nmembers, ob->walk->runtime,
+                thousands(cy->keeps_bytes, b2), cy->keeps_objects, k, n);
+    fprintf(out, "==%d==    cycle: ", pid);
+    cycle_path(out, t, ob, cy, "->");
+    fprintf(out, "\n==%d==    not collected because %s\n", pid, lg_objects_why(ob, t, cy, why, sizeof why));
+    for (size_t m = 0; m < cy->nmembers; m++) {
+        char lab[160];
+        snprintf(lab, sizeof lab, "#%zu %s@%zu", m + 1,
+                 t->types[ob->nodes[cy->members[m]].type < t->ntypes ? ob->nodes[cy->members[m]].type : 0],
+                 m + 1);
+        text_node(out, pid, ls, ti, ob, cy->members[m], lab, max_frames);
+    }
+    const lg_obj_event_t *last = objev_at(t, cy->formed_seq);
+    if (last && last->stack) {
+        lg_frame_t f;
+        if (lg_objects_site(ls, ti, last->stack, last->seq, &f, NULL)) {
+            fprintf(out, "==%d==    last reference change before it was left alone (%s): ", pid,
+                    last->kind == LG_REC_DECREF ? "decref" : last->kind == LG_REC_INCREF ? "incref" : "allocation");
+            site_text(out, &f);
+            fputc('\n', out);
+        }
+    }
+    fprintf(out, "==%d==\n", pid);
+}
+
+static const char *objev_kind(uint8_t k)
+{
+    switch (k) {
+    case LG_REC_OBJ_ALLOC: return "alloc ";
+    case LG_REC_INCREF: return "incref";
+    case LG_REC_DECREF: return "decref";
+    default: return "free  ";
+    }
+}
+
+#define TEXT_HISTORY_MAX 40 /* events of a history printed in text (JSON has them all) */
+
+static void text_refcount(FILE *out, int pid, lg_leakset_t *ls, size_t ti, const lg_objects_t *ob,
+                          size_t g, size_t k, size_t n, int max_frames)
+{
+    const lg_trace_t *t = &ls->traces[ti];
+    const lg_ogroup_t *gr = &ob->lgroups[g];
+    const lg_oleak_t *lk = &ob->leaks[gr->first];
+    const lg_onode_t *x = &ob->nodes[lk->node];
+    char b1[32], nm[128];
+    fprintf(out, "==%d== %" PRIu64 " unexplained reference%s to %" PRIu64 " %s object%s of type %s "
+                 "(%s bytes) in refcount record %zu of %zu\n",
+            pid, gr->refs, gr->refs == 1 ? "" : "s", gr->objects, ob->walk->runtime,
+            gr->objects == 1 ? "" : "s", t->types[x->type < t->ntypes ? x->type : 0],
+            thousands(gr->bytes, b1), k, n);
+    if (gr->keeps_objects)
+        fprintf(out, "==%d==    keeping %s bytes in %" PRIu64 " more objects alive\n", pid,
+                thousands(gr->keeps_bytes, b1), gr->keeps_objects);
+    text_node(out, pid, ls, ti, ob, lk->node, lg_objects_name(ob, t, lk->node, nm, sizeof nm), max_frames);
+    bool any = false;
+    for (size_t h = 0; h < lk->nhist; h++) {
+        if (!lk->hist[h].culprit) continue;
+        const lg_obj_event_t *e = &t->objev[lk->hist[h].ev];
+        if (!any) fprintf(out, "==%d==    the reference never given back (its missing decref):\n", pid);
+        any = true;
+        fprintf(out, "==%d==      %s (count %" PRId64 ")\n", pid, objev_kind(e->kind),
+                e->kind == LG_REC_OBJ_ALLOC ? 1 : e->value);
+        text_frames(out, pid, "        ", ls, ti, e->stack, e->seq, max_frames);
+    }
+    fprintf(out, "==%d==    history of %s (%zu events%s):\n", pid, nm, lk->nhist,
+            lk->history_complete ? "" : ", allocation not seen");
+    for (size_t h = 0; h < lk->nhist && h < TEXT_HISTORY_MAX; h++) {
+        const lg_obj_event_t *e = &t->objev[lk->hist[h].ev];
+        lg_frame_t f;
+        bool have = e->stack && lg_objects_site(ls, ti, e->stack, e->seq, &f, NULL);
+        fprintf(out, "==%d==      %s %3" PRId64 "  ", pid, objev_kind(e->kind),
+                e->kind == LG_REC_OBJ_ALLOC ? 1 : e->value);
+        site_text(out, have ? &f : NULL);
+        fputs(lk->hist[h].culprit ? "  <- never matched: blamed" : lk->hist[h].unmatched ? "  <- never matched" : "", out);
+        fputc('\n', out);
+    }
+    if (lk->nhist > TEXT_HISTORY_MAX)
+        fprintf(out, "==%d==      ... %zu more (the JSON report has them all)\n", pid,
+                lk->nhist - TEXT_HISTORY_MAX);
+    if (gr->count > 1)
+        fprintf(out, "==%d==    (and %" PRIu64 " more objects of this type allocated there)\n", pid,
+                gr->count - 1);
+    fprintf(out, "==%d==\n", pid);
+}
+
+static void text_objects(FILE *out, lg_leakset_t *ls, size_t ti, const lg_report_opts_t *o)
+{
+    const lg_objects_t *ob = ls->objs ? ls->objs[ti] : NULL;
+    if (!ob) return;
+    int pid = ls->traces[ti].pid;
+    const lg_trace_t *t = &ls->traces[ti];
+    char b1[32], b2[32];
+    size_t kc = 0, kr = 0;
+    for (size_t i = 0; i < ls->nleaks; i++) {
+        const lg_leak_t *l = &ls->leaks[i];
+        if (l->trace != ti || !l->object) continue;
+        if (l->kind == LG_KIND_CYCLE)
+            text_object_cycle(out, pid, ls, ti, ob, l->ogroup, ++kc, ob->ncgroups, o->max_frames);
+    }
+    for (size_t i = 0; i < ls->nleaks; i++) {
+        const lg_leak_t *l = &ls->leaks[i];
+        if (l->trace != ti || !l->object) continue;
+        if (l->kind == LG_KIND_REFCOUNT)
+            text_refcount(out, pid, ls, ti, ob, l->ogroup, ++kr, ob->nlgroups, o->max_frames);
+    }
+    if (ob->nculprits) {
+        fprintf(out, "==%d== MISSING DECREFS (increments that no decrement matched, blamed for the "
+                     "unexplained references; most first):\n", pid);
+        for (size_t c = 0; c < ob->nculprits; c++) {
+            const lg_osite_t *s = &ob->culprits[c];
+            fprintf(out, "==%d==    %" PRIu64 " reference%s in %" PRIu64 " object%s: ", pid, s->count,
+                    s->count == 1 ? "" : "s", s->objects, s->objects == 1 ? "" : "s");
+            site_text(out, s->frame.address || s->frame.function ? &s->frame : NULL);
+            fputc('\n', out);
+        }
+        fprintf(out, "==%d==\n", pid);
+    }
+    fprintf(out, "==%d== COLLECTOR: %" PRIu64 " collection%s (generation 0: %" PRIu64 ", 1: %" PRIu64
+                 ", 2: %" PRIu64 "), %" PRIu64 " objects collected, %" PRIu64 " uncollectable; "
+                 "pauses: %" PRIu64 ", total %.3f ms, longest %.3f ms\n",
+            pid, ob->collections, ob->collections == 1 ? "" : "s", ob->gen[0].collections,
+            ob->gen[1].collections, ob->gen[2].collections,
+            ob->gen[0].collected + ob->gen[1].collected + ob->gen[2].collected,
+            ob->gen[0].uncollectable + ob->gen[1].uncollectable + ob->gen[2].uncollectable,
+            ob->collections, (double)ob->pause_ns / 1e6, (double)ob->pause_max_ns / 1e6);
+    if (ob->ncollected_types) {
+        fprintf(out, "==%d==    freed by collections, by type:", pid);
+        for (size_t i = 0; i < ob->ncollected_types && i < 10; i++)
+            fprintf(out, "%s %s %" PRIu64, i ? "," : "", t->types[ob->collected_types[i].type < t->ntypes ? ob->collected_types[i].type : 0],
+                    ob->collected_types[i].count);
+        fprintf(out, "\n==%d==    freed by collections, by allocation site (code that makes cycles):\n", pid);
+        for (size_t i = 0; i < ob->ncollected_sites && i < 10; i++) {
+            fprintf(out, "==%d==      %" PRIu64 " ", pid, ob->collected_sites[i].count);
+            site_text(out, ob->collected_sites[i].frame.address || ob->collected_sites[i].frame.function
+                               ? &ob->collected_sites[i].frame : NULL);
+            fputc('\n', out);
+        }
+    }
+    const lg_totals_t *tt = &ls->procs[ti].totals;
+    fprintf(out, "==%d== OBJECT SUMMARY (%s walk at check %u: %zu objects, %zu references; %s):\n",
+            pid, ob->walk->runtime ? ob->walk->runtime : "runtime", ob->walk->check, ob->n,
+            ob->walk->nrefs,
+            ob->holders_known || !ob->n ? "holders scanned"
+                                        : "holders NOT scanned: every object counts as unheld");
+    fprintf(out, "==%d==    uncollected cycles: %" PRIu64 " (%s bytes in %s objects)\n", pid,
+            tt->obj_cycles, thousands(tt->obj_cycle_bytes, b1), thousands(tt->obj_cycle_objects, b2));
+    fprintf(out, "==%d==        refcount leaks: %" PRIu64 " unexplained references in %s objects (%s "
+                 "bytes)\n", pid, tt->refcount_refs, thousands(tt->refcount_objects, b1),
+            thousands(tt->refcount_bytes, b2));
+    fprintf(out, "==%d==\n", pid);
+}
+
 static void text_trace(FILE *out, lg_leakset_t *ls, size_t ti, const lg_report_opts_t *o)
 {
     const lg_trace_t *t = &ls->traces[ti];
@@ -131,13 +361,13 @@ static void text_trace(FILE *out, lg_leakset_t *ls, size_t ti, const lg_report_o
     size_t nrec = 0, k = 0, ncy = 0, kcy = 0;
     for (size_t i = 0; i < ls->nleaks; i++) {
         const lg_leak_t *l = &ls->leaks[i];
-        if (l->trace != ti) continue;
+        if (l->trace != ti || l->object) continue;
         if (l->kind == LG_KIND_CYCLE) ncy++;
         else if (l->kind != LG_KIND_REACHABLE || o->show_reachable) nrec++;
     }
     for (size_t i = 0; i < ls->nleaks; i++) {
         const lg_leak_t *l = &ls->leaks[i];
-        if (l->trace != ti || l->kind == LG_KIND_CYCLE) continue;
+        if (l->trace != ti || l->kind == LG_KIND_CYCLE || l->object) continue;
         if (l->kind == LG_KIND_REACHABLE && !o->show_reachable) continue;
         if (l->indirect_bytes)
             fprintf(out, "==%d== %s (%s direct, %s indirect) bytes in %s blocks are %s in loss "
@@ -155,9 +385,10 @@ static void text_trace(FILE *out, lg_leakset_t *ls, size_t ti, const lg_report_o
     }
     for (size_t i = 0; i < ls->nleaks; i++) {
         const lg_leak_t *l = &ls->leaks[i];
-        if (l->trace == ti && l->kind == LG_KIND_CYCLE)
+        if (l->trace == ti && l->kind == LG_KIND_CYCLE && !l->object)
             text_cycle(out, pid, ls, &ls->cycles[l->cycle], ++kcy, ncy, o->max_frames);
     }
+    text_objects(out, ls, ti, o);
     const lg_totals_t *tt = &p->totals;
     if (p->snap) {
         fprintf(out, "==%d== LEAK SUMMARY:\n", pid);
@@ -268,7 +499,172 @@ static void json_summary(FILE *out, const lg_totals_t *t, bool classified)
         fprintf(out, ",\"cycles\":{\"count\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64 "}",
                 t->cycles, t->cycle_bytes, t->cycle_blocks);
     }
+    fprintf(out, ",\"object_cycles\":{\"count\":%" PRIu64 ",\"objects\":%" PRIu64 ",\"bytes\":%" PRIu64
+                 "},\"refcount\":{\"objects\":%" PRIu64 ",\"unexplained\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
+            t->obj_cycles, t->obj_cycle_objects, t->obj_cycle_bytes, t->refcount_objects,
+            t->refcount_refs, t->refcount_bytes);
     fputc('}', out);
+}
+
+
+/* ---- runtime objects (objects.c): JSON ------------------------------------------------------- */
+static void json_site(FILE *out, const lg_frame_t *f)
+{
+    if (!f || (!f->function && !f->address)) {
+        fputs("null", out);
+        return;
+    }
+    fputs("{\"function\":", out);
+    json_str(out, f->function);
+    fputs(",\"file\":", out);
+    json_str(out, f->file);
+    fprintf(out, ",\"line\":%d,\"address\":\"0x%" PRIx64 "\"}", f->line, f->address);
+}
+
+static void json_node(FILE *out, lg_leakset_t *ls, size_t ti, const lg_objects_t *ob, uint32_t v,
+                      int max_frames)
+{
+    const lg_trace_t *t = &ls->traces[ti];
+    const lg_onode_t *x = &ob->nodes[v];
+    fputs("{\"type\":", out);
+    json_str(out, t->types[x->type < t->ntypes ? x->type : 0]);
+    fprintf(out, ",\"address\":\"0x%" PRIx64 "\",\"size\":%" PRIu64 ",\"refcount\":%" PRId64
+                 ",\"from_objects\":%u,\"hidden\":%u,\"held\":%" PRIu64 ",\"unexplained\":%" PRId64
+                 ",\"state\":\"%s\",\"stack\":",
+            x->addr, x->size, x->refcount, x->incoming, x->hidden_in, x->roots + x->blocks,
+            x->unexplained, x->state == LG_OBJ_HELD ? "held" : x->state == LG_OBJ_GARBAGE ? "garbage" : "lost");
+    json_frames(out, ls, ti, x->stack, x->aseq, max_frames);
+    fputc('}', out);
+}
+
+static void json_objects(FILE *out, lg_leakset_t *ls, const lg_report_opts_t *o)
+{
+    fputs(",\n\"objects\":{\"cycles\":[", out);
+    bool first = true;
+    for (size_t ti = 0; ti < ls->ntraces; ti++) {
+        const lg_objects_t *ob = ls->objs ? ls->objs[ti] : NULL;
+        const lg_trace_t *t = &ls->traces[ti];
+        for (size_t g = 0; ob && g < ob->ncgroups; g++) {
+            const lg_ogroup_t *gr = &ob->cgroups[g];
+            const lg_ocycle_t *cy = &ob->cycles[gr->first];
+            char why[512], lab[160];
+            fprintf(out, "%s\n  {\"pid\":%d,\"count\":%" PRIu64 ",\"objects\":%" PRIu64 ",\"bytes\":%" PRIu64
+                         ",\"keeps\":{\"objects\":%" PRIu64 ",\"bytes\":%" PRIu64 "},\"why\":\"%s\",\"why_text\":",
+                    first ? "" : ",", t->pid, gr->count, gr->objects, gr->bytes, gr->keeps_objects,
+                    gr->keeps_bytes, lg_why_name(cy->why));
+            first = false;
+            json_str(out, lg_objects_why(ob, t, cy, why, sizeof why));
+            fputs(",\"members\":[", out);
+            for (size_t m = 0; m < cy->nmembers; m++) {
+                if (m) fputc(',', out);
+                json_node(out, ls, ti, ob, cy->members[m], o->max_frames);
+            }
+            fputs("],\"path\":[", out);
+            for (size_t p = 0; p < cy->npath; p++) {
+                size_t fm = 0, tm = 0;
+                for (size_t m = 0; m < cy->nmembers; m++) {
+                    if (cy->members[m] == cy->path[p].from) fm = m;
+                    if (cy->members[m] == cy->path[p].to) tm = m;
+                }
+                fprintf(out, "%s{\"from\":%zu,\"to\":%zu,\"label\":", p ? "," : "", fm, tm);
+                json_str(out, lg_objects_step(ob, t, &cy->path[p], lab, sizeof lab));
+                fprintf(out, ",\"hidden\":%s}", cy->path[p].ref == SIZE_MAX ? "true" : "false");
+            }
+            fputs("],\"text\":\"", out);
+            /* the path as one string, as the text report prints it */
+            char *buf = NULL;
+            size_t blen = 0;
+            FILE *mf = open_memstream(&buf, &blen);
+            if (mf) {
+                cycle_path(mf, t, ob, cy, "->");
+                fclose(mf);
+                for (size_t i = 0; i < blen; i++) {
+                    if (buf[i] == '"' || buf[i] == '\\') fputc('\\', out);
+                    fputc(buf[i], out);
+                }
+                free(buf);
+            }
+            fputs("\"}", out);
+        }
+    }
+    fputs("],\"refcount\":[", out);
+    first = true;
+    for (size_t ti = 0; ti < ls->ntraces; ti++) {
+        const lg_objects_t *ob = ls->objs ? ls->objs[ti] : NULL;
+        const lg_trace_t *t = &ls->traces[ti];
+        for (size_t l = 0; ob && l < ob->nleaks; l++) {
+            const lg_oleak_t *lk = &ob->leaks[l];
+            fprintf(out, "%s\n  {\"pid\":%d,\"record\":%zu,\"unexplained\":%" PRId64 ",\"keeps\":{\"objects\":%"
+                         PRIu64 ",\"bytes\":%" PRIu64 "},\"history_complete\":%s,\"object\":",
+                    first ? "" : ",", t->pid, lk->group, lk->unexplained, lk->keeps_objects,
+                    lk->keeps_bytes, lk->history_complete ? "true" : "false");
+            first = false;
+            json_node(out, ls, ti, ob, lk->node, o->max_frames);
+            fputs(",\"history\":[", out);
+            for (size_t h = 0; h < lk->nhist; h++) {
+                const lg_obj_event_t *e = &t->objev[lk->hist[h].ev];
+                lg_frame_t f;
+                bool have = e->stack && lg_objects_site(ls, ti, e->stack, e->seq, &f, NULL);
+                fprintf(out, "%s{\"event\":\"%s\",\"refcount\":%" PRId64 ",\"unmatched\":%s,\"blamed\":%s,\"site\":",
+                        h ? "," : "", e->kind == LG_REC_OBJ_ALLOC ? "alloc" : e->kind == LG_REC_INCREF ? "incref" : "decref",
+                        e->kind == LG_REC_OBJ_ALLOC ? 1 : e->value, lk->hist[h].unmatched ? "true" : "false",
+                        lk->hist[h].culprit ? "true" : "false");
+                json_site(out, have ? &f : NULL);
+                fputs(",\"stack\":", out);
+                json_frames(out, ls, ti, e->stack, e->seq, o->max_frames);
+                fputc('}', out);
+            }
+            fputs("]}", out);
+        }
+    }
+    fputs("],\"missing_decrefs\":[", out);
+    first = true;
+    for (size_t ti = 0; ti < ls->ntraces; ti++) {
+        const lg_objects_t *ob = ls->objs ? ls->objs[ti] : NULL;
+        for (size_t c = 0; ob && c < ob->nculprits; c++) {
+            const lg_osite_t *st = &ob->culprits[c];
+            fprintf(out, "%s\n  {\"pid\":%d,\"references\":%" PRIu64 ",\"objects\":%" PRIu64 ",\"site\":",
+                    first ? "" : ",", ls->traces[ti].pid, st->count, st->objects);
+            first = false;
+            json_site(out, &st->frame);
+            fputs(",\"stack\":", out);
+            json_frames(out, ls, ti, st->stack, st->seq, o->max_frames);
+            fputc('}', out);
+        }
+    }
+    fputs("],\"collector\":[", out);
+    first = true;
+    for (size_t ti = 0; ti < ls->ntraces; ti++) {
+        const lg_objects_t *ob = ls->objs ? ls->objs[ti] : NULL;
+        const lg_trace_t *t = &ls->traces[ti];
+        if (!ob) continue;
+        fprintf(out, "%s\n  {\"pid\":%d,\"runtime\":", first ? "" : ",", t->pid);
+        first = false;
+        json_str(out, ob->walk->runtime);
+        fprintf(out, ",\"check\":%u,\"objects_walked\":%zu,\"holders_scanned\":%s,\"collections\":%" PRIu64
+                     ",\"pause_ns\":%" PRIu64 ",\"pause_max_ns\":%" PRIu64 ",\"generations\":[",
+                ob->walk->check, ob->n, ob->holders_known ? "true" : "false", ob->collections,
+                ob->pause_ns, ob->pause_max_ns);
+        for (int g = 0; g < 3; g++)
+            fprintf(out, "%s{\"collections\":%" PRIu64 ",\"collected\":%" PRIu64 ",\"uncollectable\":%" PRIu64
+                         ",\"pause_ns\":%" PRIu64 ",\"pause_max_ns\":%" PRIu64 "}",
+                    g ? "," : "", ob->gen[g].collections, ob->gen[g].collected, ob->gen[g].uncollectable,
+                    ob->gen[g].pause_ns, ob->gen[g].pause_max_ns);
+        fprintf(out, "],\"freed_in_collections\":%" PRIu64 ",\"by_type\":[", ob->collected_objects);
+        for (size_t i = 0; i < ob->ncollected_types; i++) {
+            fputs(i ? ",{\"type\":" : "{\"type\":", out);
+            json_str(out, t->types[ob->collected_types[i].type < t->ntypes ? ob->collected_types[i].type : 0]);
+            fprintf(out, ",\"objects\":%" PRIu64 "}", ob->collected_types[i].count);
+        }
+        fputs("],\"by_site\":[", out);
+        for (size_t i = 0; i < ob->ncollected_sites; i++) {
+            fprintf(out, "%s{\"objects\":%" PRIu64 ",\"site\":", i ? "," : "", ob->collected_sites[i].count);
+            json_site(out, &ob->collected_sites[i].frame);
+            fputc('}', out);
+        }
+        fputs("]}", out);
+    }
+    fputs("]}", out);
 }
 
 static void json_report(FILE *out, lg_leakset_t *ls, const lg_report_opts_t *o)
@@ -288,9 +684,18 @@ static void json_report(FILE *out, lg_leakset_t *ls, const lg_report_opts_t *o)
         if (l->kind == LG_KIND_DEFINITE)
             fprintf(out, ",\"indirect_bytes\":%" PRIu64 ",\"indirect_blocks\":%" PRIu64,
                     l->indirect_bytes, l->indirect_blocks);
-        if (l->kind == LG_KIND_CYCLE)
+        if (l->kind == LG_KIND_CYCLE && !l->object)
             fprintf(out, ",\"cycle\":%zu,\"keeps_bytes\":%" PRIu64 ",\"keeps_blocks\":%" PRIu64,
                     l->cycle, l->indirect_bytes, l->indirect_blocks);
+        if (l->object) {
+            const lg_objects_t *ob = ls->objs[l->trace];
+            const lg_ogroup_t *gr = l->kind == LG_KIND_CYCLE ? &ob->cgroups[l->ogroup] : &ob->lgroups[l->ogroup];
+            fprintf(out, ",\"runtime\":\"%s\",\"objects\":%" PRIu64 ",\"keeps_bytes\":%" PRIu64
+                         ",\"keeps_objects\":%" PRIu64,
+                    ob->walk->runtime ? ob->walk->runtime : "", gr->objects, gr->keeps_bytes, gr->keeps_objects);
+            if (l->kind == LG_KIND_CYCLE) fprintf(out, ",\"cycles\":%" PRIu64, gr->count);
+            else fprintf(out, ",\"unexplained\":%" PRIu64, gr->refs);
+        }
         if (ls->ntraces > 1) fprintf(out, ",\"pid\":%d", ls->traces[l->trace].pid);
         fprintf(out, ",\"allocator\":\"%s\",\"stack\":", lg_fn_name(l->fn));
         json_frames(out, ls, l->trace, l->stack, l->seq, o->max_frames);
@@ -318,7 +723,9 @@ static void json_report(FILE *out, lg_leakset_t *ls, const lg_report_opts_t *o)
                     cy->edges[e].from, cy->edges[e].from_off, cy->edges[e].to, cy->edges[e].to_off);
         fputs("]}", out);
     }
-    fputs("],\n\"processes\":[", out);
+    fputs("]", out);
+    json_objects(out, ls, o);
+    fputs(",\n\"processes\":[", out);
     for (size_t i = 0; i < ls->ntraces; i++) {
         fputs(i ? ",\n  {\"program\":" : "\n  {\"program\":", out);
         json_program(out, &ls->traces[i], ls->procs[i].snap);

@@ -310,6 +310,39 @@ static unsigned long peak_rss_kib(void)
     return kib;
 }
 
+/* The runtime-object section of a snapshot (scan.c, lg_scan_objects): when the trace holds
+ * the walk of this check, the holders of its objects are counted and appended to `payload`.
+ * Failure only loses the section (the analyzer then says holders are unknown). */
+static int cmp_scan_obj(const void *a, const void *b)
+{
+    const lg_scan_obj_t *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static void scan_objects(pid_t pid, const lg_snap_ctl_t *sc, const lg_trace_t *t,
+                         const lg_scan_block_t *blocks, size_t n, lg_buf_t *payload)
+{
+    const lg_walk_t *w = NULL;
+    for (size_t i = 0; i < t->nwalks; i++)
+        if (t->walks[i].check == sc->id) w = &t->walks[i];
+    if (!w || !w->nobjs) return;
+    /* rcrt's containers start 24 bytes into their block (the collector header) */
+    uint64_t hdr = w->runtime && !strcmp(w->runtime, "rcrt") ? 24 : 0;
+    lg_scan_obj_t *o = malloc(w->nobjs * sizeof *o);
+    if (!o) return;
+    for (size_t i = 0; i < w->nobjs; i++) {
+        uint64_t sz = w->objs[i].size > hdr ? w->objs[i].size - hdr : w->objs[i].size;
+        o[i] = (lg_scan_obj_t){w->objs[i].addr, w->objs[i].addr + sz};
+    }
+    qsort(o, w->nobjs, sizeof *o, cmp_scan_obj);
+    lg_buf_t sec = {0};
+    char err[256];
+    if (lg_scan_objects(pid, sc, blocks, n, o, w->nobjs, &sec, err, sizeof err) == 0)
+        lg_scan_append_section(payload, LG_KEY_SNAP_OBJECTS, 1, &sec);
+    lg_buf_free(&sec);
+    free(o);
+}
+
 /* A process asked for a snapshot and waits, stopped: replay its trace so far for the live
  * blocks, scan its memory, append the SNAPSHOT, and let it go. */
 static void take_snapshot(session_t *s, proc_t *p)
@@ -348,6 +381,7 @@ static void take_snapshot(session_t *s, proc_t *p)
             lg_scan_stats_t st;
             t_scan = mono_ns();
             rc = lg_scan_process(p->pid, sc, blocks, t.nlive, &out, &st, err, sizeof err);
+            if (rc == 0) scan_objects(p->pid, sc, &t, blocks, t.nlive, &out);
             t_write = mono_ns();
             payload = out.len;
             if (rc == 0 && (rc = lg_collector_write_snapshot(p->col, out.p, out.len)))

@@ -744,3 +744,296 @@ out:
     lg_buf_free(&S.edges);
     return rc;
 }
+
+/* ---- runtime objects: holders and pointer words (lg_scan_objects) ------------------------ *
+ * Separate from the malloc-level scan above on purpose (it only reads the same memory again,
+ * and only for programs whose runtime walked its objects): for each walked object, how many
+ * aligned words outside the runtime's object graph point exactly at it (its *holders*), and
+ * which words inside objects point exactly at other objects (so the analyzer can find
+ * references that a type's traverse does not report).
+ *
+ * What counts as a holder word, for object o (address = its rc_object_t *, the walk's):
+ *   - a word of a root region as the malloc scan takes them (writable mappings minus the malloc
+ *     heap, leakgraph's own memory and dead stack), except mappings that contain a walked
+ *     object: those are the runtime's arenas, whose object-to-object references the walk
+ *     reports with labels (and whose free blocks keep stale pointers);
+ *   - a saved register of a stopped thread;
+ *   - a word of a live malloc block, except blocks that contain a walked object (the object's
+ *     own fields) and blocks that some walked object points to at their start (storage the
+ *     object owns out of its block: a large list's item array, a dict's tables; their
+ *     pointers are the object's references, already reported by the walk).
+ * Only exact pointers count (no interior pointers: the runtime hands out object addresses).
+ * Cost: one more read of the roots and of the live blocks, each word a range test and, inside
+ * the objects' address range, a binary search over the objects. */
+typedef struct objscan {
+    scanner_t *S;
+    const lg_scan_obj_t *o;
+    size_t no;
+    uint64_t olo, ohi;
+    uint64_t *roots, *blocks, *first; /* per object */
+    uint8_t *owned;                   /* per live block: 1 owned by an object, 2 holds one */
+} objscan_t;
+
+/* The block that `v` points into, or -1 (a binary search: this pass reads words of roots and
+ * blocks only in the objects' address range or at block starts, so it needs no index). */
+static long obj_find_block(const scanner_t *S, uint64_t v)
+{
+    if (v < S->lo || v >= S->hi) return -1;
+    size_t lo = 0, hi = S->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (S->b[mid].addr <= v) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == 0) return -1;
+    const lg_scan_block_t *x = &S->b[lo - 1];
+    return v < x->addr + x->size || (x->size == 0 && v == x->addr) ? (long)(lo - 1) : -1;
+}
+
+/* is_arena's rule, on obj_find_block. */
+static bool obj_is_arena(const scanner_t *S, const map_t *m, const map_t *next)
+{
+    if (!strcmp(m->path, "[heap]")) return true;
+    if (m->file || m->path[0]) return false;
+    if (m->start % GLIBC_HEAP_MAX == 0 &&
+        ((next && next->start == m->end && !next->r && !next->w && !next->file) ||
+         m->end - m->start == GLIBC_HEAP_MAX))
+        return true;
+    size_t lo = 0, hi = S->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (S->b[mid].addr + S->b[mid].size <= m->start) lo = mid + 1;
+        else hi = mid;
+    }
+    size_t first = lo;
+    if (first >= S->n || S->b[first].addr >= m->end) return false;
+    bool single = first + 1 >= S->n || S->b[first + 1].addr >= m->end;
+    return !(single && S->b[first].size + 2 * 4096 >= m->end - m->start);
+}
+
+static long find_obj(const objscan_t *X, uint64_t v)
+{
+    if (v < X->olo || v > X->ohi || (v & 7)) return -1;
+    size_t lo = 0, hi = X->no;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (X->o[mid].addr < v) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < X->no && X->o[lo].addr == v ? (long)lo : -1;
+}
+
+static void obj_words(objscan_t *X, const uint64_t *w, size_t nw, uint64_t at, bool root)
+{
+    for (size_t k = 0; k < nw; k++) {
+        long i = find_obj(X, w[k]);
+        if (i < 0) continue;
+        if (root) X->roots[i]++;
+        else X->blocks[i]++;
+        if (!X->first[i]) X->first[i] = at + k * 8;
+    }
+}
+
+static void obj_scan_range(objscan_t *X, uint64_t start, uint64_t end, bool root)
+{
+    scanner_t *S = X->S;
+    start = (start + 7) & ~7ull;
+    end &= ~7ull;
+    while (start < end) {
+        size_t len = end - start > SCAN_CHUNK ? SCAN_CHUNK : (size_t)(end - start);
+        size_t got = read_mem(S, start, S->chunk, len) & ~(size_t)7;
+        obj_words(X, (const uint64_t *)S->chunk, got / 8, start, root);
+        start = got < len ? (start + got + 4096) & ~4095ull : start + len;
+    }
+}
+
+/* [s, e) minus leakgraph's ranges and minus the live blocks inside it (scanned as blocks). */
+static void obj_scan_root_minus(objscan_t *X, const lg_snap_ctl_t *sc, uint64_t s, uint64_t e)
+{
+    scanner_t *S = X->S;
+    uint64_t cs, ce;
+    if (s >= e) return;
+    if (excluded(sc, s, e, &cs, &ce)) {
+        if (cs > s) obj_scan_root_minus(X, sc, s, cs);
+        if (ce < e) obj_scan_root_minus(X, sc, ce, e);
+        return;
+    }
+    size_t lo = 0, hi = S->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (S->b[mid].addr + S->b[mid].size <= s) lo = mid + 1;
+        else hi = mid;
+    }
+    uint64_t cur = s;
+    for (size_t k = lo; k < S->n && S->b[k].addr < e; k++) {
+        if (S->b[k].addr > cur) obj_scan_range(X, cur, S->b[k].addr, true);
+        uint64_t be = S->b[k].addr + S->b[k].size;
+        if (be > cur) cur = be;
+    }
+    if (cur < e) obj_scan_range(X, cur, e, true);
+}
+
+static bool map_has_object(const objscan_t *X, const map_t *m)
+{
+    size_t lo = 0, hi = X->no;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (X->o[mid].addr < m->start) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < X->no && X->o[lo].addr < m->end;
+}
+
+int lg_scan_objects(pid_t pid, const lg_snap_ctl_t *sc, const lg_scan_block_t *blocks, size_t n,
+                    const lg_scan_obj_t *objs, size_t nobjs, lg_buf_t *section, char *err,
+                    size_t errlen)
+{
+    scanner_t S = {.pid = pid, .b = blocks, .n = n};
+    lg_scan_stats_t st = {0};
+    S.st = &st;
+    objscan_t X = {.S = &S, .o = objs, .no = nobjs};
+    int rc = 0;
+    if (n) {
+        S.lo = blocks[0].addr;
+        S.hi = blocks[n - 1].addr + blocks[n - 1].size + 1;
+    }
+    if (nobjs) {
+        X.olo = objs[0].addr;
+        X.ohi = objs[nobjs - 1].addr;
+    }
+    S.maps = read_maps(pid, &S.nmaps);
+    S.chunk = malloc(SCAN_CHUNK);
+    X.roots = calloc(nobjs ? nobjs : 1, sizeof *X.roots);
+    X.blocks = calloc(nobjs ? nobjs : 1, sizeof *X.blocks);
+    X.first = calloc(nobjs ? nobjs : 1, sizeof *X.first);
+    X.owned = calloc(n ? n : 1, 1);
+    lg_buf_t ptrs = {0};
+    if (!S.maps || !S.chunk || !X.roots || !X.blocks || !X.first || !X.owned) {
+        snprintf(err, errlen, "out of memory or no memory map of pid %d", (int)pid);
+        rc = -ENOMEM;
+        goto out;
+    }
+    /* 1. the objects' own words: pointers to objects, and the malloc blocks they own */
+    size_t nfrom = 0;
+    uint64_t prev = 0;
+    for (size_t i = 0; i < nobjs; i++) {
+        const lg_scan_obj_t *x = &objs[i];
+        long b = obj_find_block(&S, x->addr);
+        if (b >= 0) X.owned[b] = 2;
+        size_t len = (size_t)((x->end - x->addr) & ~7ull);
+        if (len > SCAN_CHUNK) len = SCAN_CHUNK;
+        size_t got = read_mem(&S, x->addr, S.chunk, len) / 8;
+        const uint64_t *w = (const uint64_t *)S.chunk;
+        size_t nto = 0;
+        for (size_t k = 2; k < got; k++) { /* words 0, 1: count and type */
+            if (find_obj(&X, w[k]) >= 0) nto++;
+            long t = obj_find_block(&S, w[k]);
+            if (t >= 0 && blocks[t].addr == w[k] && !X.owned[t]) X.owned[t] = 1;
+        }
+        if (!nto) continue;
+        lg_buf_uv(&ptrs, x->addr - prev);
+        lg_buf_uv(&ptrs, nto);
+        for (size_t k = 2; k < got; k++)
+            if (find_obj(&X, w[k]) >= 0) {
+                lg_buf_uv(&ptrs, k);
+                lg_buf_uv(&ptrs, w[k]);
+            }
+        prev = x->addr;
+        nfrom++;
+    }
+    /* 2. roots, as scan_roots takes them, minus the runtime's arenas */
+    g_arena_lo = g_arena_hi = 0;
+    find_main_arena(&S, &g_arena_lo, &g_arena_hi);
+    for (size_t i = 0; i < S.nmaps; i++) {
+        const map_t *m = &S.maps[i];
+        if (!m->r || !m->w || m->device) continue;
+        if (obj_is_arena(&S, m, i + 1 < S.nmaps ? &S.maps[i + 1] : NULL)) continue;
+        if (map_has_object(&X, m)) continue;
+        uint64_t s = m->end; /* a stack of a stopped thread: from its stack pointer up */
+        bool stack = false;
+        for (uint32_t t = 0; t < sc->nthreads; t++) {
+            const lg_snap_thread_t *th = &sc->threads[t];
+            if (th->sp && th->sp >= m->start && th->sp < m->end) {
+                uint64_t rz = (th->flags & LG_TF_EXACT_SP) ? 0 : STACK_REDZONE;
+                uint64_t from = th->sp > m->start + rz ? th->sp - rz : m->start;
+                if (from < s) s = from;
+                stack = true;
+            }
+        }
+        if (!stack) s = m->start;
+        obj_scan_root_minus(&X, sc, s, m->end);
+    }
+    for (uint32_t t = 0; t < sc->nthreads; t++) {
+        const lg_snap_thread_t *th = &sc->threads[t];
+        if (atomic_load(&th->state) != LG_TS_SAVED) continue;
+        for (uint32_t r = 0; r < th->nregs && r < LG_SNAP_NREGS; r++)
+            obj_words(&X, &th->regs[r], 1, 0, true);
+    }
+    /* 3. live malloc blocks that are neither objects nor owned by one */
+    for (size_t b = 0; b < n; b++)
+        if (!X.owned[b]) obj_scan_range(&X, blocks[b].addr, blocks[b].addr + blocks[b].size, false);
+    /* the section (trace_format.h, LG_KEY_SNAP_OBJECTS) */
+    size_t nh = 0;
+    for (size_t i = 0; i < nobjs; i++) nh += X.roots[i] + X.blocks[i] != 0;
+    lg_buf_uv(section, nobjs);
+    lg_buf_uv(section, nh);
+    prev = 0;
+    for (size_t i = 0; i < nobjs; i++) {
+        if (!X.roots[i] && !X.blocks[i]) continue;
+        lg_buf_uv(section, objs[i].addr - prev);
+        lg_buf_uv(section, X.roots[i]);
+        lg_buf_uv(section, X.blocks[i]);
+        lg_buf_uv(section, X.first[i]);
+        prev = objs[i].addr;
+    }
+    lg_buf_uv(section, nfrom);
+    if (ptrs.len && !buf_need(section, ptrs.len)) {
+        memcpy(section->p + section->len, ptrs.p, ptrs.len);
+        section->len += ptrs.len;
+    }
+    if (section->oom || ptrs.oom) {
+        snprintf(err, errlen, "out of memory");
+        rc = -ENOMEM;
+    }
+out:
+    lg_buf_free(&ptrs);
+    if (S.maps) free_maps(S.maps, S.nmaps);
+    free(S.chunk);
+    free(X.roots);
+    free(X.blocks);
+    free(X.first);
+    free(X.owned);
+    return rc;
+}
+
+int lg_scan_append_section(lg_buf_t *payload, uint64_t key, uint64_t value,
+                           const lg_buf_t *section)
+{
+    lg_cursor_t c = {payload->p, payload->p + payload->len, 0};
+    size_t kvlen;
+    const uint8_t *kv = lg_get_bytes(&c, &kvlen);
+    if (!kv || c.bad) return -EINVAL;
+    lg_buf_t nkv = {0}, out = {0};
+    if (kvlen && !buf_need(&nkv, kvlen)) {
+        memcpy(nkv.p, kv, kvlen);
+        nkv.len = kvlen;
+    }
+    lg_buf_kv_int(&nkv, key, value);
+    size_t rest = (size_t)(c.end - c.p);
+    lg_buf_bytes(&out, nkv.p, nkv.len);
+    if (!buf_need(&out, rest + section->len)) {
+        memcpy(out.p + out.len, c.p, rest);
+        out.len += rest;
+        memcpy(out.p + out.len, section->p, section->len);
+        out.len += section->len;
+    }
+    int rc = out.oom || nkv.oom ? -ENOMEM : 0;
+    lg_buf_free(&nkv);
+    if (rc) {
+        lg_buf_free(&out);
+        return rc;
+    }
+    lg_buf_free(payload);
+    *payload = out;
+    return 0;
+}

@@ -39,4 +39,24 @@ typedef struct lg_scan_stats {
 int lg_scan_process(pid_t pid, const lg_snap_ctl_t *sc, const lg_scan_block_t *blocks, size_t n,
                     lg_buf_t *out, lg_scan_stats_t *st, char *err, size_t errlen);
 
+/* A runtime object of the check's walk: [addr, end) is its memory from its address (the
+ * runtime's object pointer) to the end of its block. */
+typedef struct lg_scan_obj {
+    uint64_t addr, end;
+} lg_scan_obj_t;
+
+/* Holders of runtime objects (scan.c, "runtime objects"): for the `nobjs` objects (sorted by
+ * address), counts the aligned words outside the runtime's object graph that point exactly at
+ * each, and lists the words inside objects that point exactly at objects. Appends the section
+ * described in trace_format.h (LG_KEY_SNAP_OBJECTS) to `section`. The process must be stopped,
+ * as for lg_scan_process. Returns 0 or a negative errno (message in err). */
+int lg_scan_objects(pid_t pid, const lg_snap_ctl_t *sc, const lg_scan_block_t *blocks, size_t n,
+                    const lg_scan_obj_t *objs, size_t nobjs, lg_buf_t *section, char *err,
+                    size_t errlen);
+
+/* Adds `key` = `value` to the kv list of a SNAPSHOT payload and appends `section` at its end.
+ * Returns 0, -EINVAL (not a payload) or -ENOMEM (the payload is unchanged then). */
+int lg_scan_append_section(lg_buf_t *payload, uint64_t key, uint64_t value,
+                           const lg_buf_t *section);
+
 #endif /* LG_SCAN_H */

@@ -699,6 +699,65 @@ static void free_snapshot(lg_snapshot_t *S)
     free(S->edge_src_off);
     free(S->edge_dst_off);
     free(S->edge_heur);
+    free(S->held_addr);
+    free(S->held_roots);
+    free(S->held_blocks);
+    free(S->held_first);
+    free(S->ptr_from);
+    free(S->ptr_to);
+    free(S->ptr_word);
+}
+
+/* The optional runtime-object section at the end of a SNAPSHOT payload (LG_KEY_SNAP_OBJECTS).
+ * Returns 0, -EBADMSG or -ENOMEM. */
+static int parse_snapshot_objects(lg_cursor_t *c, lg_snapshot_t *S, size_t len)
+{
+    uint64_t nobj = lg_get_uv(c), nh = lg_get_uv(c);
+    if (c->bad || nh > len || nobj > len) return -EBADMSG;
+    S->nobj_scanned = (size_t)nobj;
+    size_t n1 = nh ? (size_t)nh : 1;
+    S->held_addr = malloc(n1 * sizeof *S->held_addr);
+    S->held_roots = malloc(n1 * sizeof *S->held_roots);
+    S->held_blocks = malloc(n1 * sizeof *S->held_blocks);
+    S->held_first = malloc(n1 * sizeof *S->held_first);
+    if (!S->held_addr || !S->held_roots || !S->held_blocks || !S->held_first) return -ENOMEM;
+    uint64_t a = 0;
+    for (size_t i = 0; i < nh && !c->bad; i++) {
+        a += lg_get_uv(c);
+        S->held_addr[i] = a;
+        S->held_roots[i] = lg_get_uv(c);
+        S->held_blocks[i] = lg_get_uv(c);
+        S->held_first[i] = lg_get_uv(c);
+    }
+    S->nheld = (size_t)nh;
+    uint64_t nfrom = lg_get_uv(c);
+    if (c->bad || nfrom > len) return -EBADMSG;
+    size_t cap = 0;
+    a = 0;
+    for (uint64_t i = 0; i < nfrom && !c->bad; i++) {
+        a += lg_get_uv(c);
+        uint64_t k = lg_get_uv(c);
+        if (k > len) return -EBADMSG;
+        for (uint64_t j = 0; j < k && !c->bad; j++) {
+            if (S->nptrs == cap) {
+                cap = cap ? cap * 2 : 64;
+                uint64_t *f = realloc(S->ptr_from, cap * sizeof *f);
+                if (f) S->ptr_from = f;
+                uint64_t *t = realloc(S->ptr_to, cap * sizeof *t);
+                if (t) S->ptr_to = t;
+                uint32_t *w = realloc(S->ptr_word, cap * sizeof *w);
+                if (w) S->ptr_word = w;
+                if (!f || !t || !w) return -ENOMEM;
+            }
+            S->ptr_from[S->nptrs] = a;
+            S->ptr_word[S->nptrs] = (uint32_t)lg_get_uv(c);
+            S->ptr_to[S->nptrs] = lg_get_uv(c);
+            S->nptrs++;
+        }
+    }
+    if (c->bad) return -EBADMSG;
+    S->has_objects = true;
+    return 0;
 }
 
 /* Parses a complete SNAPSHOT payload (trace_format.h) and attaches allocation stacks from the
@@ -727,6 +786,7 @@ static int parse_snapshot(loader_t *L, const uint8_t *p, size_t len)
         case LG_KEY_SNAP_SKIPPED: S.skipped = iv; break;
         case LG_KEY_SNAP_NS: S.ns = iv; break;
         case LG_KEY_SNAP_TIME: S.time_ns = iv; break;
+        case LG_KEY_SNAP_OBJECTS: S.has_objects = iv == 1; break;
         default: break;
         }
     }
@@ -835,6 +895,11 @@ static int parse_snapshot(loader_t *L, const uint8_t *p, size_t len)
     }
     S.edge_start[S.nblocks] = e;
     if (c.bad) goto fail;
+    if (S.has_objects) {
+        S.has_objects = false;
+        if ((rc = parse_snapshot_objects(&c, &S, len))) goto fail;
+        rc = -EBADMSG;
+    }
     if (grow((void **)&t->snaps, &L->snapcap_arr, t->nsnaps + 1, sizeof *t->snaps)) {
         rc = -ENOMEM;
         goto fail;

@@ -122,6 +122,15 @@ typedef struct lg_snapshot {
     uint32_t *edge_to, *edge_src_off, *edge_dst_off;
     uint8_t *edge_heur;
     size_t nedges;
+    /* runtime objects (trace_format.h, LG_KEY_SNAP_OBJECTS): has_objects says whether the
+     * section was there. held_*: per object with holders, ascending address, the root words
+     * and malloc-block words pointing exactly at it, and where the first one is. ptr_*: words
+     * inside objects pointing exactly at objects (word index from the object's address). */
+    bool has_objects;
+    size_t nobj_scanned, nheld, nptrs;
+    uint64_t *held_addr, *held_roots, *held_blocks, *held_first;
+    uint64_t *ptr_from, *ptr_to;
+    uint32_t *ptr_word;
 } lg_snapshot_t;
 
 struct lg_trace;

@@ -45,7 +45,16 @@ enum lg_block_type {
  *      offset of the pointer in this block / 8 (uv), (offset in the target << 3 | heuristic)
  *      (uv, enum lg_heuristic)
  * Pointers are aligned words; a word points to a block when it lies in [addr, addr+size)
- * (or equals addr for a zero-sized block). */
+ * (or equals addr for a zero-sized block).
+ * Optional runtime-object section, after the edges, present when kv has LG_KEY_SNAP_OBJECTS = 1
+ * (older readers stop before it; analyzer/scan.c, lg_scan_objects, says what is counted):
+ *   uv nobjects (the walk's objects that were scanned)
+ *   uv nheld, per object with holders, ascending address: addr - previous (uv), root words
+ *      pointing exactly at it (uv), malloc-block words pointing exactly at it (uv), address of
+ *      the first such word (uv; 0 for a register)
+ *   uv nfrom, per object whose own memory holds pointers to objects, ascending address:
+ *      addr - previous (uv), uv count, per pointer: word index from the object's address (uv),
+ *      the object pointed to (uv) */
 enum lg_root_kind {
     LG_ROOT_DATA = 1,      /* a writable segment of a loaded object (name: its path) */
     LG_ROOT_ANON = 2,      /* other writable memory (anonymous or file mappings) */
@@ -97,6 +106,8 @@ enum lg_key {
     LG_KEY_SNAP_SKIPPED = 70, /* int: bytes that could not be read */
     LG_KEY_SNAP_NS = 71,     /* int: time the scan took, nanoseconds */
     LG_KEY_SNAP_TIME = 72,   /* int: CLOCK_REALTIME of the snapshot, nanoseconds */
+    LG_KEY_SNAP_OBJECTS = 73, /* int: 1 = the payload ends with the runtime-object section
+                                 (holders and pointer words of the check's walk, below) */
 };
 
 enum lg_end_reason {

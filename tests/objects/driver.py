@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Runtime-object analysis tests (label objects): each seed-bug demo of demo/rc_*.c runs under
+`leakgraph run`; the driver reads `leakgraph report --format json` and asserts the exact cycles
+(member types, edge labels, why), the exact number of unexplained references, and the function
+and line blamed; the fixed build of each demo must report nothing. Lines are found in the demo's
+source by the text on them, so editing a demo does not silently break the expectations.
+
+Usage: driver.py --bin BINDIR --demos DIR --src DIR DEMO [--fixed]
+       driver.py --bin BINDIR --demos DIR --src DIR --graph DEMO   (leakgraph graph)
+       driver.py --bin BINDIR --demos DIR --src DIR --check DEMO   (leakgraph check gates)
+"""
+import argparse, json, os, subprocess, sys, tempfile
+
+FAILS = []
+
+
+def check(cond, msg):
+    if not cond:
+        FAILS.append(msg)
+        print("FAIL:", msg)
+    return cond
+
+
+def line_of(src, text):
+    for i, l in enumerate(open(src), 1):
+        if text in l:
+            return i
+    raise SystemExit("no line with %r in %s" % (text, src))
+
+
+# Per demo: the cycles (path text, why, count, member types, allocation function and the
+# source text on the allocation line), and the refcount leaks (type, unexplained per object,
+# number of objects) and the blamed call site (function, source text on the line, count).
+EXPECT = {
+    "cycle_disabled": {
+        "cycles": [("Node@1 .next -> Node@2 .next -> Node@1", "collector-disabled", 400,
+                    ["Node", "Node"], "make_pair", "rc_object_t *a = rc_instance_new(Node)", 0)],
+        "refcount": None,
+    },
+    "self_ref": {
+        "cycles": [("Entry@1 .self -> Entry@1", "no-collection", 1, ["Entry"], "cache_entry",
+                    "rc_object_t *e = rc_instance_new(Entry)", 1)],
+        "refcount": None,
+    },
+    "finalizer_cycle": {
+        "cycles": [("Resource@1 .peer -> Resource@2 .peer -> Resource@1", "garbage-list", 1,
+                    ["Resource", "Resource"], "open_pair",
+                    "rc_object_t *a = rc_instance_new(Resource)", 0)],
+        "refcount": None,
+    },
+    "forgot_decref": {
+        "cycles": [],
+        "refcount": ("Session", 1, 3, "remember", "the bug: rc_list_append below", 3),
+    },
+    "traverse_skip": {
+        "cycles": [("Pair@1 .first -> Pair@2 +24 (not reported by traverse) -> Pair@1",
+                    "hidden-reference", 1, ["Pair", "Pair"], "pair_new",
+                    "return rc_object_new(&Pair, 0)", 0)],
+        "refcount": None,
+    },
+}
+
+
+def run_demo(a, demo, tmp):
+    exe = os.path.join(a.demos, "rc_" + demo)
+    out = os.path.join(tmp, "t.lgt")
+    # sanitizer builds: the shim is preloaded ahead of the ASan runtime, and the demos leak on
+    # purpose (LeakSanitizer would change their exit status)
+    env = dict(os.environ)
+    env["ASAN_OPTIONS"] = "verify_asan_link_order=0:detect_leaks=0:" + env.get("ASAN_OPTIONS", "")
+    r = subprocess.run([a.lg, "run", "--quiet", "--output", out, "--", exe], capture_output=True,
+                       text=True, errors="replace", timeout=300, env=env)
+    check(r.returncode == 0, "%s exited %d: %s" % (exe, r.returncode, r.stderr[-2000:]))
+    return out
+
+
+def report(a, trace):
+    rep = subprocess.run([a.lg, "report", "--format", "json", trace], capture_output=True,
+                         text=True, timeout=300)
+    if not check(rep.returncode == 0, "report failed: %s" % rep.stderr):
+        sys.exit(1)
+    text = subprocess.run([a.lg, "report", trace], capture_output=True, text=True, timeout=300)
+    check(text.returncode == 0, "text report failed: %s" % text.stderr)
+    return json.loads(rep.stdout), text.stdout
+
+
+def frames_have(stack, fn, src, line):
+    return any(f["function"] == fn and (f["file"] or "").endswith(os.path.basename(src))
+               and f["line"] == line for f in stack)
+
+
+def test_bug(a, demo, doc, text):
+    exp = EXPECT[demo]
+    src = os.path.join(a.src, "rc_%s.c" % demo)
+    objs = doc["objects"]
+    got = [(c["text"], c["why"], c["count"]) for c in objs["cycles"]]
+    want = [(c[0], c[1], c[2]) for c in exp["cycles"]]
+    check(got == want, "%s: cycles %r, expected %r" % (demo, got, want))
+    for c, e in zip(objs["cycles"], exp["cycles"]):
+        types = [m["type"] for m in c["members"]]
+        check(types == e[3], "%s: member types %r, expected %r" % (demo, types, e[3]))
+        line = line_of(src, e[5])
+        for m in c["members"]:
+            check(frames_have(m["stack"], e[4], src, line),
+                  "%s: member not allocated in %s at line %d: %r" % (demo, e[4], line,
+                  [(f["function"], f["line"]) for f in m["stack"]]))
+        check(c["keeps"]["objects"] == e[6], "%s: keeps %r objects, expected %d" %
+              (demo, c["keeps"]["objects"], e[6]))
+        check(c["path"] and c["path"][0]["from"] == 0, "%s: the path starts at member 1" % demo)
+        check(e[0] in text, "%s: text report lacks the cycle %r" % (demo, e[0]))
+    s = doc["summary"]
+    ncy = sum(c[2] for c in exp["cycles"])
+    check(s["object_cycles"]["count"] == ncy, "%s: summary object_cycles %r, expected %d" %
+          (demo, s["object_cycles"], ncy))
+    kinds = [l["kind"] for l in doc["leaks"] if l.get("runtime")]
+    if exp["refcount"] is None:
+        check(objs["refcount"] == [], "%s: unexpected refcount leaks %r" % (demo, objs["refcount"]))
+        check(objs["missing_decrefs"] == [], "%s: unexpected missing decrefs" % demo)
+        check(kinds == ["cycle"] * len(exp["cycles"]), "%s: object records %r" % (demo, kinds))
+        return
+    typ, per, nobj, fn, marker, count = exp["refcount"]
+    line = line_of(src, marker)
+    rc = objs["refcount"]
+    check(len(rc) == nobj, "%s: %d refcount-leaked objects, expected %d" % (demo, len(rc), nobj))
+    for r in rc:
+        check(r["object"]["type"] == typ, "%s: leaked type %s" % (demo, r["object"]["type"]))
+        check(r["unexplained"] == per, "%s: %d unexplained, expected %d" % (demo, r["unexplained"], per))
+        blamed = [h for h in r["history"] if h["blamed"]]
+        check(len(blamed) == per, "%s: %d blamed events, expected %d" % (demo, len(blamed), per))
+        check(all(h["site"] and h["site"]["function"] == fn and h["site"]["line"] == line
+                  for h in blamed), "%s: blamed %r, expected %s:%d" %
+              (demo, [h["site"] for h in blamed], fn, line))
+        check(r["history"][0]["event"] == "alloc" and r["history_complete"],
+              "%s: history does not start with the allocation" % demo)
+    md = objs["missing_decrefs"]
+    check(len(md) == 1 and md[0]["site"]["function"] == fn and md[0]["site"]["line"] == line
+          and md[0]["references"] == count and md[0]["objects"] == nobj,
+          "%s: missing decrefs %r, expected %s line %d x%d" % (demo, md, fn, line, count))
+    check(doc["summary"]["refcount"]["unexplained"] == per * nobj,
+          "%s: summary refcount %r" % (demo, doc["summary"]["refcount"]))
+    want_text = "%s (%s:%d)" % (fn, os.path.basename(src), line)
+    check("MISSING DECREFS" in text and want_text in text, "%s: text lacks %s" % (demo, want_text))
+    check(kinds == ["refcount"], "%s: object records %r" % (demo, kinds))
+
+
+def test_fixed(a, demo, doc, text):
+    objs = doc["objects"]
+    check(objs["cycles"] == [] and objs["refcount"] == [] and objs["missing_decrefs"] == [],
+          "%s (fixed): reports %r" % (demo, {k: objs[k] for k in ("cycles", "refcount")}))
+    s = doc["summary"]
+    check(s["object_cycles"]["count"] == 0 and s["refcount"]["objects"] == 0,
+          "%s (fixed): summary %r %r" % (demo, s["object_cycles"], s["refcount"]))
+    check(not [l for l in doc["leaks"] if l.get("runtime")], "%s (fixed): object records" % demo)
+    col = objs["collector"]
+    check(len(col) == 1 and col[0]["runtime"] == "rcrt", "%s (fixed): collector %r" % (demo, col))
+
+
+def test_graph(a, demo, trace, tmp):
+    dot = os.path.join(tmp, "g.dot")
+    r = subprocess.run([a.lg, "graph", "--output", dot, trace], capture_output=True, text=True,
+                       timeout=300)
+    if not check(r.returncode == 0, "graph failed: %s" % r.stderr):
+        return
+    g = open(dot).read()
+    check(g.startswith("digraph leakgraph {") and g.rstrip().endswith("}"), "not a digraph")
+    if demo == "traverse_skip":
+        check('label=".first"' in g and "style=dashed,color=red" in g and "+24 (not reported" in g,
+              "traverse_skip graph lacks its edges:\n" + g)
+    if demo == "forgot_decref":
+        check(g.count("subgraph cluster_") == 1 and "unexplained x1" in g, "forgot_decref graph:\n" + g)
+    if demo == "cycle_disabled":
+        check('label=".next"' in g and "(x400)" in g, "cycle_disabled graph:\n" + g)
+    if os.path.exists("/usr/bin/dot") or any(os.path.exists(os.path.join(p, "dot"))
+                                             for p in os.environ.get("PATH", "").split(":")):
+        svg = dot[:-4] + ".svg"
+        check(os.path.exists(svg) and "<svg" in open(svg).read(), "no SVG written")
+
+
+def test_gate(a, demo, tmp):
+    """leakgraph check: the default policy (cycle and refcount included) fails on the bug
+    (exit 1) and passes on the fix (exit 0); the record's kind is named."""
+    for fixed in (False, True):
+        trace = run_demo(a, demo + ("_fixed" if fixed else ""), tmp)
+        r = subprocess.run([a.lg, "check", trace], capture_output=True, text=True, timeout=300)
+        kind = "refcount" if EXPECT[demo]["refcount"] else "cycle"
+        if fixed:
+            check(r.returncode == 0, "%s_fixed: check exit %d\n%s" % (demo, r.returncode, r.stdout))
+        else:
+            check(r.returncode == 1 and kind in r.stdout, "%s: check exit %d, no %s in\n%s" %
+                  (demo, r.returncode, kind, r.stdout))
+        os.unlink(trace)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bin", required=True)
+    p.add_argument("--demos", required=True)
+    p.add_argument("--src", required=True)
+    p.add_argument("--fixed", action="store_true")
+    p.add_argument("--graph", action="store_true")
+    p.add_argument("--check", action="store_true")
+    p.add_argument("demo")
+    a = p.parse_args()
+    a.lg = os.path.join(a.bin, "leakgraph")
+    with tempfile.TemporaryDirectory() as tmp:
+        if a.check:
+            test_gate(a, a.demo, tmp)
+        else:
+            trace = run_demo(a, a.demo + ("_fixed" if a.fixed else ""), tmp)
+            doc, text = report(a, trace)
+            if a.graph:
+                test_graph(a, a.demo, trace, tmp)
+            elif a.fixed:
+                test_fixed(a, a.demo, doc, text)
+            else:
+                test_bug(a, a.demo, doc, text)
+    if FAILS:
+        print("%d failure(s)" % len(FAILS))
+        sys.exit(1)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
