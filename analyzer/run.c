@@ -49,6 +49,7 @@
 typedef struct proc {
     char *region_path;
     char *trace_path; /* once its trace is open */
+    lg_live_tracker_t *live; /* its live blocks, kept up to date (NULL: replay at a check) */
     uint64_t start_ns; /* copied from the region when its trace opens */
     lg_region_t *r;
     lg_collector_t *col;
@@ -180,6 +181,15 @@ static void scan_regions(session_t *s)
     closedir(d);
 }
 
+static void observe_rings(void *ctx, uint32_t ring, const uint8_t *bytes, size_t n)
+{
+    proc_t *p = ctx;
+    if (p->live && lg_live_feed(p->live, ring, bytes, n) != 0) {
+        lg_live_free(p->live); /* damaged or out of memory: checks will replay the file */
+        p->live = NULL;
+    }
+}
+
 /* Opens the trace of a region whose process description is complete. */
 static void start_trace(session_t *s, proc_t *p)
 {
@@ -243,6 +253,10 @@ static void start_trace(session_t *s, proc_t *p)
         return;
     }
     p->trace_path = strdup(lg_collector_path(p->col));
+    /* Keep the live set as the rings are drained, so a check needs no replay. A forked child
+     * starts with blocks inherited from its parent's trace: its checks replay files. */
+    if (!p->r->hdr.fork_parent && (p->live = lg_live_new(LG_RINGS)))
+        lg_collector_set_observer(p->col, observe_rings, p);
     p->start_ns = p->r->hdr.start_ns;
     if (p->pid != s->root_pid) {
         p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
@@ -284,6 +298,8 @@ static void finish_proc(session_t *s, proc_t *p, int reason, int status, int sig
     }
     if (p->pidfd >= 0) close(p->pidfd);
     p->pidfd = -1;
+    lg_live_free(p->live);
+    p->live = NULL;
     lg_region_unmap(p->r);
     p->r = NULL;
     unlink(p->region_path);
@@ -352,36 +368,50 @@ static void take_snapshot(session_t *s, proc_t *p)
     int rc = 0;
     uint64_t t_start = mono_ns(), t_load = 0, t_scan = 0, t_write = 0, t_end;
     size_t nblocks = 0, payload = 0;
-    /* Every trace on disk up to now: a forked child's check replays its parent's trace. */
-    for (size_t i = 0; i < s->nprocs; i++)
-        if (s->procs[i].col && &s->procs[i] != p) {
-            lg_collector_drain(s->procs[i].col);
-            lg_collector_flush(s->procs[i].col);
-        }
-    lg_collector_drain(p->col);
+    lg_collector_drain(p->col); /* feeds the tracker too */
+    if (!p->live) { /* Every trace on disk up to now: a forked child replays its parent's. */
+        for (size_t i = 0; i < s->nprocs; i++)
+            if (s->procs[i].col && &s->procs[i] != p) {
+                lg_collector_drain(s->procs[i].col);
+                lg_collector_flush(s->procs[i].col);
+            }
+    }
     if ((rc = lg_collector_flush(p->col))) {
         snprintf(err, sizeof err, "cannot write the trace: %s", strerror(-rc));
     } else {
-        lg_trace_t t;
-        rc = lg_trace_load(lg_collector_path(p->col), &t, NULL, NULL, err, sizeof err);
+        lg_trace_t t = {0};
+        const lg_trace_t *tp = &t;
+        lg_block_t *live = NULL;
+        size_t nlive = 0;
+        if (p->live) { /* the live set is at hand: no replay */
+            long k = lg_live_blocks(p->live, sc->seq, &live);
+            if (k < 0) rc = (int)k;
+            else nlive = (size_t)k;
+            tp = lg_live_trace(p->live);
+            if (rc) snprintf(err, sizeof err, "out of memory");
+        } else {
+            rc = lg_trace_load(lg_collector_path(p->col), &t, NULL, NULL, err, sizeof err);
+            live = t.live;
+            nlive = t.nlive;
+            t.live = NULL;
+        }
         lg_scan_block_t *blocks = NULL;
         if (rc == 0) {
-            blocks = malloc((t.nlive ? t.nlive : 1) * sizeof *blocks);
+            blocks = malloc((nlive ? nlive : 1) * sizeof *blocks);
             if (!blocks) rc = -ENOMEM;
         }
         if (rc == 0) {
             t_load = mono_ns();
-            for (size_t i = 0; i < t.nlive; i++)
-                blocks[i] = (lg_scan_block_t){t.live[i].addr, t.live[i].size};
-            free(t.live); /* the scan needs addresses and sizes only */
-            t.live = NULL;
-            sort_scan_blocks(blocks, t.nlive);
-            nblocks = t.nlive;
+            for (size_t i = 0; i < nlive; i++) blocks[i] = (lg_scan_block_t){live[i].addr, live[i].size};
+            free(live); /* the scan needs addresses and sizes only */
+            live = NULL;
+            sort_scan_blocks(blocks, nlive);
+            nblocks = nlive;
             lg_buf_t out = {0};
             lg_scan_stats_t st;
             t_scan = mono_ns();
-            rc = lg_scan_process(p->pid, sc, blocks, t.nlive, &out, &st, err, sizeof err);
-            if (rc == 0) scan_objects(p->pid, sc, &t, blocks, t.nlive, &out);
+            rc = lg_scan_process(p->pid, sc, blocks, nlive, &out, &st, err, sizeof err);
+            if (rc == 0) scan_objects(p->pid, sc, tp, blocks, nlive, &out);
             t_write = mono_ns();
             payload = out.len;
             if (rc == 0 && (rc = lg_collector_write_snapshot(p->col, out.p, out.len)))
@@ -389,6 +419,7 @@ static void take_snapshot(session_t *s, proc_t *p)
             lg_buf_free(&out);
         }
         free(blocks);
+        free(live);
         lg_trace_free(&t);
     }
     t_end = mono_ns();

@@ -248,6 +248,7 @@ typedef struct loader {
     size_t snaplen, snapcap;
     uint32_t snapparts;
     size_t snapcap_arr;
+    bool live_only;    /* a live tracker: keep no history of runtime events, no callback */
     uint64_t stop_seq; /* replay only events below it (0: all); loading a fork's parent */
     int depth;         /* fork ancestors being loaded */
     size_t captypes, caplabels, capobjev, capgcev, capwalks;
@@ -302,6 +303,7 @@ static void replay(loader_t *L, const lg_event_t *ev)
     case LG_REC_OBJ_FREE:
     case LG_REC_INCREF:
     case LG_REC_DECREF:
+        if (L->live_only) break;
         if (grow((void **)&t->objev, &L->capobjev, t->nobjev + 1, sizeof *t->objev)) {
             set_problem(t, "out of memory while replaying");
             break;
@@ -312,6 +314,7 @@ static void replay(loader_t *L, const lg_event_t *ev)
         break;
     case LG_REC_GC_START:
     case LG_REC_GC_END:
+        if (L->live_only) break;
         if (grow((void **)&t->gcev, &L->capgcev, t->ngcev + 1, sizeof *t->gcev)) {
             set_problem(t, "out of memory while replaying");
             break;
@@ -975,6 +978,27 @@ static void finish_live(loader_t *L)
 static int load_file(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx, uint64_t stop,
                      int depth, char *err, size_t errlen);
 
+static int trace_init_tables(lg_trace_t *t, loader_t *L);
+
+static void loader_free(loader_t *L)
+{
+    for (uint32_t i = 0; L->rings && i < L->t->nrings; i++) {
+        free(L->rings[i].stack_ids);
+        free(L->rings[i].type_ids);
+        if (L->fifo) free(L->fifo[i].v);
+    }
+    free(L->fifo);
+    free(L->active);
+    free(L->rings);
+    free(L->stacks.slots);
+    free(L->live.slots);
+    free(L->heap.v);
+    free(L->raw);
+    free(L->snapbuf);
+    ZSTD_freeDCtx(L->zd);
+    memset(L, 0, sizeof *L);
+}
+
 /* A forked child starts with its parent's live blocks: replay the parent's trace up to the
  * fork and take its blocks (and their stacks) as this trace's first events. A missing parent
  * trace is not an error of this trace: the inherited blocks are then unknown, and said so. */
@@ -1196,39 +1220,104 @@ static int load_file(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx,
     }
     close(fd);
     /* stack id 0 is "no stack"; type 0 is unknown; label 0 is none */
-    t->stacks = calloc(1, sizeof *t->stacks);
-    t->types = calloc(1, sizeof *t->types);
-    t->labels = calloc(1, sizeof *t->labels);
-    if (t->types && (t->types[0] = strdup("?"))) t->ntypes = 1;
-    if (t->labels && (t->labels[0] = strdup(""))) t->nlabels = 1;
     loader_t L = {.t = t, .cb = cb, .ctx = ctx, .zd = ZSTD_createDCtx(), .stop_seq = stop,
                   .depth = depth};
-    L.stacks.cap = 1;
-    t->nstacks = 1;
     int rc;
-    L.captypes = L.caplabels = 1;
-    if (!t->stacks || !L.zd || t->ntypes != 1 || t->nlabels != 1) {
+    if (trace_init_tables(t, &L) != 0 || !L.zd) {
         snprintf(err, errlen, "%s: out of memory", path);
         rc = -ENOMEM;
     } else {
         rc = load_mapped(&L, m ? m : (const uint8_t *)"", size, err, errlen);
     }
     if (m) munmap((void *)m, size);
-    for (uint32_t i = 0; L.rings && i < t->nrings; i++) {
-        free(L.rings[i].stack_ids);
-        free(L.rings[i].type_ids);
-        if (L.fifo) free(L.fifo[i].v);
-    }
-    free(L.fifo);
-    free(L.active);
-    free(L.rings);
-    free(L.stacks.slots);
-    free(L.live.slots);
-    free(L.heap.v);
-    free(L.raw);
-    free(L.snapbuf);
-    ZSTD_freeDCtx(L.zd);
+    loader_free(&L);
     return rc;
+}
+
+/* ---- the live set kept up to date while a trace is written ----------------------------------
+ * `leakgraph run`'s collector feeds every ring's bytes, as it drains them, through the same
+ * decoding and reordering as a trace file, so that a leak check needs the live blocks without
+ * replaying the whole trace (which costs time in proportion to the run, not to the live set).
+ * History that only reports need (runtime events) is not kept. */
+struct lg_live_tracker {
+    lg_trace_t t;
+    loader_t L;
+};
+
+static int trace_init_tables(lg_trace_t *t, loader_t *L)
+{
+    t->stacks = calloc(1, sizeof *t->stacks);
+    t->types = calloc(1, sizeof *t->types);
+    t->labels = calloc(1, sizeof *t->labels);
+    if (t->types && (t->types[0] = strdup("?"))) t->ntypes = 1;
+    if (t->labels && (t->labels[0] = strdup(""))) t->nlabels = 1;
+    L->stacks.cap = 1;
+    t->nstacks = 1;
+    L->captypes = L->caplabels = 1;
+    return t->stacks && t->ntypes == 1 && t->nlabels == 1 ? 0 : -ENOMEM;
+}
+
+lg_live_tracker_t *lg_live_new(uint32_t nrings)
+{
+    lg_live_tracker_t *lt = calloc(1, sizeof *lt);
+    if (!lt) return NULL;
+    lg_trace_t *t = &lt->t;
+    loader_t *L = &lt->L;
+    t->exit_status = -1;
+    t->nrings = nrings;
+    t->path = strdup("(live)");
+    L->t = t;
+    L->live_only = true;
+    L->rings = calloc(nrings ? nrings : 1, sizeof *L->rings);
+    L->fifo = calloc(nrings ? nrings : 1, sizeof *L->fifo);
+    L->active = calloc(nrings ? nrings : 1, sizeof *L->active);
+    bool ok = t->path && L->rings && L->fifo && L->active && trace_init_tables(t, L) == 0;
+    for (uint32_t i = 0; ok && i < nrings; i++) {
+        L->rings[i].last_seq = -1;
+        L->rings[i].walk = -1;
+        L->rings[i].stack_ids = calloc(16, sizeof(uint32_t));
+        L->rings[i].capstack = 16;
+        L->rings[i].nstack = 1;
+        if (!L->rings[i].stack_ids) ok = false;
+    }
+    if (!ok) {
+        lg_live_free(lt);
+        return NULL;
+    }
+    return lt;
+}
+
+int lg_live_feed(lg_live_tracker_t *lt, uint32_t ring, const uint8_t *bytes, size_t n)
+{
+    if (ring >= lt->t.nrings) return -EINVAL;
+    if (lt->t.problem) return -EBADMSG; /* an earlier record was damaged: stay stopped */
+    return decode_stream(&lt->L, ring, bytes, n);
+}
+
+long lg_live_blocks(lg_live_tracker_t *lt, uint64_t below, lg_block_t **out)
+{
+    loader_t *L = &lt->L;
+    drain(L, below);
+    lg_block_t *v = malloc((L->live.used ? L->live.used : 1) * sizeof *v);
+    if (!v) return -ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; L->live.slots && i <= L->live.mask; i++)
+        if (L->live.slots[i].addr) v[n++] = L->live.slots[i];
+    *out = v;
+    return (long)n;
+}
+
+const lg_trace_t *lg_live_trace(const lg_live_tracker_t *lt)
+{
+    return &lt->t;
+}
+
+void lg_live_free(lg_live_tracker_t *lt)
+{
+    if (!lt) return;
+    loader_free(&lt->L);
+    lg_trace_free(&lt->t);
+    free(lt);
 }
 
 void lg_trace_free(lg_trace_t *t)

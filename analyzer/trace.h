@@ -193,6 +193,21 @@ void lg_trace_free(lg_trace_t *t);
  * contains it, the latest loaded). Returns an index into t->mods or -1. */
 int lg_trace_module_at(const lg_trace_t *t, uint64_t ip, uint64_t seq);
 
+/* A live tracker: the live blocks of a trace being written, kept up to date from the ring
+ * bytes as they are collected (the same decoding and ordering as lg_trace_load, without the
+ * history of runtime events). */
+typedef struct lg_live_tracker lg_live_tracker_t;
+lg_live_tracker_t *lg_live_new(uint32_t nrings);
+/* Feeds whole records of ring `ring` in stream order. Returns 0, -EBADMSG (damaged: the
+ * tracker stops and lg_live_trace()->problem says why) or -ENOMEM. */
+int lg_live_feed(lg_live_tracker_t *lt, uint32_t ring, const uint8_t *bytes, size_t n);
+/* The blocks live before sequence number `below` (every event below it is replayed first).
+ * *out is malloc'd, in no particular order. Returns the count or a negative errno. */
+long lg_live_blocks(lg_live_tracker_t *lt, uint64_t below, lg_block_t **out);
+/* Its stacks, modules and runtime walks, read-only. */
+const lg_trace_t *lg_live_trace(const lg_live_tracker_t *lt);
+void lg_live_free(lg_live_tracker_t *lt);
+
 /* Names for enums, for reports and dumps. */
 const char *lg_fn_name(int fn);
 const char *lg_end_reason_name(int reason);

@@ -35,8 +35,16 @@ struct lg_collector {
     uint8_t *zbuf; /* block header + ring index + compressed bytes */
     size_t zcap;
     int error;
+    lg_observer_fn observer; /* sees every ring's bytes as they are drained */
+    void *obs_ctx;
     lg_stage_t stage[LG_RINGS];
 };
+
+void lg_collector_set_observer(lg_collector_t *c, lg_observer_fn fn, void *ctx)
+{
+    c->observer = fn;
+    c->obs_ctx = ctx;
+}
 
 static uint32_t crc_table[8][256];
 static _Atomic int crc_ready;
@@ -242,6 +250,7 @@ long lg_collector_drain(lg_collector_t *c)
             s->cap = cap;
         }
         lg_ring_copy_out(ring, tail, s->buf + s->len, (size_t)n);
+        if (c->observer) c->observer(c->obs_ctx, i, s->buf + s->len, (size_t)n);
         s->len += (size_t)n;
         atomic_store_explicit(&ring->tail, head, memory_order_release);
         moved += (long)n;

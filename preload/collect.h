@@ -14,6 +14,7 @@
 #ifndef LG_COLLECT_H
 #define LG_COLLECT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -25,6 +26,12 @@
 #define LG_SNAPSHOT_PART (32u << 20)
 
 typedef struct lg_collector lg_collector_t;
+
+/* Called with the whole records just drained from ring `ring`, in stream order. */
+typedef void (*lg_observer_fn)(void *ctx, uint32_t ring, const uint8_t *bytes, size_t n);
+/* Lets the `leakgraph run` collector keep a live set up to date as it drains (analyzer's
+ * lg_live_tracker): then a leak check needs no replay of the trace file. */
+void lg_collector_set_observer(lg_collector_t *c, lg_observer_fn fn, void *ctx);
 
 /* Creates the trace file at `path` (absolute; never overwrites) and writes its header and
  * PROCESS block from the region's info. Returns 0 or a negative errno. */
