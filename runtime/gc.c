@@ -14,10 +14,12 @@
  * candidate containers (a generation and the younger ones) without any memory of its own:
  * everything it needs lives in the collector header that precedes each container,
  *
- *     [ next | prev | info = gc_refs << 3 | UNREACHABLE | COLLECTING | FINALIZED ][ object ]
+ *     [ next | prev | info = gc_refs << 5 | gen:2 | UNREACHABLE | COLLECTING | FINALIZED ][ object ]
  *
  * where next/prev link the object into exactly one list at every moment: a generation, or one
- * of the temporary lists of a collection (unreachable, finalizers, seen).
+ * of the temporary lists of a collection (unreachable, finalizers, seen), and `gen` names the
+ * generation list a tracked object is in (3 = frozen). Outside a collection no object has
+ * COLLECTING or UNREACHABLE set.
  *
  * Generations. New containers enter generation 0. Survivors of a collection of generation g
  * move to g+1 (generation 2 keeps its own). A collection of generation g also collects all
@@ -39,6 +41,13 @@
  *  2. subtract_refs: traverse each object in young; for each referent in young (COLLECTING),
  *     gc_refs -= 1. Post: gc_refs = references from outside young (from older objects,
  *     untracked objects, C variables). gc_refs > 0 means "certainly reachable".
+ *     Passes 1 and 2 run as one sweep (update_and_subtract): an object is initialised (pass 1)
+ *     when the sweep reaches it or when it is first met as a referent, whichever comes first;
+ *     COLLECTING says "initialised". A referent belongs to young iff it is tracked and its
+ *     gen tag is <= g, so no marking sweep is needed to know the candidates. Invariant of the
+ *     sweep: every object before the cursor, and every referent met so far that is in young,
+ *     has COLLECTING and gc_refs = refcnt - (references from objects before the cursor).
+ *     Same post as 1+2; one pass over the memory of a million objects instead of two.
  *  3. move_unreachable: walk young in order. An object with gc_refs > 0 is reachable: its
  *     referents are marked reachable (gc_refs 0 -> 1 if not reached yet; if one was already
  *     moved to `unreachable`, it comes back to the end of young, where the walk will reach it
@@ -47,6 +56,7 @@
  *     Loop invariant: every object before the cursor is reachable and visited; every object
  *     in `unreachable` was not reached from any object before the cursor.
  *     Post: young holds exactly the objects reachable from outside; unreachable the rest.
+ *     Reachable objects get the gen tag of the generation they are promoted to (step 4).
  *     No recursion and no extra memory: this is a breadth-first search using young itself as
  *     the queue.
  *  4. promote: young (the survivors) is appended to the next generation.
@@ -63,7 +73,8 @@
  *     moved to a `seen` list before each call, so objects freed by a finalizer (untracked on
  *     the way) are never touched again.
  *  8. handle_resurrected: a finalizer may have stored a reference to garbage somewhere
- *     reachable. Steps 1-3 run again over the unreachable set alone: objects with references
+ *     reachable. Steps 1-3 run again over the unreachable set alone (here as separate passes,
+ *     the set being marked by COLLECTING, not by the gen tag): objects with references
  *     from outside the set (and what they reach) are resurrected and go to the old
  *     generation; the rest is the final garbage. Post: nobody outside final refers to it.
  *  9. delete_garbage: with DEBUG_SAVEALL, each object is appended to the garbage list. Else
@@ -182,11 +193,17 @@ static inline uintptr_t gc_refs(const rc_gchead_t *g)
 
 /* ---- tracking --------------------------------------------------------------------------- */
 
+/* What an object keeps of its header bits when it leaves a collection alive (or is tagged). */
+#define KEEP_FINALIZED(g) ((g)->info & RC_GC_FINALIZED)
+#define KEEP_OUTSIDE (RC_GC_FINALIZED | RC_GC_GEN_MASK)
+
 void rc_gc_track(rc_object_t *op)
 {
     rc_gchead_t *g = rc_as_gc(op);
-    if (g->next == NULL)
+    if (g->next == NULL) {
         list_append(g, &G.gens[0].head);
+        g->info = KEEP_FINALIZED(g) | RC_GC_GEN_TAG(0);
+    }
 }
 
 void rc_gc_unlink(rc_object_t *op)
@@ -213,14 +230,17 @@ bool rc_gc_is_finalized(const rc_object_t *op)
 
 /* ---- the passes ------------------------------------------------------------------------- */
 
-/* Pass 1. */
+static inline uintptr_t collecting_info(const rc_gchead_t *g, const rc_object_t *op)
+{
+    return (g->info & KEEP_OUTSIDE) | RC_GC_COLLECTING |
+           ((uintptr_t)op->refcnt << RC_GC_REFS_SHIFT);
+}
+
+/* Pass 1 alone (used by the resurrection pass, whose set is not a generation). */
 static void update_refs(rc_gchead_t *young)
 {
-    for (rc_gchead_t *g = young->next; g != young; g = g->next) {
-        rc_object_t *op = rc_from_gc(g);
-        g->info = (g->info & RC_GC_FINALIZED) | RC_GC_COLLECTING |
-                  ((uintptr_t)op->refcnt << RC_GC_REFS_SHIFT);
-    }
+    for (rc_gchead_t *g = young->next; g != young; g = g->next)
+        g->info = collecting_info(g, rc_from_gc(g));
 }
 
 static int visit_decref(rc_object_t *op, const char *label, intptr_t index, void *arg)
@@ -234,12 +254,42 @@ static int visit_decref(rc_object_t *op, const char *label, intptr_t index, void
     return 0;
 }
 
-/* Pass 2. */
+/* Pass 2 alone, after update_refs. */
 static void subtract_refs(rc_gchead_t *young)
 {
     for (rc_gchead_t *g = young->next; g != young; g = g->next) {
         rc_object_t *op = rc_from_gc(g);
         op->type->traverse(op, visit_decref, NULL);
+    }
+}
+
+/* Passes 1+2 in one sweep over a set made of whole generations 0..g (see the essay): `arg`
+ * points at the largest gen tag in the set. A referent not yet initialised is a candidate iff
+ * it is tracked and its tag is at most that. */
+static int visit_decref_fused(rc_object_t *op, const char *label, intptr_t index, void *arg)
+{
+    (void)label, (void)index;
+    if (op != NULL && rc_is_gc(op)) {
+        rc_gchead_t *g = rc_as_gc(op);
+        uintptr_t info = g->info;
+        if (!(info & RC_GC_COLLECTING)) {
+            if ((info & RC_GC_GEN_MASK) > *(const uintptr_t *)arg || g->next == NULL)
+                return 0; /* older, frozen or untracked: an external referrer */
+            info = collecting_info(g, op);
+        }
+        g->info = info - RC_GC_REFS_ONE;
+    }
+    return 0;
+}
+
+static void update_and_subtract(rc_gchead_t *young, int generation)
+{
+    uintptr_t max_tag = RC_GC_GEN_TAG(generation);
+    for (rc_gchead_t *g = young->next; g != young; g = g->next) {
+        rc_object_t *op = rc_from_gc(g);
+        if (!(g->info & RC_GC_COLLECTING))
+            g->info = collecting_info(g, op);
+        op->type->traverse(op, visit_decref_fused, &max_tag);
     }
 }
 
@@ -251,6 +301,7 @@ static void subtract_refs(rc_gchead_t *young)
 #define NEED_FINALIZE 0x4u
 typedef struct move_state {
     rc_gchead_t *young;
+    uintptr_t promote_tag; /* gen tag given to reachable objects */
     size_t moved;      /* moves into unreachable */
     size_t moved_back; /* moves back into young */
     unsigned needs;
@@ -269,7 +320,7 @@ static int visit_reachable(rc_object_t *op, const char *label, intptr_t index, v
         move_state_t *st = arg;
         list_move(g, st->young);
         st->moved_back++;
-        g->info = (g->info & RC_GC_FINALIZED) | RC_GC_COLLECTING | RC_GC_REFS_ONE;
+        g->info = (g->info & KEEP_OUTSIDE) | RC_GC_COLLECTING | RC_GC_REFS_ONE;
     } else if (gc_refs(g) == 0) {
         g->info += RC_GC_REFS_ONE; /* reached before the cursor got there */
     }
@@ -291,12 +342,14 @@ static unsigned needs_of(const rc_gchead_t *g, rc_object_t *op)
     return n;
 }
 
-/* Pass 3 (see the essay for the invariant). Fills *st; returns the number of reachable
- * objects. */
-static size_t move_unreachable(rc_gchead_t *young, rc_gchead_t *unreachable, move_state_t *st)
+/* Pass 3 (see the essay for the invariant). Fills *st; reachable objects get gen tag
+ * `promote_tag`. Returns the number of reachable objects. */
+static size_t move_unreachable(rc_gchead_t *young, rc_gchead_t *unreachable, move_state_t *st,
+                               uintptr_t promote_tag)
 {
     size_t reachable = 0;
     st->young = young;
+    st->promote_tag = promote_tag;
     st->moved = st->moved_back = 0;
     st->needs = 0;
     rc_gchead_t *g = young->next;
@@ -304,7 +357,7 @@ static size_t move_unreachable(rc_gchead_t *young, rc_gchead_t *unreachable, mov
         if (gc_refs(g) > 0) {
             rc_object_t *op = rc_from_gc(g);
             op->type->traverse(op, visit_reachable, st);
-            g->info &= ~(uintptr_t)RC_GC_COLLECTING;
+            g->info = (g->info & ~(uintptr_t)(RC_GC_COLLECTING | RC_GC_GEN_MASK)) | st->promote_tag;
             g = g->next;
             reachable++;
         } else {
@@ -319,20 +372,22 @@ static size_t move_unreachable(rc_gchead_t *young, rc_gchead_t *unreachable, mov
     return reachable;
 }
 
-/* Passes 1-3 over `set`; reachable objects stay in `set`, the rest go to `unreachable`.
- * Returns the number of reachable objects. */
-static size_t deduce_unreachable(rc_gchead_t *set, rc_gchead_t *unreachable, move_state_t *st)
+/* Passes 1-3 over `set`, any list whose members have COLLECTING clear and are the only
+ * ones to get it; reachable objects stay in `set` (tagged `promote_tag`), the rest go to
+ * `unreachable`. Returns the number of reachable objects. */
+static size_t deduce_unreachable(rc_gchead_t *set, rc_gchead_t *unreachable, move_state_t *st,
+                                 uintptr_t promote_tag)
 {
     update_refs(set);
     subtract_refs(set);
-    return move_unreachable(set, unreachable, st);
+    return move_unreachable(set, unreachable, st, promote_tag);
 }
 
-/* Clear the collection flags (objects leaving a collection alive). */
-static void clear_flags(rc_gchead_t *l)
+/* Clear the collection flags of objects leaving a collection alive into generation `tag`. */
+static void clear_flags(rc_gchead_t *l, uintptr_t tag)
 {
     for (rc_gchead_t *g = l->next; g != l; g = g->next)
-        g->info &= RC_GC_FINALIZED;
+        g->info = KEEP_FINALIZED(g) | tag;
 }
 
 static int visit_move_to(rc_object_t *op, const char *label, intptr_t index, void *arg)
@@ -436,16 +491,17 @@ static size_t finalize_garbage(rc_gchead_t *unreachable)
 
 /* Pass 8: after it, `final` holds the true garbage; resurrected objects are in `old`.
  * Returns the size of `final`. */
-static size_t handle_resurrected(rc_gchead_t *unreachable, rc_gchead_t *final, rc_gchead_t *old)
+static size_t handle_resurrected(rc_gchead_t *unreachable, rc_gchead_t *final, rc_gchead_t *old,
+                                 uintptr_t old_tag)
 {
     move_state_t st;
-    deduce_unreachable(unreachable, final, &st);
+    deduce_unreachable(unreachable, final, &st, old_tag);
     list_merge(unreachable, old); /* resurrected; move_unreachable cleared COLLECTING */
     return st.moved - st.moved_back;
 }
 
 /* Pass 9. */
-static void delete_garbage(rc_gchead_t *collectable, rc_gchead_t *old)
+static void delete_garbage(rc_gchead_t *collectable, rc_gchead_t *old, uintptr_t old_tag)
 {
     while (!list_empty(collectable)) {
         rc_gchead_t *g = collectable->next;
@@ -460,7 +516,7 @@ static void delete_garbage(rc_gchead_t *collectable, rc_gchead_t *old)
         if (collectable->next == g) {
             /* Still alive (saved, or its type cannot clear): it leaves the collection. */
             list_move(g, old);
-            g->info &= RC_GC_FINALIZED;
+            g->info = KEEP_FINALIZED(g) | old_tag;
         }
     }
 }
@@ -477,7 +533,9 @@ static uint64_t now_ns(void)
 static size_t collect(int generation, size_t *uncollectable_out)
 {
     rc_gchead_t *young = &G.gens[generation].head;
-    rc_gchead_t *old = generation + 1 < RC_GC_GENERATIONS ? &G.gens[generation + 1].head : young;
+    int old_gen = generation + 1 < RC_GC_GENERATIONS ? generation + 1 : generation;
+    rc_gchead_t *old = &G.gens[old_gen].head;
+    uintptr_t old_tag = RC_GC_GEN_TAG(old_gen);
     rc_gchead_t unreachable, finalizers, final;
     list_init(&unreachable);
     list_init(&finalizers);
@@ -493,7 +551,8 @@ static size_t collect(int generation, size_t *uncollectable_out)
         list_merge(&G.gens[i].head, young);
     /* 1-3 */
     move_state_t st;
-    size_t survivors = deduce_unreachable(young, &unreachable, &st);
+    update_and_subtract(young, generation);
+    size_t survivors = move_unreachable(young, &unreachable, &st, old_tag);
     size_t n_unreachable = st.moved - st.moved_back;
     /* 4 */
     if (generation == RC_GC_GENERATIONS - 2)
@@ -519,17 +578,17 @@ static size_t collect(int generation, size_t *uncollectable_out)
      * reference callbacks only see cleared weak references), so `unreachable` is final. */
     size_t collected;
     if ((st.needs & NEED_FINALIZE) && finalize_garbage(&unreachable) != 0) {
-        collected = handle_resurrected(&unreachable, &final, old);
+        collected = handle_resurrected(&unreachable, &final, old, old_tag);
     } else {
         list_merge(&unreachable, &final);
         collected = n_unreachable - uncollectable;
     }
     /* 9 */
-    delete_garbage(&final, old);
+    delete_garbage(&final, old, old_tag);
     /* 10 */
     for (rc_gchead_t *g = finalizers.next; g != &finalizers; g = g->next)
         rc_list_append(G.garbage, rc_from_gc(g));
-    clear_flags(&finalizers);
+    clear_flags(&finalizers, old_tag);
     list_merge(&finalizers, old);
     *uncollectable_out = uncollectable;
     return collected;
@@ -543,7 +602,7 @@ static size_t collect_with_callbacks(int generation)
     for (unsigned i = 0; i < G.ncallbacks; i++)
         G.callbacks[i].fn(RC_GC_START, &info, G.callbacks[i].arg);
 #if RC_TRACE_HOOKS
-    if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_GC))
+    if (RC_UNLIKELY(rc_trace_gc_on()))
         rc_trace_gc_start(generation);
 #endif
     uint64_t t0 = now_ns();
@@ -559,7 +618,7 @@ static size_t collect_with_callbacks(int generation)
         fprintf(stderr, "rcrt gc: generation %d: %zu unreachable, %zu uncollectable, %.3f ms\n",
                 generation, collected, uncollectable, info.duration_ns / 1e6);
 #if RC_TRACE_HOOKS
-    if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_GC))
+    if (RC_UNLIKELY(rc_trace_gc_on()))
         rc_trace_gc_end(generation, collected, uncollectable, info.duration_ns);
 #endif
     for (unsigned i = 0; i < G.ncallbacks; i++)
@@ -652,15 +711,27 @@ unsigned rc_gc_get_debug(void)
     return G.debug;
 }
 
+/* Give every object of list `l` gen tag `tag`. */
+static void retag(rc_gchead_t *l, uintptr_t tag)
+{
+    for (rc_gchead_t *g = l->next; g != l; g = g->next)
+        g->info = (g->info & ~RC_GC_GEN_MASK) | tag;
+}
+
+/* Freeze and unfreeze sweep the objects once, to retag them (rare calls; every collection
+ * relies on the tags). */
 void rc_gc_freeze(void)
 {
-    for (int i = 0; i < RC_GC_GENERATIONS; i++)
+    for (int i = 0; i < RC_GC_GENERATIONS; i++) {
+        retag(&G.gens[i].head, RC_GC_GEN_TAG(RC_GC_GEN_FROZEN));
         list_merge(&G.gens[i].head, &G.permanent);
+    }
     G.gens[0].count = 0;
 }
 
 void rc_gc_unfreeze(void)
 {
+    retag(&G.permanent, RC_GC_GEN_TAG(RC_GC_GENERATIONS - 1));
     list_merge(&G.permanent, &G.gens[RC_GC_GENERATIONS - 1].head);
 }
 

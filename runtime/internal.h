@@ -65,9 +65,9 @@ _Static_assert(RC_GC_FULL_RATIO >= 1, "ratio is a divisor");
 
 /* ---- The collector header, before every object of an RC_TYPE_GC type -------------------
  * next/prev link the object into its generation's list (circular, with a sentinel head);
- * next == NULL means untracked. `info` holds the flags below in its low bits and, during a
- * collection, the copy of the reference count (gc_refs) above them. Three words instead of
- * CPython's two: the lists stay doubly linked during a collection, so every pass can move an
+ * next == NULL means untracked. `info` holds the flags and generation below in its low bits
+ * and, during a collection, the copy of the reference count (gc_refs) above them. Three words
+ * instead of CPython's two: the lists stay doubly linked during a collection, so every pass can move an
  * object in O(1) and no pass has to restore pointers afterwards. */
 typedef struct rc_gchead {
     struct rc_gchead *next;
@@ -78,9 +78,19 @@ typedef struct rc_gchead {
 #define RC_GC_FINALIZED 0x1u   /* the finalizer ran (PEP 442: never again) */
 #define RC_GC_COLLECTING 0x2u  /* in the set being collected, not yet known reachable */
 #define RC_GC_UNREACHABLE 0x4u /* in the tentatively-unreachable list */
-#define RC_GC_FLAG_MASK 0x7u
-#define RC_GC_REFS_SHIFT 3
+/* The generation a tracked object is in (0..RC_GC_GENERATIONS-1), or RC_GC_GEN_FROZEN for the
+ * permanent generation. Meaningful only while the object is tracked (next != NULL); it lets
+ * the collector tell "in the collected generations" from "older" with one load of the header
+ * it touches anyway, instead of a sweep that marks the candidates first. */
+#define RC_GC_GEN_SHIFT 3
+#define RC_GC_GEN_MASK ((uintptr_t)3 << RC_GC_GEN_SHIFT)
+#define RC_GC_GEN_FROZEN 3
+#define RC_GC_GEN_TAG(gen) ((uintptr_t)(gen) << RC_GC_GEN_SHIFT)
+#define RC_GC_FLAG_MASK 0x1Fu
+#define RC_GC_REFS_SHIFT 5
 #define RC_GC_REFS_ONE ((uintptr_t)1 << RC_GC_REFS_SHIFT)
+_Static_assert(RC_GC_GENERATIONS <= RC_GC_GEN_FROZEN, "generation numbers fit the header tag");
+_Static_assert((RC_GC_GEN_MASK | 0x7u) == RC_GC_FLAG_MASK, "flag bits below the count copy");
 
 /* Objects after the header are 8-byte aligned (every field of an object is a word). */
 _Static_assert(sizeof(rc_gchead_t) % sizeof(void *) == 0, "header keeps objects aligned");

@@ -81,7 +81,9 @@ rc_object_t *rc_object_new(const rc_type_t *type, size_t nitems)
         op->refcnt = 1;
         op->type = type;
     }
-#if RC_TRACE_HOOKS
+#if RC_TRACE_PATCHED
+    RC_TRACE_CALL(rc_trace_entry_obj_alloc, 2, op);
+#elif RC_TRACE_HOOKS
     if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_OBJS))
         rc_trace_obj_alloc(op);
 #endif
@@ -90,7 +92,9 @@ rc_object_t *rc_object_new(const rc_type_t *type, size_t nitems)
 
 void rc_object_free(rc_object_t *op)
 {
-#if RC_TRACE_HOOKS
+#if RC_TRACE_PATCHED
+    RC_TRACE_CALL(rc_trace_entry_obj_free, 2, op); /* before the memory can be reused */
+#elif RC_TRACE_HOOKS
     if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_OBJS))
         rc_trace_obj_free(op); /* before the memory can be reused */
 #endif

@@ -11,8 +11,31 @@
  * same link care as the static library (see the ABI header); testing the addresses once here
  * gives the same single predictable branch per site, on a word in rcrt's data.
  *
+ * Patched sites (rcrt/object.h, RC_TRACE_PATCHED) do not even test the mask: they are NOPs,
+ * listed in section rc_trace_sites of their module, and patch_sites below turns the NOPs of
+ * the bound keys into jumps to their traced paths, once, from the constructor, before any
+ * hook can fire and while the process has one thread. Rules it keeps:
+ *   - it patches only its own module's table (__start_/__stop_rc_trace_sites, hidden), i.e.
+ *     the library's sites in librcrt.so, or the whole program when rcrt is linked statically;
+ *   - it rewrites a site only if it still holds the expected 5-byte NOP;
+ *   - if the text cannot be made writable it patches nothing, clears those keys from the mask
+ *     (so flag sites stay quiet too: a tracer sees all events of a key or none) and says so
+ *     once on stderr; it never aborts the program.
+ * No tracer: the table is not even read. Under valgrind, patched text is seen as written before
+ * it first runs, so no --smc-check is needed.
+ *
  * The hook list exists once, in HOOK_LIST; the mask computation is generated from it.
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 #include "internal.h"
 #include "leakgraph/runtime_hooks.h"
 
@@ -78,6 +101,169 @@ static const struct lg_rt_ops ops = {
     .walk = walk,
 };
 
+#if RC_TRACE_PATCHED
+/* One entry per patched site, written by the asm in rcrt/object.h: offsets relative to the
+ * fields themselves (no relocations, the table stays read-only), and the key bit. */
+struct trace_site {
+    int32_t site;
+    int32_t traced;
+    int32_t key;
+};
+_Static_assert(sizeof(struct trace_site) == 12, "layout of the asm's .long triple");
+_Static_assert(RC_TRACE_REFS == 1 && RC_TRACE_OBJS == 2 && RC_TRACE_GC == 4,
+               "the keys written in the asm of rcrt/object.h");
+
+extern const struct trace_site __start_rc_trace_sites[] __attribute__((weak, visibility("hidden")));
+extern const struct trace_site __stop_rc_trace_sites[] __attribute__((weak, visibility("hidden")));
+
+static const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+
+/* The C side of the entries: called with every register saved, on a 64-byte aligned stack.
+ * The site runs before the count changes, so the count reported is the one about to be
+ * stored (the ABI's "new value"); a decref to 0 is reported before the deallocation. */
+__attribute__((used)) static void entry_incref(rc_object_t *op)
+{
+    if (&lg_rt_incref != NULL)
+        lg_rt_incref(op, op->refcnt + 1);
+}
+__attribute__((used)) static void entry_decref(rc_object_t *op)
+{
+    if (&lg_rt_decref != NULL)
+        lg_rt_decref(op, op->refcnt - 1);
+}
+__attribute__((used)) static void entry_obj_alloc(rc_object_t *op)
+{
+    rc_trace_obj_alloc(op);
+}
+__attribute__((used)) static void entry_obj_free(rc_object_t *op)
+{
+    rc_trace_obj_free(op);
+}
+
+/* Bytes for xsave (cpuid leaf 0xD: the state enabled in XCR0), rounded up to 64; 0 = no
+ * xsave, use fxsave (512 bytes: such CPUs have no state beyond SSE). Set before patching. */
+__attribute__((used)) static uint64_t xsave_size;
+
+/* The entries called by the stubs of RC_TRACE_CALL sites (rcrt/object.h). On entry: rdi = the
+ * object, the caller's rdi pushed by the stub and its stack pointer 128 bytes lower (the red
+ * zone is intact), any alignment. An inline site promised the compiler that nothing but the
+ * flags changes, so everything the SysV ABI lets a callee clobber is saved here: rax, rcx,
+ * rdx, rsi, r8-r11 on the stack, the x87/SSE/AVX/AVX-512 state with xsave (fxsave without
+ * it); rbx and rbp are used and restored. The direction flag is clear in compiled code. */
+__asm__(".text\n"
+        ".p2align 4\n"
+#define ENTRY(name)                                                                            \
+        ".globl rc_trace_entry_" #name "\n"                                                    \
+        ".hidden rc_trace_entry_" #name "\n"                                                   \
+        ".type rc_trace_entry_" #name ", @function\n"                                          \
+        "rc_trace_entry_" #name ":\n"                                                          \
+        "    push %rax\n"                                                                      \
+        "    lea entry_" #name "(%rip), %rax\n"                                                \
+        "    jmp trace_entry_common\n"                                                         \
+        ".size rc_trace_entry_" #name ", . - rc_trace_entry_" #name "\n"
+        ENTRY(incref) ENTRY(decref) ENTRY(obj_alloc) ENTRY(obj_free)
+#undef ENTRY
+        "trace_entry_common:\n"
+        "    push %rbp\n"
+        "    mov %rsp, %rbp\n"
+        "    push %rcx\n"
+        "    push %rdx\n"
+        "    push %rsi\n"
+        "    push %r8\n"
+        "    push %r9\n"
+        "    push %r10\n"
+        "    push %r11\n"
+        "    push %rbx\n"
+        "    mov %rax, %rbx\n"
+        "    and $-64, %rsp\n"
+        "    mov xsave_size(%rip), %rax\n"
+        "    test %rax, %rax\n"
+        "    jz 1f\n"
+        "    sub %rax, %rsp\n"
+        "    xor %eax, %eax\n" /* the xsave header (bytes 512-575) must be zero for xrstor */
+        "    mov %rax, 512(%rsp)\n"
+        "    mov %rax, 520(%rsp)\n"
+        "    mov %rax, 528(%rsp)\n"
+        "    mov %rax, 536(%rsp)\n"
+        "    mov %rax, 544(%rsp)\n"
+        "    mov %rax, 552(%rsp)\n"
+        "    mov %rax, 560(%rsp)\n"
+        "    mov %rax, 568(%rsp)\n"
+        "    mov $-1, %eax\n"
+        "    mov $-1, %edx\n"
+        "    xsave64 (%rsp)\n"
+        "    call *%rbx\n"
+        "    mov $-1, %eax\n"
+        "    mov $-1, %edx\n"
+        "    xrstor64 (%rsp)\n"
+        "    jmp 2f\n"
+        "1:  sub $512, %rsp\n"
+        "    fxsave64 (%rsp)\n"
+        "    call *%rbx\n"
+        "    fxrstor64 (%rsp)\n"
+        "2:  lea -64(%rbp), %rsp\n"
+        "    pop %rbx\n"
+        "    pop %r11\n"
+        "    pop %r10\n"
+        "    pop %r9\n"
+        "    pop %r8\n"
+        "    pop %rsi\n"
+        "    pop %rdx\n"
+        "    pop %rcx\n"
+        "    pop %rbp\n"
+        "    pop %rax\n"
+        "    ret\n");
+
+static void xsave_init(void)
+{
+    unsigned a, b, c, d;
+    if (__get_cpuid(1, &a, &b, &c, &d) && (c & bit_OSXSAVE) && (c & bit_XSAVE) &&
+        __get_cpuid_count(0xD, 0, &a, &b, &c, &d) && b >= 576)
+        xsave_size = (b + 63) & ~(uint64_t)63;
+}
+
+static uint8_t *site_addr(const int32_t *field)
+{
+    return (uint8_t *)(uintptr_t)field + *field;
+}
+
+/* Turn the NOPs of the keys in `mask` into jumps. Returns 0 or a negative errno (nothing was
+ * patched then). */
+static int patch_sites(unsigned mask)
+{
+    const struct trace_site *begin = __start_rc_trace_sites, *end = __stop_rc_trace_sites;
+    if (begin == NULL || begin == end)
+        return 0;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (const struct trace_site *s = begin; s < end; s++) {
+        if (!(s->key & mask))
+            continue;
+        uintptr_t at = (uintptr_t)site_addr(&s->site);
+        lo = at < lo ? at : lo;
+        hi = at + 5 > hi ? at + 5 : hi;
+    }
+    if (hi == 0)
+        return 0;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    lo &= ~(page - 1);
+    hi = (hi + page - 1) & ~(page - 1);
+    /* The sites lie in the module's text, which is mapped read + execute; this code may be
+     * in the same pages, so they stay executable while writable. */
+    if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
+        return -errno;
+    for (const struct trace_site *s = begin; s < end; s++) {
+        uint8_t *at = site_addr(&s->site);
+        if (!(s->key & mask) || memcmp(at, nop5, sizeof nop5) != 0)
+            continue;
+        int32_t rel = (int32_t)(site_addr(&s->traced) - (at + 5));
+        memcpy(at + 1, &rel, sizeof rel);
+        at[0] = 0xe9; /* jmp rel32 */
+    }
+    mprotect((void *)lo, hi - lo, PROT_READ | PROT_EXEC);
+    return 0;
+}
+#endif
+
 /* Relocations are done before any constructor runs, so the weak addresses are final here. */
 __attribute__((constructor)) static void trace_init(void)
 {
@@ -87,6 +273,16 @@ __attribute__((constructor)) static void trace_init(void)
         mask |= bit;
     HOOK_LIST(X)
 #undef X
+#if RC_TRACE_PATCHED
+    if (mask & (RC_TRACE_REFS | RC_TRACE_OBJS))
+        xsave_init();
+    int err = patch_sites(mask);
+    if (err != 0) {
+        fprintf(stderr, "rcrt: cannot patch the trace hook sites (%s); tracing is off\n",
+                strerror(-err));
+        mask = 0;
+    }
+#endif
     rc_trace_mask_internal = mask;
     *(volatile unsigned *)&rc_trace_mask = mask;
     if (&lg_rt_register != NULL)

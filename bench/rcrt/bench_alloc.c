@@ -5,7 +5,7 @@
  * pointer, so call overhead is equal. Two workloads per size row:
  *   lifo    batches of 64 allocations freed in reverse order (a stack discipline);
  *   random  1M live blocks; each operation frees a random one and allocates a replacement.
- * Prints ns per (malloc + free) pair, the median of 5 runs (3 for random, whose set-up of 1M
+ * Prints ns per (malloc + free) pair, the median of 9 runs (5 for random, whose set-up of 1M
  * blocks dominates), allocators interleaved, and rcrt / pymalloc. CPU time (shared machine).
  */
 #define _GNU_SOURCE
@@ -93,7 +93,8 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-#define RUNS 5
+#define RUNS 9
+#define RANDOM_RUNS 5
 static double median_of(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof v[0], cmp_double);
@@ -118,7 +119,8 @@ int main(void)
 
     void **live = malloc(LIVE * sizeof *live);
     const size_t sizes[] = {16, 64, 256, 512, 0};
-    printf("allocator: ns per malloc+free pair (median of %d lifo / 3 random runs)\n", RUNS);
+    printf("allocator: ns per malloc+free pair (median of %d lifo / %d random runs)\n", RUNS,
+           RANDOM_RUNS);
     printf("%-8s %-9s %10s %10s %10s %14s\n", "workload", "size", "rcrt", "glibc", "pymalloc",
            "rcrt/pymalloc");
     int all_ok = 1;
@@ -126,7 +128,7 @@ int main(void)
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
             /* Allocators interleaved run by run, so that a change in the machine's load
              * hits all three alike; the median per allocator. */
-            int runs = w == 0 ? RUNS : 3;
+            int runs = w == 0 ? RUNS : RANDOM_RUNS;
             double v[3][RUNS], med[3] = {0, 0, 0};
             for (int r = 0; r < runs; r++)
                 for (int k = 0; k < 3; k++)

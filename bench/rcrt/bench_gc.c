@@ -6,7 +6,8 @@
  *   tree    a live complete binary tree      (all reachable: pure marking cost)
  *   lists   a live list of 1000 lists of 999 empty lists
  * With `--python FILE` it reads the numbers of gc_shapes.py (same shapes in CPython) and
- * prints them side by side with the ratio rcrt / CPython.
+ * prints them side by side with the ratio rcrt / CPython. `--shape NAME` runs one shape only
+ * (for profiling), `--runs N` sets the number of runs.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -107,10 +108,12 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     int runs = 5;
-    const char *pyfile = NULL;
+    const char *pyfile = NULL, *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--python") == 0 && i + 1 < argc)
             pyfile = argv[++i];
+        else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc)
+            only = argv[++i];
         else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
             runs = atoi(argv[++i]);
     }
@@ -144,6 +147,8 @@ int main(int argc, char **argv)
            "rcrt/CPython");
     int all_ok = 1;
     for (int s = 0; s < NSHAPES; s++) {
+        if (only != NULL && strcmp(only, shapes[s].name) != 0)
+            continue;
         double *v = calloc((size_t)runs, sizeof *v);
         size_t n = 0;
         intptr_t found = 0;

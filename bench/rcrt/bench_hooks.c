@@ -9,11 +9,14 @@
  *             among other work. This is the workload of the 2% target.
  *   refcount  a loop of almost nothing but increfs, decrefs and small allocations (appending
  *             shared small ints to lists): the worst case for a per-site branch.
- * Prints "<program ns per iteration> <refcount ns per iteration>", each the best of 5
+ * Prints "<program ns per iteration> <refcount ns per iteration>", each the best of `reps`
  * timings (CPU time: the machine is shared).
+ * Usage: bench_hooks [program_iterations refcount_iterations reps]   (default 4000 20000 5;
+ * run.sh uses small counts under callgrind to count instructions per iteration).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -99,10 +102,12 @@ static void refcount_iteration(void)
     rc_decref(prev);
 }
 
+static int reps = 5;
+
 static double best_of(void (*fn)(int), int iters)
 {
     double best = 1e30;
-    for (int rep = 0; rep < 5; rep++) {
+    for (int rep = 0; rep < reps; rep++) {
         uint64_t t0 = now_ns();
         for (int k = 0; k < iters; k++)
             fn(k);
@@ -119,14 +124,20 @@ static void refcount_wrapper(int k)
     refcount_iteration();
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    int program_iters = 4000, refcount_iters = 20000;
+    if (argc == 4) {
+        program_iters = atoi(argv[1]);
+        refcount_iters = atoi(argv[2]);
+        reps = atoi(argv[3]);
+    }
     static const char *const record_slots[] = {"word", "count", "list", NULL};
     static const char *const node_slots[] = {"value", "next", NULL};
     Record = rc_class_new("Record", record_slots, NULL);
     Node = rc_class_new("Node", node_slots, NULL);
-    double program = best_of(program_iteration, 4000);
-    double refcount = best_of(refcount_wrapper, 20000);
+    double program = best_of(program_iteration, program_iters);
+    double refcount = best_of(refcount_wrapper, refcount_iters);
     rc_gc_collect(2);
     printf("%.1f %.1f\n", program, refcount);
     return 0;

@@ -4,8 +4,9 @@
  * Every rcrt object starts with rc_object_t: a reference count and a pointer to its type.
  * Objects of a type flagged RC_TYPE_GC (containers) also carry a collector header *before*
  * that address, invisible to users. This header owns the inline reference-count operations;
- * it must not grow anything that costs on the fast path beyond one predictable branch for the
- * trace hooks (and none when built with RC_TRACE_HOOKS=0).
+ * it must not grow anything that costs on the fast path beyond one 5-byte NOP per trace-hook
+ * site (x86-64, static link or inside the library) or one predictable branch (elsewhere), and
+ * nothing when built with RC_TRACE_HOOKS=0.
  *
  * Thread model: one runtime per process, used by one thread at a time. Programs with several
  * threads must serialise every rcrt call with one lock of their own, as CPython does with its
@@ -100,7 +101,8 @@ void rc_object_free(rc_object_t *obj);
  * then calls the type's dealloc. Deep chains are released iteratively (bounded C stack). */
 void rc_dealloc(rc_object_t *obj);
 
-/* Trace state: bit set => the tracer defines those hooks. Read by the inline functions. */
+/* Trace state: bit set => the tracer defines those hooks. Read by the inline functions where
+ * hook sites are not patched (see below), and by programs that want to know. */
 #define RC_TRACE_REFS 0x1u /* lg_rt_incref, lg_rt_decref */
 #define RC_TRACE_OBJS 0x2u /* lg_rt_obj_alloc, lg_rt_obj_free */
 #define RC_TRACE_GC 0x4u   /* lg_rt_gc_start, lg_rt_gc_end */
@@ -118,16 +120,90 @@ extern unsigned rc_trace_mask __attribute__((visibility("hidden")));
 #else
 #define RC_TRACE_WORD rc_trace_mask
 #endif
+/* How a hook site asks "is a tracer bound for these hooks?".
+ *
+ * Patched sites (RC_TRACE_PATCHED: x86-64, GCC or Clang, code in the library or in a program
+ * linked with the static library). Each site is a 5-byte NOP that falls through to the
+ * untraced path, plus an entry {site, traced path, key} in section rc_trace_sites. When the
+ * runtime starts (runtime/trace.c, trace_init) and a tracer defines hooks of a key, it rewrites
+ * those NOPs into `jmp` to their traced paths (the text pages are writable for the time of the
+ * rewrite). With no tracer a site costs one NOP: no load, no test, no branch. Two forms:
+ *   - RC_TRACE_CALL(entry, key, obj), for the reference-count and object sites: the traced
+ *     path is a stub emitted by the asm itself (section .text.rc_trace) that steps below the
+ *     red zone, passes `obj` in rdi and calls an entry in trace.c which saves every register
+ *     (vector state included, with xsave) around the C hook. So the compiler sees no call at
+ *     all: the untraced code is the same as without hooks, plus the NOP. The site comes
+ *     *before* the count changes, and the entry reports the count as it will be.
+ *   - rc_trace_gc_on() (`asm goto`): a condition whose true branch the compiler lays out as a
+ *     cold block; for rare sites (two per collection).
+ * The table of one executable or shared object holds its own sites only, and each module's
+ * copy of trace.c patches its own module: so the sites in a program that uses librcrt.so
+ * cannot be patched by the library, and test the trace word instead.
+ *
+ * Flag sites (everywhere else, or with RC_TRACE_NO_PATCH defined): one load of the trace word
+ * and a predictable branch before a call of the traced form. The keys in the asm are literals;
+ * trace.c checks that they equal the bits. */
+#if RC_TRACE_HOOKS && defined(__x86_64__) && defined(__GNUC__) && !defined(RC_TRACE_NO_PATCH) && \
+    (defined(RC_BUILDING_RUNTIME) || defined(RC_STATIC_LINK))
+#define RC_TRACE_PATCHED 1
+#define RC_TRACE_SITE_FN(name, key)                                                            \
+    static inline __attribute__((always_inline)) bool name(void)                               \
+    {                                                                                          \
+        __asm__ goto("1: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\t"                                \
+                     ".pushsection rc_trace_sites, \"a\"\n\t"                                   \
+                     ".balign 4\n\t"                                                           \
+                     ".long 1b - ., %l[traced] - ., " #key "\n\t"                               \
+                     ".popsection"                                                             \
+                     :                                                                         \
+                     :                                                                         \
+                     :                                                                         \
+                     : traced);                                                                \
+        return false;                                                                          \
+    traced:                                                                                    \
+        return true;                                                                           \
+    }
+RC_TRACE_SITE_FN(rc_trace_gc_on, 4)
+#undef RC_TRACE_SITE_FN
+/* `entry` is one of rc_trace_entry_{incref,decref,obj_alloc,obj_free} (hidden, in trace.c);
+ * the asm reads *obj (the entry reports its count), so pending stores to it come first. */
+#define RC_TRACE_CALL(entry, key, obj)                                                         \
+    __asm__ volatile("1: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"                                  \
+                     "2:\n\t"                                                                  \
+                     ".pushsection .text.rc_trace, \"ax\", @progbits\n"                         \
+                     "3: lea -128(%%rsp), %%rsp\n\t"                                            \
+                     "push %%rdi\n\t"                                                           \
+                     "mov %0, %%rdi\n\t"                                                        \
+                     "call " #entry "\n\t"                                                      \
+                     "pop %%rdi\n\t"                                                            \
+                     "lea 128(%%rsp), %%rsp\n\t"                                                \
+                     "jmp 2b\n\t"                                                               \
+                     ".popsection\n\t"                                                          \
+                     ".pushsection rc_trace_sites, \"a\"\n\t"                                   \
+                     ".balign 4\n\t"                                                           \
+                     ".long 1b - ., 3b - ., " #key "\n\t"                                       \
+                     ".popsection"                                                             \
+                     :                                                                         \
+                     : "r"(obj), "m"(*(obj)))
+#else
+#define RC_TRACE_PATCHED 0
+static inline bool rc_trace_gc_on(void)
+{
+    return (RC_TRACE_WORD & RC_TRACE_GC) != 0;
+}
+#endif
+
 /* The traced forms of rc_incref / rc_decref (count change, hook, and dealloc at zero). */
 void rc_incref_traced(rc_object_t *obj);
 void rc_decref_traced(rc_object_t *obj);
 
-/* Take a reference. Fast path: one add; with hooks built, one predictable branch before it.
- * The test comes first and the traced form is a separate call, so the untraced path never
- * has a call in the middle of it (no spills, no reload of the count). */
+/* Take a reference. Fast path: one add; with hooks built, a NOP or one predictable branch
+ * before it. The test comes first and the traced form is a separate call, so the untraced
+ * path never has a call in the middle of it (no spills, no reload of the count). */
 static inline void rc_incref(rc_object_t *obj)
 {
-#if RC_TRACE_HOOKS
+#if RC_TRACE_PATCHED
+    RC_TRACE_CALL(rc_trace_entry_incref, 1, obj);
+#elif RC_TRACE_HOOKS
     if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_REFS)) {
         rc_incref_traced(obj);
         return;
@@ -139,7 +215,9 @@ static inline void rc_incref(rc_object_t *obj)
 /* Drop a reference; deallocates at zero. */
 static inline void rc_decref(rc_object_t *obj)
 {
-#if RC_TRACE_HOOKS
+#if RC_TRACE_PATCHED
+    RC_TRACE_CALL(rc_trace_entry_decref, 1, obj);
+#elif RC_TRACE_HOOKS
     if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_REFS)) {
         rc_decref_traced(obj);
         return;

@@ -3,7 +3,7 @@
  * rc_gc_collect, thresholds and automatic collection, promotion through the generations, the
  * long-lived rule for full collections, PEP 442 finalizers with resurrection, weak references
  * to garbage (cleared, callbacks only for live weak references, newest first, after all are
- * cleared), legacy finalizers and the garbage list, freeze, callbacks and statistics.
+ * cleared), legacy finalizers and the garbage list, freeze, generation tags, callbacks and statistics.
  */
 #include <string.h>
 
@@ -319,6 +319,45 @@ static void test_freeze(void)
     CHECK_EQ(rc_gc_collect(2), 2);
 }
 
+/* Membership in a collection comes from the generation tag in the header: references from
+ * frozen and older objects are external, and tags follow promotion, freeze and unfreeze. */
+static void test_generation_tags(void)
+{
+    rc_gc_collect(2);
+    rc_object_t *frozen = rc_list_new();
+    rc_gc_freeze();
+    /* A young object held only by a frozen one survives young and full collections. */
+    rc_object_t *y = rc_instance_new(Node);
+    rc_list_append(frozen, y);
+    rc_decref(y);
+    CHECK_EQ(rc_gc_collect(0), 0);
+    CHECK_EQ(rc_gc_collect(2), 0);
+    CHECK_EQ(rc_class_instances(Node), 1);
+    /* A young cycle that also points at the frozen list: the list's count is untouched. */
+    make_pair(Node);
+    CHECK_EQ(rc_gc_collect(0), 2);
+    CHECK_EQ(rc_getrefcount(frozen), 2);
+    /* After unfreeze the list is in the oldest generation: a generation-1 collection must
+     * not treat it (or what it holds) as a candidate; a full one sees the cycle. */
+    rc_gc_unfreeze();
+    rc_list_append(frozen, frozen); /* a self-cycle, now garbage once the C reference goes */
+    rc_decref(frozen);
+    CHECK_EQ(rc_gc_collect(1), 0);
+    CHECK_EQ(rc_class_instances(Node), 1);
+    CHECK_EQ(rc_gc_collect(2), 2); /* the list and y, which only it holds */
+    CHECK_EQ(rc_class_instances(Node), 0);
+    /* Survivors of a young collection are promoted: the next generation-0 collection no
+     * longer sees a cycle that went to generation 1 while held. */
+    rc_object_t *hold = rc_instance_new(Node), *other = rc_instance_new(Node);
+    rc_setattr(hold, "other", other);
+    rc_setattr(other, "other", hold);
+    rc_decref(other);
+    CHECK_EQ(rc_gc_collect(0), 0);
+    rc_decref(hold);
+    CHECK_EQ(rc_gc_collect(0), 0);
+    CHECK_EQ(rc_gc_collect(1), 2);
+}
+
 int main(void)
 {
     static const char *const slots[] = {"other", "me", "__weakref__", NULL};
@@ -332,6 +371,7 @@ int main(void)
     RUN(test_weakrefs);
     RUN(test_garbage_list_and_saveall);
     RUN(test_freeze);
+    RUN(test_generation_tags);
     rc_list_clear(rc_gc_garbage());
     CHECK_EQ(rc_class_free(Node), 0);
     CHECK_EQ(rc_class_free(Fin), 0);
