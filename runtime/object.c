@@ -82,7 +82,8 @@ rc_object_t *rc_object_new(const rc_type_t *type, size_t nitems)
         op->type = type;
     }
 #if RC_TRACE_PATCHED
-    RC_TRACE_CALL(rc_trace_entry_obj_alloc, 2, op);
+    if (rc_trace_objs_on())
+        rc_trace_obj_alloc(op);
 #elif RC_TRACE_HOOKS
     if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_OBJS))
         rc_trace_obj_alloc(op);
@@ -93,7 +94,8 @@ rc_object_t *rc_object_new(const rc_type_t *type, size_t nitems)
 void rc_object_free(rc_object_t *op)
 {
 #if RC_TRACE_PATCHED
-    RC_TRACE_CALL(rc_trace_entry_obj_free, 2, op); /* before the memory can be reused */
+    if (rc_trace_objs_on())
+        rc_trace_obj_free(op); /* before the memory can be reused */
 #elif RC_TRACE_HOOKS
     if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_OBJS))
         rc_trace_obj_free(op); /* before the memory can be reused */

@@ -33,7 +33,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #if defined(__x86_64__)
-#include <cpuid.h>
 #endif
 
 #include "internal.h"
@@ -118,110 +117,6 @@ extern const struct trace_site __stop_rc_trace_sites[] __attribute__((weak, visi
 
 static const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
 
-/* The C side of the entries: called with every register saved, on a 64-byte aligned stack.
- * The site runs before the count changes, so the count reported is the one about to be
- * stored (the ABI's "new value"); a decref to 0 is reported before the deallocation. */
-__attribute__((used)) static void entry_incref(rc_object_t *op)
-{
-    if (&lg_rt_incref != NULL)
-        lg_rt_incref(op, op->refcnt + 1);
-}
-__attribute__((used)) static void entry_decref(rc_object_t *op)
-{
-    if (&lg_rt_decref != NULL)
-        lg_rt_decref(op, op->refcnt - 1);
-}
-__attribute__((used)) static void entry_obj_alloc(rc_object_t *op)
-{
-    rc_trace_obj_alloc(op);
-}
-__attribute__((used)) static void entry_obj_free(rc_object_t *op)
-{
-    rc_trace_obj_free(op);
-}
-
-/* Bytes for xsave (cpuid leaf 0xD: the state enabled in XCR0), rounded up to 64; 0 = no
- * xsave, use fxsave (512 bytes: such CPUs have no state beyond SSE). Set before patching. */
-__attribute__((used)) static uint64_t xsave_size;
-
-/* The entries called by the stubs of RC_TRACE_CALL sites (rcrt/object.h). On entry: rdi = the
- * object, the caller's rdi pushed by the stub and its stack pointer 128 bytes lower (the red
- * zone is intact), any alignment. An inline site promised the compiler that nothing but the
- * flags changes, so everything the SysV ABI lets a callee clobber is saved here: rax, rcx,
- * rdx, rsi, r8-r11 on the stack, the x87/SSE/AVX/AVX-512 state with xsave (fxsave without
- * it); rbx and rbp are used and restored. The direction flag is clear in compiled code. */
-__asm__(".text\n"
-        ".p2align 4\n"
-#define ENTRY(name)                                                                            \
-        ".globl rc_trace_entry_" #name "\n"                                                    \
-        ".hidden rc_trace_entry_" #name "\n"                                                   \
-        ".type rc_trace_entry_" #name ", @function\n"                                          \
-        "rc_trace_entry_" #name ":\n"                                                          \
-        "    push %rax\n"                                                                      \
-        "    lea entry_" #name "(%rip), %rax\n"                                                \
-        "    jmp trace_entry_common\n"                                                         \
-        ".size rc_trace_entry_" #name ", . - rc_trace_entry_" #name "\n"
-        ENTRY(incref) ENTRY(decref) ENTRY(obj_alloc) ENTRY(obj_free)
-#undef ENTRY
-        "trace_entry_common:\n"
-        "    push %rbp\n"
-        "    mov %rsp, %rbp\n"
-        "    push %rcx\n"
-        "    push %rdx\n"
-        "    push %rsi\n"
-        "    push %r8\n"
-        "    push %r9\n"
-        "    push %r10\n"
-        "    push %r11\n"
-        "    push %rbx\n"
-        "    mov %rax, %rbx\n"
-        "    and $-64, %rsp\n"
-        "    mov xsave_size(%rip), %rax\n"
-        "    test %rax, %rax\n"
-        "    jz 1f\n"
-        "    sub %rax, %rsp\n"
-        "    xor %eax, %eax\n" /* the xsave header (bytes 512-575) must be zero for xrstor */
-        "    mov %rax, 512(%rsp)\n"
-        "    mov %rax, 520(%rsp)\n"
-        "    mov %rax, 528(%rsp)\n"
-        "    mov %rax, 536(%rsp)\n"
-        "    mov %rax, 544(%rsp)\n"
-        "    mov %rax, 552(%rsp)\n"
-        "    mov %rax, 560(%rsp)\n"
-        "    mov %rax, 568(%rsp)\n"
-        "    mov $-1, %eax\n"
-        "    mov $-1, %edx\n"
-        "    xsave64 (%rsp)\n"
-        "    call *%rbx\n"
-        "    mov $-1, %eax\n"
-        "    mov $-1, %edx\n"
-        "    xrstor64 (%rsp)\n"
-        "    jmp 2f\n"
-        "1:  sub $512, %rsp\n"
-        "    fxsave64 (%rsp)\n"
-        "    call *%rbx\n"
-        "    fxrstor64 (%rsp)\n"
-        "2:  lea -64(%rbp), %rsp\n"
-        "    pop %rbx\n"
-        "    pop %r11\n"
-        "    pop %r10\n"
-        "    pop %r9\n"
-        "    pop %r8\n"
-        "    pop %rsi\n"
-        "    pop %rdx\n"
-        "    pop %rcx\n"
-        "    pop %rbp\n"
-        "    pop %rax\n"
-        "    ret\n");
-
-static void xsave_init(void)
-{
-    unsigned a, b, c, d;
-    if (__get_cpuid(1, &a, &b, &c, &d) && (c & bit_OSXSAVE) && (c & bit_XSAVE) &&
-        __get_cpuid_count(0xD, 0, &a, &b, &c, &d) && b >= 576)
-        xsave_size = (b + 63) & ~(uint64_t)63;
-}
-
 static uint8_t *site_addr(const int32_t *field)
 {
     return (uint8_t *)(uintptr_t)field + *field;
@@ -274,8 +169,6 @@ __attribute__((constructor)) static void trace_init(void)
     HOOK_LIST(X)
 #undef X
 #if RC_TRACE_PATCHED
-    if (mask & (RC_TRACE_REFS | RC_TRACE_OBJS))
-        xsave_init();
     int err = patch_sites(mask);
     if (err != 0) {
         fprintf(stderr, "rcrt: cannot patch the trace hook sites (%s); tracing is off\n",

@@ -128,14 +128,12 @@ extern unsigned rc_trace_mask __attribute__((visibility("hidden")));
  * runtime starts (runtime/trace.c, trace_init) and a tracer defines hooks of a key, it rewrites
  * those NOPs into `jmp` to their traced paths (the text pages are writable for the time of the
  * rewrite). With no tracer a site costs one NOP: no load, no test, no branch. Two forms:
- *   - RC_TRACE_CALL(entry, key, obj), for the reference-count and object sites: the traced
- *     path is a stub emitted by the asm itself (section .text.rc_trace) that steps below the
- *     red zone, passes `obj` in rdi and calls an entry in trace.c which saves every register
- *     (vector state included, with xsave) around the C hook. So the compiler sees no call at
- *     all: the untraced code is the same as without hooks, plus the NOP. The site comes
- *     *before* the count changes, and the entry reports the count as it will be.
- *   - rc_trace_gc_on() (`asm goto`): a condition whose true branch the compiler lays out as a
- *     cold block; for rare sites (two per collection).
+ *   - rc_trace_refs_on(), rc_trace_objs_on(), rc_trace_gc_on() (`asm goto`): a condition
+ *     whose true branch the compiler lays out as a cold block calling the traced form. The
+ *     traced path is ordinary compiled code with its unwind information, so a tracer can
+ *     capture the program's stack through it (an earlier design jumped to hand-written stubs
+ *     without unwind information: every captured stack stopped there, and each traced call
+ *     saved the whole vector state).
  * The table of one executable or shared object holds its own sites only, and each module's
  * copy of trace.c patches its own module: so the sites in a program that uses librcrt.so
  * cannot be patched by the library, and test the trace word instead.
@@ -162,28 +160,10 @@ extern unsigned rc_trace_mask __attribute__((visibility("hidden")));
     traced:                                                                                    \
         return true;                                                                           \
     }
+RC_TRACE_SITE_FN(rc_trace_refs_on, 1)
+RC_TRACE_SITE_FN(rc_trace_objs_on, 2)
 RC_TRACE_SITE_FN(rc_trace_gc_on, 4)
 #undef RC_TRACE_SITE_FN
-/* `entry` is one of rc_trace_entry_{incref,decref,obj_alloc,obj_free} (hidden, in trace.c);
- * the asm reads *obj (the entry reports its count), so pending stores to it come first. */
-#define RC_TRACE_CALL(entry, key, obj)                                                         \
-    __asm__ volatile("1: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"                                  \
-                     "2:\n\t"                                                                  \
-                     ".pushsection .text.rc_trace, \"ax\", @progbits\n"                         \
-                     "3: lea -128(%%rsp), %%rsp\n\t"                                            \
-                     "push %%rdi\n\t"                                                           \
-                     "mov %0, %%rdi\n\t"                                                        \
-                     "call " #entry "\n\t"                                                      \
-                     "pop %%rdi\n\t"                                                            \
-                     "lea 128(%%rsp), %%rsp\n\t"                                                \
-                     "jmp 2b\n\t"                                                               \
-                     ".popsection\n\t"                                                          \
-                     ".pushsection rc_trace_sites, \"a\"\n\t"                                   \
-                     ".balign 4\n\t"                                                           \
-                     ".long 1b - ., 3b - ., " #key "\n\t"                                       \
-                     ".popsection"                                                             \
-                     :                                                                         \
-                     : "r"(obj), "m"(*(obj)))
 #else
 #define RC_TRACE_PATCHED 0
 static inline bool rc_trace_gc_on(void)
@@ -202,7 +182,10 @@ void rc_decref_traced(rc_object_t *obj);
 static inline void rc_incref(rc_object_t *obj)
 {
 #if RC_TRACE_PATCHED
-    RC_TRACE_CALL(rc_trace_entry_incref, 1, obj);
+    if (rc_trace_refs_on()) {
+        rc_incref_traced(obj);
+        return;
+    }
 #elif RC_TRACE_HOOKS
     if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_REFS)) {
         rc_incref_traced(obj);
@@ -216,7 +199,10 @@ static inline void rc_incref(rc_object_t *obj)
 static inline void rc_decref(rc_object_t *obj)
 {
 #if RC_TRACE_PATCHED
-    RC_TRACE_CALL(rc_trace_entry_decref, 1, obj);
+    if (rc_trace_refs_on()) {
+        rc_decref_traced(obj);
+        return;
+    }
 #elif RC_TRACE_HOOKS
     if (RC_UNLIKELY(RC_TRACE_WORD & RC_TRACE_REFS)) {
         rc_decref_traced(obj);
