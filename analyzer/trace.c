@@ -959,6 +959,8 @@ static int parse_kv(lg_trace_t *t, const uint8_t *p, size_t len, bool end)
         case LG_KEY_EVENTS: t->events_declared = iv; break;
         case LG_KEY_LOST: t->lost = iv; break;
         case LG_KEY_END_NS: t->end_ns = iv; break;
+        case LG_KEY_RC_INCREFS: t->rc_increfs = iv; break;
+        case LG_KEY_RC_DECREFS: t->rc_decrefs = iv; break;
         default: break;
         }
     }

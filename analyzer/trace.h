@@ -158,6 +158,7 @@ typedef struct lg_trace {
     int exit_status;    /* -1 if unknown */
     int signal;         /* 0 if none */
     uint64_t end_ns, events_declared, lost;
+    uint64_t rc_increfs, rc_decrefs; /* counts-only mode: totals (END keys 38, 39) */
     /* contents */
     lg_module_info_t *mods;
     size_t nmods;

@@ -307,6 +307,11 @@ int lg_collector_finish(lg_collector_t *c, int reason, int exit_status, int sign
     if (reason == LG_END_SIGNAL) p = kv_int(p, LG_KEY_SIGNAL, (uint64_t)signal);
     p = kv_int(p, LG_KEY_EVENTS, atomic_load(&c->region->hdr.seq));
     p = kv_int(p, LG_KEY_LOST, atomic_load(&c->region->hdr.lost));
+    uint64_t inc = atomic_load(&c->region->hdr.rc_increfs), dec = atomic_load(&c->region->hdr.rc_decrefs);
+    if (inc || dec) {
+        p = kv_int(p, LG_KEY_RC_INCREFS, inc);
+        p = kv_int(p, LG_KEY_RC_DECREFS, dec);
+    }
     p = kv_int(p, LG_KEY_END_NS, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
     return write_kv_block(c, LG_BLOCK_END, kv, (size_t)(p - kv));
 }

@@ -39,7 +39,7 @@ _Static_assert(LG_MAX_RECORD * 16 < LG_RING_BYTES, "a record must fit a ring man
 /* ---------------------------------------------------------------------------------------- */
 
 #define LG_REGION_MAGIC 0x4e4f494745524c47ull /* "LGREGION" */
-#define LG_REGION_VERSION 3u
+#define LG_REGION_VERSION 4u
 
 /* Lifecycle of a region, stored in hdr.state. */
 enum lg_region_state {
@@ -119,7 +119,9 @@ typedef struct lg_region_hdr {
     _Atomic uint64_t seq;        /* next event sequence number (dense, from 0) */
     _Atomic uint64_t lost;       /* events not recorded because tracing stopped */
     _Atomic uint32_t disabled;   /* set when the shim stopped tracing (collector gone) */
-    uint8_t pad[60];
+    _Atomic uint64_t rc_increfs; /* counts-only mode: increfs and decrefs of runtime objects */
+    _Atomic uint64_t rc_decrefs;
+    uint8_t pad[44];
     uint8_t info[LG_INFO_BYTES]; /* PROCESS block payload (key/value list), info_len bytes */
 } lg_region_hdr_t;
 

@@ -115,6 +115,7 @@ static _Atomic int g_state;
 
 /* ---- per-thread state ------------------------------------------------------------------ */
 typedef struct lg_tls {
+    uint64_t rc_inc, rc_dec; /* counts-only mode: increfs/decrefs not yet added to the region */
     int guard;    /* > 0 while inside the shim: nested calls pass through */
     uint32_t gen; /* region generation `ring` belongs to */
     uint32_t ring;
@@ -414,9 +415,12 @@ static uint32_t claim_ring(void)
     return idx;
 }
 
+static void rc_fold_counts(void);
+
 static void release_ring(void *unused)
 {
     (void)unused;
+    rc_fold_counts();
     if (tls.gen == atomic_load(&g_gen) && tls.ring != 0 && g_region)
         atomic_store(&g_region->rings[tls.ring].owner, 0);
     tls.gen = 0;
@@ -890,6 +894,7 @@ static inline bool enter(void);
 static const struct lg_rt_ops *g_runtimes[LG_MAX_RUNTIMES];
 static _Atomic uint32_t g_nruntimes;
 static int g_rc_depth = LG_RC_DEPTH_DEFAULT;
+static bool g_rc_counts_only; /* LEAKGRAPH_RC_STACK_DEPTH=0, once tracing */
 
 EXPORT int lg_rt_register(const struct lg_rt_ops *ops)
 {
@@ -927,8 +932,22 @@ EXPORT void lg_rt_obj_free(const void *obj, const char *type_name, size_t size)
     rt_event(&ev);
 }
 
+/* Counts-only mode (LEAKGRAPH_RC_STACK_DEPTH=0): an incref or decref is one thread-local
+ * increment, added to the region's totals when the thread exits or takes a check. */
+static void rc_fold_counts(void)
+{
+    if (!g_region || (!tls.rc_inc && !tls.rc_dec)) return;
+    atomic_fetch_add(&g_region->hdr.rc_increfs, tls.rc_inc);
+    atomic_fetch_add(&g_region->hdr.rc_decrefs, tls.rc_dec);
+    tls.rc_inc = tls.rc_dec = 0;
+}
+
 EXPORT void lg_rt_incref(const void *obj, intptr_t refcount)
 {
+    if (g_rc_counts_only) {
+        tls.rc_inc++;
+        return;
+    }
     lg_event_t ev = {.type = LG_REC_INCREF, .addr = (uintptr_t)obj, .refcount = refcount,
                      .seq1 = -1, .stack = g_rc_depth > 0, .depth = g_rc_depth};
     rt_event(&ev);
@@ -936,6 +955,10 @@ EXPORT void lg_rt_incref(const void *obj, intptr_t refcount)
 
 EXPORT void lg_rt_decref(const void *obj, intptr_t refcount)
 {
+    if (g_rc_counts_only) {
+        tls.rc_dec++;
+        return;
+    }
     lg_event_t ev = {.type = LG_REC_DECREF, .addr = (uintptr_t)obj, .refcount = refcount,
                      .seq1 = -1, .stack = g_rc_depth > 0, .depth = g_rc_depth};
     rt_event(&ev);
@@ -1186,6 +1209,7 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
     sigaction(g_stop_signal, &sa, &old);
     stop_others(sc, self);
     uint32_t id = atomic_fetch_add(&g_snap_next_id, 1);
+    rc_fold_counts();
     /* The runtimes' objects, while nothing else runs; not from a signal (a hook or a
      * collection may have been interrupted). */
     if (reason == LG_SNAP_EXIT || reason == LG_SNAP_CHECK) walk_runtimes(id);
@@ -1527,6 +1551,7 @@ static void init(void)
         if (g_rc_depth < 0) g_rc_depth = 0;
         if (g_rc_depth > (int)LG_MAX_FRAMES) g_rc_depth = LG_MAX_FRAMES;
     }
+    g_rc_counts_only = g_rc_depth == 0;
     const char *scrub = getenv("LEAKGRAPH_SCRUB_MAX");
     if (scrub && *scrub) g_scrub_max = (size_t)strtoull(scrub, NULL, 0);
     g_stop_signal = parse_signal(getenv("LEAKGRAPH_STOP_SIGNAL"), SIGRTMAX - 1);
@@ -1633,6 +1658,7 @@ static void image_ending(int reason, int status)
 {
     if (atomic_load(&g_state) != ST_TRACING || !g_region) return;
     tls.guard++;
+    rc_fold_counts();
     if (reason == LG_END_EXIT) {
         g_region->hdr.exit_status = status;
         atomic_store(&g_region->hdr.state, LG_RS_EXITED);

@@ -96,6 +96,9 @@ enum lg_key {
     LG_KEY_EVENTS = 35,     /* int: number of sequenced events written */
     LG_KEY_LOST = 36,       /* int: events the shim could not record (tracing stopped) */
     LG_KEY_END_NS = 37,     /* int: CLOCK_REALTIME at the end, nanoseconds */
+    LG_KEY_RC_INCREFS = 38, /* int: counts-only mode: increfs of runtime objects (threads still
+                               running at the end included up to their last check) */
+    LG_KEY_RC_DECREFS = 39, /* int: the same for decrefs */
     /* SNAPSHOT payload */
     LG_KEY_SNAP_ID = 64,     /* int: check number, 1, 2, ... */
     LG_KEY_SNAP_REASON = 65, /* int: 1 exit, 2 lg_check_now(), 3 check signal, 4 fatal signal */
