@@ -181,13 +181,12 @@ static void scan_regions(session_t *s)
     closedir(d);
 }
 
+/* The context is the tracker itself: proc_t entries move (the array is sorted every round
+ * and grows). A tracker that fails marks itself (lg_live_trace()->problem), and the process's
+ * checks then replay its trace file instead. */
 static void observe_rings(void *ctx, uint32_t ring, const uint8_t *bytes, size_t n)
 {
-    proc_t *p = ctx;
-    if (p->live && lg_live_feed(p->live, ring, bytes, n) != 0) {
-        lg_live_free(p->live); /* damaged or out of memory: checks will replay the file */
-        p->live = NULL;
-    }
+    lg_live_feed(ctx, ring, bytes, n);
 }
 
 /* Opens the trace of a region whose process description is complete. */
@@ -256,7 +255,7 @@ static void start_trace(session_t *s, proc_t *p)
     /* Keep the live set as the rings are drained, so a check needs no replay. A forked child
      * starts with blocks inherited from its parent's trace: its checks replay files. */
     if (!p->r->hdr.fork_parent && (p->live = lg_live_new(LG_RINGS)))
-        lg_collector_set_observer(p->col, observe_rings, p);
+        lg_collector_set_observer(p->col, observe_rings, p->live);
     p->start_ns = p->r->hdr.start_ns;
     if (p->pid != s->root_pid) {
         p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
@@ -369,6 +368,11 @@ static void take_snapshot(session_t *s, proc_t *p)
     uint64_t t_start = mono_ns(), t_load = 0, t_scan = 0, t_write = 0, t_end;
     size_t nblocks = 0, payload = 0;
     lg_collector_drain(p->col); /* feeds the tracker too */
+    if (p->live && lg_live_trace(p->live)->problem) { /* it failed: replay the file */
+        lg_collector_set_observer(p->col, NULL, NULL);
+        lg_live_free(p->live);
+        p->live = NULL;
+    }
     if (!p->live) { /* Every trace on disk up to now: a forked child replays its parent's. */
         for (size_t i = 0; i < s->nprocs; i++)
             if (s->procs[i].col && &s->procs[i] != p) {

@@ -1291,9 +1291,11 @@ lg_live_tracker_t *lg_live_new(uint32_t nrings)
 
 int lg_live_feed(lg_live_tracker_t *lt, uint32_t ring, const uint8_t *bytes, size_t n)
 {
-    if (ring >= lt->t.nrings) return -EINVAL;
-    if (lt->t.problem) return -EBADMSG; /* an earlier record was damaged: stay stopped */
-    return decode_stream(&lt->L, ring, bytes, n);
+    if (lt->t.problem) return -EBADMSG; /* failed before: stays stopped */
+    int rc = ring < lt->t.nrings ? decode_stream(&lt->L, ring, bytes, n) : -EINVAL;
+    if (rc && !lt->t.problem) set_problem(&lt->t, "live tracker stopped: %s", strerror(-rc));
+    if (rc && !lt->t.problem) lt->t.problem = strdup("live tracker stopped");
+    return rc;
 }
 
 long lg_live_blocks(lg_live_tracker_t *lt, uint64_t below, lg_block_t **out)
