@@ -3,6 +3,7 @@
  * grouping and classification are done when the set is built. */
 #define _GNU_SOURCE
 #include "report.h"
+#include "policy.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -10,18 +11,6 @@
 #include <string.h>
 
 /* ---- text ------------------------------------------------------------------------------ */
-static const char *thousands(uint64_t v, char *buf)
-{
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v), o = 0;
-    for (int i = 0; i < n; i++) {
-        if (i && (n - i) % 3 == 0) buf[o++] = ',';
-        buf[o++] = tmp[i];
-    }
-    buf[o] = 0;
-    return buf;
-}
-
 static const char *base_name(const char *p)
 {
     const char *s = strrchr(p, '/');
@@ -104,12 +93,12 @@ static void text_cycle(FILE *out, int pid, lg_leakset_t *ls, const lg_cycle_rec_
     char b1[32], b2[32];
     fprintf(out, "==%d== %s bytes in %zu blocks form an unreachable cycle (cycle %zu of %zu), "
                  "keeping %s bytes in %" PRIu64 " more blocks alive\n",
-            pid, thousands(cy->bytes, b1), cy->nmembers, k, n, thousands(cy->keeps_bytes, b2),
+            pid, lg_thousands(cy->bytes, b1), cy->nmembers, k, n, lg_thousands(cy->keeps_bytes, b2),
             cy->keeps_blocks);
     for (size_t m = 0; m < cy->nmembers; m++) {
         const lg_cycle_member_t *mb = &cy->members[m];
         fprintf(out, "==%d==    #%zu: 0x%" PRIx64 ", %s bytes, %s, allocated\n", pid, m + 1, mb->addr,
-                thousands(mb->size, b1), kind_phrase(mb->kind));
+                lg_thousands(mb->size, b1), kind_phrase(mb->kind));
         text_frames(out, pid, "      ", ls, cy->trace, mb->stack, mb->seq, max_frames);
     }
     fprintf(out, "==%d==    pointers:", pid);
@@ -175,7 +164,7 @@ static void text_node(FILE *out, int pid, lg_leakset_t *ls, size_t ti, const lg_
     const lg_onode_t *x = &ob->nodes[v];
     char b1[32];
     fprintf(out, "==%d==    %s 0x%" PRIx64 ", %s bytes, refcount %" PRId64 " (%u from objects", pid,
-            label, x->addr, thousands(x->size, b1), x->refcount, x->incoming);
+            label, x->addr, lg_thousands(x->size, b1), x->refcount, x->incoming);
     if (x->hidden_in) fprintf(out, ", %u from pointers the traverse does not report", x->hidden_in);
     if (ob->holders_known) fprintf(out, ", %" PRIu64 " from roots or malloc blocks", x->roots + x->blocks);
     fprintf(out, ", %" PRId64 " unexplained), %s, allocated\n", x->unexplained, state_phrase(x->state));
@@ -194,13 +183,13 @@ static void text_object_cycle(FILE *out, int pid, lg_leakset_t *ls, size_t ti, c
         fprintf(out, "==%d== %" PRIu64 " uncollected cycles like this one, %s bytes in %" PRIu64
                      " %s objects, keeping %s bytes in %" PRIu64 " more objects alive (object cycle "
                      "record %zu of %zu)\n",
-                pid, gr->count, thousands(gr->bytes, b1), gr->objects, ob->walk->runtime,
-                thousands(gr->keeps_bytes, b2), gr->keeps_objects, k, n);
+                pid, gr->count, lg_thousands(gr->bytes, b1), gr->objects, ob->walk->runtime,
+                lg_thousands(gr->keeps_bytes, b2), gr->keeps_objects, k, n);
     else
         fprintf(out, "==%d== %s bytes in %zu %s objects form an uncollected cycle, keeping %s bytes "
                      "in %" PRIu64 " more objects alive (object cycle record %zu of %zu)\n",
-                pid, thousands(cy->bytes, b1), cy->nmembers, ob->walk->runtime,
-                thousands(cy->keeps_bytes, b2), cy->keeps_objects, k, n);
+                pid, lg_thousands(cy->bytes, b1), cy->nmembers, ob->walk->runtime,
+                lg_thousands(cy->keeps_bytes, b2), cy->keeps_objects, k, n);
     fprintf(out, "==%d==    cycle: ", pid);
     cycle_path(out, t, ob, cy, "->");
     fprintf(out, "\n==%d==    not collected because %s\n", pid, lg_objects_why(ob, t, cy, why, sizeof why));
@@ -248,10 +237,10 @@ static void text_refcount(FILE *out, int pid, lg_leakset_t *ls, size_t ti, const
                  "(%s bytes) in refcount record %zu of %zu\n",
             pid, gr->refs, gr->refs == 1 ? "" : "s", gr->objects, ob->walk->runtime,
             gr->objects == 1 ? "" : "s", t->types[x->type < t->ntypes ? x->type : 0],
-            thousands(gr->bytes, b1), k, n);
+            lg_thousands(gr->bytes, b1), k, n);
     if (gr->keeps_objects)
         fprintf(out, "==%d==    keeping %s bytes in %" PRIu64 " more objects alive\n", pid,
-                thousands(gr->keeps_bytes, b1), gr->keeps_objects);
+                lg_thousands(gr->keeps_bytes, b1), gr->keeps_objects);
     text_node(out, pid, ls, ti, ob, lk->node, lg_objects_name(ob, t, lk->node, nm, sizeof nm), max_frames);
     bool any = false;
     for (size_t h = 0; h < lk->nhist; h++) {
@@ -344,10 +333,10 @@ static void text_objects(FILE *out, lg_leakset_t *ls, size_t ti, const lg_report
             ob->holders_known || !ob->n ? "holders scanned"
                                         : "holders NOT scanned: every object counts as unheld");
     fprintf(out, "==%d==    uncollected cycles: %" PRIu64 " (%s bytes in %s objects)\n", pid,
-            tt->obj_cycles, thousands(tt->obj_cycle_bytes, b1), thousands(tt->obj_cycle_objects, b2));
+            tt->obj_cycles, lg_thousands(tt->obj_cycle_bytes, b1), lg_thousands(tt->obj_cycle_objects, b2));
     fprintf(out, "==%d==        refcount leaks: %" PRIu64 " unexplained references in %s objects (%s "
-                 "bytes)\n", pid, tt->refcount_refs, thousands(tt->refcount_objects, b1),
-            thousands(tt->refcount_bytes, b2));
+                 "bytes)\n", pid, tt->refcount_refs, lg_thousands(tt->refcount_objects, b1),
+            lg_thousands(tt->refcount_bytes, b2));
     fprintf(out, "==%d==\n", pid);
 }
 
@@ -372,12 +361,12 @@ static void text_trace(FILE *out, lg_leakset_t *ls, size_t ti, const lg_report_o
         if (l->indirect_bytes)
             fprintf(out, "==%d== %s (%s direct, %s indirect) bytes in %s blocks are %s in loss "
                          "record %zu of %zu\n",
-                    pid, thousands(l->bytes + l->indirect_bytes, b1), thousands(l->bytes, b2),
-                    thousands(l->indirect_bytes, b3), thousands(l->blocks, b4),
+                    pid, lg_thousands(l->bytes + l->indirect_bytes, b1), lg_thousands(l->bytes, b2),
+                    lg_thousands(l->indirect_bytes, b3), lg_thousands(l->blocks, b4),
                     kind_phrase(l->kind), ++k, nrec);
         else
             fprintf(out, "==%d== %s bytes in %s blocks are %s in loss record %zu of %zu\n", pid,
-                    thousands(l->bytes, b1), thousands(l->blocks, b2), kind_phrase(l->kind), ++k,
+                    lg_thousands(l->bytes, b1), lg_thousands(l->blocks, b2), kind_phrase(l->kind), ++k,
                     nrec);
         fprintf(out, "==%d==    allocated by %s\n", pid, lg_fn_name(l->fn));
         text_frames(out, pid, "   ", ls, ti, l->stack, l->seq, o->max_frames);
@@ -398,16 +387,16 @@ static void text_trace(FILE *out, lg_leakset_t *ls, size_t ti, const lg_report_o
                                             "  possibly lost", "still reachable"};
         for (int i = 0; i < 4; i++)
             fprintf(out, "==%d==    %s: %s bytes in %s blocks\n", pid, label[i],
-                    thousands(tt->bytes[order[i]], b1), thousands(tt->blocks[order[i]], b2));
+                    lg_thousands(tt->bytes[order[i]], b1), lg_thousands(tt->blocks[order[i]], b2));
         fprintf(out, "==%d==             cycles: %" PRIu64 " (%s bytes in %s blocks)\n", pid,
-                tt->cycles, thousands(tt->cycle_bytes, b1), thousands(tt->cycle_blocks, b2));
+                tt->cycles, lg_thousands(tt->cycle_bytes, b1), lg_thousands(tt->cycle_blocks, b2));
         if (!o->show_reachable && tt->blocks[LG_KIND_REACHABLE])
             fprintf(out, "==%d== Reachable blocks (those to which a pointer was found) are not "
                          "shown.\n==%d== To see them, add --show-reachable\n",
                     pid, pid);
     } else {
         fprintf(out, "==%d== SUMMARY:\n==%d==    unfreed at exit: %s bytes in %s blocks\n", pid,
-                pid, thousands(tt->live_bytes, b1), thousands(tt->live_blocks, b2));
+                pid, lg_thousands(tt->live_bytes, b1), lg_thousands(tt->live_blocks, b2));
     }
 }
 

@@ -1984,44 +1984,40 @@ static int count_args(va_list ap)
     return n;
 }
 
+/* Declares `argv` (a VLA: its size is only known here) holding `arg` and the variadic
+ * arguments up to their NULL, and leaves `ap` after that NULL (execle's envp follows). */
+#define COLLECT_ARGV(arg, ap)                                                               \
+    va_list aq_;                                                                            \
+    va_copy(aq_, ap);                                                                       \
+    int n_ = count_args(aq_);                                                               \
+    va_end(aq_);                                                                            \
+    char *argv[n_ + 1];                                                                     \
+    argv[0] = (char *)(arg);                                                                \
+    for (int i_ = 1; i_ <= n_; i_++) argv[i_] = i_ < n_ ? va_arg(ap, char *) : NULL
+
 EXPORT int execl(const char *path, const char *arg, ...)
 {
-    va_list ap, aq;
+    va_list ap;
     va_start(ap, arg);
-    va_copy(aq, ap);
-    int n = count_args(aq);
-    va_end(aq);
-    char *argv[n + 1];
-    argv[0] = (char *)arg;
-    for (int i = 1; i <= n; i++) argv[i] = i < n ? va_arg(ap, char *) : NULL;
+    COLLECT_ARGV(arg, ap);
     va_end(ap);
     return execv(path, argv);
 }
 
 EXPORT int execlp(const char *file, const char *arg, ...)
 {
-    va_list ap, aq;
+    va_list ap;
     va_start(ap, arg);
-    va_copy(aq, ap);
-    int n = count_args(aq);
-    va_end(aq);
-    char *argv[n + 1];
-    argv[0] = (char *)arg;
-    for (int i = 1; i <= n; i++) argv[i] = i < n ? va_arg(ap, char *) : NULL;
+    COLLECT_ARGV(arg, ap);
     va_end(ap);
     return execvp(file, argv);
 }
 
 EXPORT int execle(const char *path, const char *arg, ...)
 {
-    va_list ap, aq;
+    va_list ap;
     va_start(ap, arg);
-    va_copy(aq, ap);
-    int n = count_args(aq);
-    va_end(aq);
-    char *argv[n + 1];
-    argv[0] = (char *)arg;
-    for (int i = 1; i <= n; i++) argv[i] = i < n ? va_arg(ap, char *) : NULL;
+    COLLECT_ARGV(arg, ap);
     char *const *envp = va_arg(ap, char *const *);
     va_end(ap);
     return execve(path, argv, envp);
