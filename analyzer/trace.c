@@ -178,6 +178,70 @@ static void live_del(live_table_t *lt, lg_block_t *slot)
     lt->used--;
 }
 
+/* ---- the live tracker's table: address -> size only -------------------------------------
+ * A collector's check needs the live blocks' addresses and sizes, nothing else (the report
+ * attaches stacks from its own replay), so the tracker keeps 16-byte entries instead of
+ * lg_block_t's 40: 2.5 times less memory for programs that hold millions of blocks, and
+ * fewer cache misses per event. Same probing and deletion as the live table above. */
+typedef struct addr_size {
+    uint64_t addr, size;
+} addr_size_t;
+
+typedef struct compact_table {
+    addr_size_t *slots;
+    size_t mask, used;
+} compact_table_t;
+
+static int compact_grow(compact_table_t *ct)
+{
+    size_t cap = ct->slots ? (ct->mask + 1) * 2 : 4096;
+    addr_size_t *ns = calloc(cap, sizeof *ns);
+    if (!ns) return -ENOMEM;
+    for (size_t i = 0; ct->slots && i <= ct->mask; i++) {
+        if (!ct->slots[i].addr) continue;
+        size_t j = addr_slot(ct->slots[i].addr, cap - 1);
+        while (ns[j].addr) j = (j + 1) & (cap - 1);
+        ns[j] = ct->slots[i];
+    }
+    free(ct->slots);
+    ct->slots = ns;
+    ct->mask = cap - 1;
+    return 0;
+}
+
+static int compact_put(compact_table_t *ct, uint64_t addr, uint64_t size)
+{
+    if ((!ct->slots || (ct->used + 1) * 2 > ct->mask + 1) && compact_grow(ct)) return -ENOMEM;
+    size_t j = addr_slot(addr, ct->mask);
+    for (; ct->slots[j].addr; j = (j + 1) & ct->mask)
+        if (ct->slots[j].addr == addr) break;
+    if (!ct->slots[j].addr) ct->used++;
+    ct->slots[j] = (addr_size_t){addr, size};
+    return 0;
+}
+
+/* Removes addr; returns false if it was not there. */
+static bool compact_del(compact_table_t *ct, uint64_t addr)
+{
+    if (!ct->slots) return false;
+    size_t i = addr_slot(addr, ct->mask);
+    for (; ct->slots[i].addr != addr; i = (i + 1) & ct->mask)
+        if (!ct->slots[i].addr) return false;
+    size_t j = i;
+    for (;;) { /* shift back every entry whose probe path crossed the hole */
+        j = (j + 1) & ct->mask;
+        if (!ct->slots[j].addr) break;
+        size_t home = addr_slot(ct->slots[j].addr, ct->mask);
+        if (((j - home) & ct->mask) >= ((j - i) & ct->mask)) {
+            ct->slots[i] = ct->slots[j];
+            i = j;
+        }
+    }
+    ct->slots[i].addr = 0;
+    ct->used--;
+    return true;
+}
+
 /* ---- reorder heap ---------------------------------------------------------------------- */
 typedef struct heap {
     lg_event_t *v;
@@ -248,7 +312,9 @@ typedef struct loader {
     size_t snaplen, snapcap;
     uint32_t snapparts;
     size_t snapcap_arr;
-    bool live_only;    /* a live tracker: keep no history of runtime events, no callback */
+    bool live_only;    /* a live tracker: keep no history of runtime events, no callback,
+                          live blocks in `compact` (address and size only) */
+    compact_table_t compact;
     uint64_t stop_seq; /* replay only events below it (0: all); loading a fork's parent */
     int depth;         /* fork ancestors being loaded */
     size_t captypes, caplabels, capobjev, capgcev, capwalks;
@@ -283,10 +349,16 @@ static void replay(loader_t *L, const lg_event_t *ev)
         lg_block_t b = {ev->addr, ev->size, ev->seq, ev->stack, ev->tid, ev->fn};
         t->nallocs++;
         t->allocated_bytes += ev->size;
-        if (live_put(&L->live, &b)) set_problem(t, "out of memory while replaying");
+        if (L->live_only ? compact_put(&L->compact, ev->addr, ev->size) : live_put(&L->live, &b))
+            set_problem(t, "out of memory while replaying");
         break;
     }
     case LG_REC_FREE: {
+        if (L->live_only) {
+            if (compact_del(&L->compact, ev->addr)) t->nfrees++;
+            else t->unknown_frees++;
+            break;
+        }
         lg_block_t *b = live_find(&L->live, ev->addr);
         if (b) {
             live_del(&L->live, b);
@@ -994,6 +1066,7 @@ static void loader_free(loader_t *L)
     free(L->rings);
     free(L->stacks.slots);
     free(L->live.slots);
+    free(L->compact.slots);
     free(L->heap.v);
     free(L->raw);
     free(L->snapbuf);
@@ -1302,11 +1375,12 @@ long lg_live_blocks(lg_live_tracker_t *lt, uint64_t below, lg_block_t **out)
 {
     loader_t *L = &lt->L;
     drain(L, below);
-    lg_block_t *v = malloc((L->live.used ? L->live.used : 1) * sizeof *v);
+    lg_block_t *v = malloc((L->compact.used ? L->compact.used : 1) * sizeof *v);
     if (!v) return -ENOMEM;
     size_t n = 0;
-    for (size_t i = 0; L->live.slots && i <= L->live.mask; i++)
-        if (L->live.slots[i].addr) v[n++] = L->live.slots[i];
+    for (size_t i = 0; L->compact.slots && i <= L->compact.mask; i++)
+        if (L->compact.slots[i].addr)
+            v[n++] = (lg_block_t){.addr = L->compact.slots[i].addr, .size = L->compact.slots[i].size};
     *out = v;
     return (long)n;
 }

@@ -202,8 +202,9 @@ lg_live_tracker_t *lg_live_new(uint32_t nrings);
 /* Feeds whole records of ring `ring` in stream order. Returns 0, -EBADMSG (damaged: the
  * tracker stops and lg_live_trace()->problem says why) or -ENOMEM. */
 int lg_live_feed(lg_live_tracker_t *lt, uint32_t ring, const uint8_t *bytes, size_t n);
-/* The blocks live before sequence number `below` (every event below it is replayed first).
- * *out is malloc'd, in no particular order. Returns the count or a negative errno. */
+/* The blocks live before sequence number `below` (every event below it is replayed first):
+ * address and size only (the other fields are 0). *out is malloc'd, in no particular order.
+ * Returns the count or a negative errno. */
 long lg_live_blocks(lg_live_tracker_t *lt, uint64_t below, lg_block_t **out);
 /* Its stacks, modules and runtime walks, read-only. */
 const lg_trace_t *lg_live_trace(const lg_live_tracker_t *lt);
