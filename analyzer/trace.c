@@ -192,10 +192,29 @@ typedef struct compact_table {
     size_t mask, used;
 } compact_table_t;
 
+/* A big table is mapped on its own, with transparent huge pages requested: millions of
+ * random probes otherwise miss the TLB as well as the cache. */
+static addr_size_t *compact_alloc(size_t cap)
+{
+    size_t bytes = cap * sizeof(addr_size_t);
+    if (bytes < (4u << 20)) return calloc(cap, sizeof(addr_size_t));
+    void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    madvise(m, bytes, MADV_HUGEPAGE);
+    return m;
+}
+
+static void compact_release(addr_size_t *slots, size_t cap)
+{
+    if (!slots) return;
+    if (cap * sizeof(addr_size_t) < (4u << 20)) free(slots);
+    else munmap(slots, cap * sizeof(addr_size_t));
+}
+
 static int compact_grow(compact_table_t *ct)
 {
     size_t cap = ct->slots ? (ct->mask + 1) * 2 : 4096;
-    addr_size_t *ns = calloc(cap, sizeof *ns);
+    addr_size_t *ns = compact_alloc(cap);
     if (!ns) return -ENOMEM;
     for (size_t i = 0; ct->slots && i <= ct->mask; i++) {
         if (!ct->slots[i].addr) continue;
@@ -203,7 +222,7 @@ static int compact_grow(compact_table_t *ct)
         while (ns[j].addr) j = (j + 1) & (cap - 1);
         ns[j] = ct->slots[i];
     }
-    free(ct->slots);
+    compact_release(ct->slots, ct->slots ? ct->mask + 1 : 0);
     ct->slots = ns;
     ct->mask = cap - 1;
     return 0;
@@ -1066,7 +1085,7 @@ static void loader_free(loader_t *L)
     free(L->rings);
     free(L->stacks.slots);
     free(L->live.slots);
-    free(L->compact.slots);
+    compact_release(L->compact.slots, L->compact.slots ? L->compact.mask + 1 : 0);
     free(L->heap.v);
     free(L->raw);
     free(L->snapbuf);
