@@ -334,6 +334,9 @@ typedef struct loader {
     bool live_only;    /* a live tracker: keep no history of runtime events, no callback,
                           live blocks in `compact` (address and size only) */
     compact_table_t compact;
+    /* tracker: allocations and frees queued with their slot prefetched, applied in order */
+    struct pending_op { uint64_t addr, size; bool alloc; } batch[32];
+    unsigned nbatch;
     uint64_t stop_seq; /* replay only events below it (0: all); loading a fork's parent */
     int depth;         /* fork ancestors being loaded */
     size_t captypes, caplabels, capobjev, capgcev, capwalks;
@@ -355,6 +358,34 @@ static int module_index(const lg_trace_t *t, uint32_t id)
     return -1;
 }
 
+/* Applies the tracker's queued allocations and frees, in order. */
+static void flush_batch(loader_t *L)
+{
+    lg_trace_t *t = L->t;
+    for (unsigned i = 0; i < L->nbatch; i++) {
+        const struct pending_op *op = &L->batch[i];
+        if (op->alloc) {
+            if (compact_put(&L->compact, op->addr, op->size))
+                set_problem(t, "out of memory while replaying");
+        } else if (compact_del(&L->compact, op->addr)) {
+            t->nfrees++;
+        } else {
+            t->unknown_frees++;
+        }
+    }
+    L->nbatch = 0;
+}
+
+/* The tracker's table is far bigger than the caches: queue the operation and prefetch its
+ * slot, so the misses of a batch overlap instead of following one another. */
+static void queue_op(loader_t *L, uint64_t addr, uint64_t size, bool alloc)
+{
+    if (L->compact.slots)
+        __builtin_prefetch(&L->compact.slots[addr_slot(addr, L->compact.mask)], 1);
+    L->batch[L->nbatch++] = (struct pending_op){addr, size, alloc};
+    if (L->nbatch == sizeof L->batch / sizeof L->batch[0]) flush_batch(L);
+}
+
 static void replay(loader_t *L, const lg_event_t *ev)
 {
     lg_trace_t *t = L->t;
@@ -368,14 +399,15 @@ static void replay(loader_t *L, const lg_event_t *ev)
         lg_block_t b = {ev->addr, ev->size, ev->seq, ev->stack, ev->tid, ev->fn};
         t->nallocs++;
         t->allocated_bytes += ev->size;
-        if (L->live_only ? compact_put(&L->compact, ev->addr, ev->size) : live_put(&L->live, &b))
+        if (L->live_only)
+            queue_op(L, ev->addr, ev->size, true);
+        else if (live_put(&L->live, &b))
             set_problem(t, "out of memory while replaying");
         break;
     }
     case LG_REC_FREE: {
         if (L->live_only) {
-            if (compact_del(&L->compact, ev->addr)) t->nfrees++;
-            else t->unknown_frees++;
+            queue_op(L, ev->addr, 0, false);
             break;
         }
         lg_block_t *b = live_find(&L->live, ev->addr);
@@ -1394,6 +1426,7 @@ long lg_live_blocks(lg_live_tracker_t *lt, uint64_t below, lg_block_t **out)
 {
     loader_t *L = &lt->L;
     drain(L, below);
+    flush_batch(L);
     lg_block_t *v = malloc((L->compact.used ? L->compact.used : 1) * sizeof *v);
     if (!v) return -ENOMEM;
     size_t n = 0;
