@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "report.h"
 #include "policy.h"
+#include "sarif.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -401,36 +402,14 @@ static void text_trace(FILE *out, lg_leakset_t *ls, size_t ti, const lg_report_o
 }
 
 /* ---- JSON ------------------------------------------------------------------------------ */
-static void json_str(FILE *out, const char *s)
-{
-    if (!s) {
-        fputs("null", out);
-        return;
-    }
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\t': fputs("\\t", out); break;
-        case '\r': fputs("\\r", out); break;
-        default:
-            if (*p < 0x20) fprintf(out, "\\u%04x", *p);
-            else fputc(*p, out);
-        }
-    }
-    fputc('"', out);
-}
-
 static void json_program(FILE *out, const lg_trace_t *t, const lg_snapshot_t *S)
 {
     fputs("{\"path\":", out);
-    json_str(out, t->exe);
+    lg_json_str(out, t->exe);
     fputs(",\"argv\":[", out);
     for (int i = 0; i < t->argc; i++) {
         if (i) fputc(',', out);
-        json_str(out, t->argv[i]);
+        lg_json_str(out, t->argv[i]);
     }
     fprintf(out, "],\"pid\":%d,\"ppid\":%d,\"parent_pid\":%d", t->pid, t->ppid, t->parent_pid);
     if (t->end_reason == LG_END_EXIT)
@@ -439,9 +418,9 @@ static void json_program(FILE *out, const lg_trace_t *t, const lg_snapshot_t *S)
         fputs(",\"exit_status\":null", out);
     fprintf(out, ",\"signal\":%d,\"end\":\"%s\",\"complete\":%s,\"problem\":", t->signal,
             lg_end_reason_name(t->end_reason), t->complete ? "true" : "false");
-    json_str(out, t->problem);
+    lg_json_str(out, t->problem);
     fputs(",\"trace\":", out);
-    json_str(out, t->path);
+    lg_json_str(out, t->path);
     fprintf(out, ",\"events\":%" PRIu64 ",\"check\":", t->nevents);
     if (S)
         fprintf(out, "{\"id\":%u,\"reason\":\"%s\",\"blocks\":%zu,\"threads\":%u,\"scanned\":%" PRIu64
@@ -463,11 +442,11 @@ static void json_frames(FILE *out, lg_leakset_t *ls, size_t ti, uint32_t stack, 
         const lg_frame_t *f = &fr[k];
         if (k) fputc(',', out);
         fputs("{\"function\":", out);
-        json_str(out, f->function);
+        lg_json_str(out, f->function);
         fputs(",\"file\":", out);
-        json_str(out, f->file);
+        lg_json_str(out, f->file);
         fprintf(out, ",\"line\":%d,\"module\":", f->line);
-        json_str(out, f->module);
+        lg_json_str(out, f->module);
         fprintf(out, ",\"address\":\"0x%" PRIx64 "\",\"offset\":\"0x%" PRIx64 "\",\"inlined\":%s}",
                 f->address, f->offset, f->inlined ? "true" : "false");
     }
@@ -504,9 +483,9 @@ static void json_site(FILE *out, const lg_frame_t *f)
         return;
     }
     fputs("{\"function\":", out);
-    json_str(out, f->function);
+    lg_json_str(out, f->function);
     fputs(",\"file\":", out);
-    json_str(out, f->file);
+    lg_json_str(out, f->file);
     fprintf(out, ",\"line\":%d,\"address\":\"0x%" PRIx64 "\"}", f->line, f->address);
 }
 
@@ -516,7 +495,7 @@ static void json_node(FILE *out, lg_leakset_t *ls, size_t ti, const lg_objects_t
     const lg_trace_t *t = &ls->traces[ti];
     const lg_onode_t *x = &ob->nodes[v];
     fputs("{\"type\":", out);
-    json_str(out, t->types[x->type < t->ntypes ? x->type : 0]);
+    lg_json_str(out, t->types[x->type < t->ntypes ? x->type : 0]);
     fprintf(out, ",\"address\":\"0x%" PRIx64 "\",\"size\":%" PRIu64 ",\"refcount\":%" PRId64
                  ",\"from_objects\":%u,\"hidden\":%u,\"held\":%" PRIu64 ",\"unexplained\":%" PRId64
                  ",\"state\":\"%s\",\"stack\":",
@@ -542,7 +521,7 @@ static void json_objects(FILE *out, lg_leakset_t *ls, const lg_report_opts_t *o)
                     first ? "" : ",", t->pid, gr->count, gr->objects, gr->bytes, gr->keeps_objects,
                     gr->keeps_bytes, lg_why_name(cy->why));
             first = false;
-            json_str(out, lg_objects_why(ob, t, cy, why, sizeof why));
+            lg_json_str(out, lg_objects_why(ob, t, cy, why, sizeof why));
             fputs(",\"members\":[", out);
             for (size_t m = 0; m < cy->nmembers; m++) {
                 if (m) fputc(',', out);
@@ -556,7 +535,7 @@ static void json_objects(FILE *out, lg_leakset_t *ls, const lg_report_opts_t *o)
                     if (cy->members[m] == cy->path[p].to) tm = m;
                 }
                 fprintf(out, "%s{\"from\":%zu,\"to\":%zu,\"label\":", p ? "," : "", fm, tm);
-                json_str(out, lg_objects_step(ob, t, &cy->path[p], lab, sizeof lab));
+                lg_json_str(out, lg_objects_step(ob, t, &cy->path[p], lab, sizeof lab));
                 fprintf(out, ",\"hidden\":%s}", cy->path[p].ref == SIZE_MAX ? "true" : "false");
             }
             fputs("],\"text\":\"", out);
@@ -629,7 +608,7 @@ static void json_objects(FILE *out, lg_leakset_t *ls, const lg_report_opts_t *o)
         if (!ob) continue;
         fprintf(out, "%s\n  {\"pid\":%d,\"runtime\":", first ? "" : ",", t->pid);
         first = false;
-        json_str(out, ob->walk->runtime);
+        lg_json_str(out, ob->walk->runtime);
         fprintf(out, ",\"check\":%u,\"objects_walked\":%zu,\"holders_scanned\":%s,\"collections\":%" PRIu64
                      ",\"pause_ns\":%" PRIu64 ",\"pause_max_ns\":%" PRIu64 ",\"generations\":[",
                 ob->walk->check, ob->n, ob->holders_known ? "true" : "false", ob->collections,
@@ -642,7 +621,7 @@ static void json_objects(FILE *out, lg_leakset_t *ls, const lg_report_opts_t *o)
         fprintf(out, "],\"freed_in_collections\":%" PRIu64 ",\"by_type\":[", ob->collected_objects);
         for (size_t i = 0; i < ob->ncollected_types; i++) {
             fputs(i ? ",{\"type\":" : "{\"type\":", out);
-            json_str(out, t->types[ob->collected_types[i].type < t->ntypes ? ob->collected_types[i].type : 0]);
+            lg_json_str(out, t->types[ob->collected_types[i].type < t->ntypes ? ob->collected_types[i].type : 0]);
             fprintf(out, ",\"objects\":%" PRIu64 "}", ob->collected_types[i].count);
         }
         fputs("],\"by_site\":[", out);
