@@ -400,17 +400,34 @@ static uint32_t add_region(regions_t *R, int kind, uint64_t s, uint64_t e, int t
     return (uint32_t)R->n++;
 }
 
-/* Does this mapping hold glibc heap memory (so it is no root)? */
-static bool is_arena(const scanner_t *S, const map_t *m, const map_t *next)
+/* The part of "is this mapping glibc heap memory?" that needs no blocks: 1 yes ([heap], or a
+ * glibc thread heap: 64 MiB aligned, followed by its PROT_NONE reservation or of full size),
+ * 0 no (a file or a named mapping), -1 it depends on the live blocks inside (heap_by_blocks). */
+static int heap_by_mapping(const map_t *m, const map_t *next)
 {
-    if (!strcmp(m->path, "[heap]")) return true;
-    if (m->file || m->path[0]) return false;
-    /* a glibc thread heap: 64 MiB aligned, followed by its PROT_NONE reservation or full size */
+    if (!strcmp(m->path, "[heap]")) return 1;
+    if (m->file || m->path[0]) return 0;
     if (m->start % GLIBC_HEAP_MAX == 0 &&
         ((next && next->start == m->end && !next->r && !next->w && !next->file) ||
          m->end - m->start == GLIBC_HEAP_MAX))
-        return true;
-    /* live blocks inside: an arena unless it is one mmap'd chunk spanning the mapping */
+        return 1;
+    return -1;
+}
+
+/* Live blocks inside, from `first` (the first block ending after the mapping's start): an
+ * arena unless it is one mmap'd chunk spanning the mapping. */
+static bool heap_by_blocks(const scanner_t *S, const map_t *m, size_t first)
+{
+    if (first >= S->n || S->b[first].addr >= m->end) return false;
+    bool single = first + 1 >= S->n || S->b[first + 1].addr >= m->end;
+    return !(single && S->b[first].size + 2 * 4096 >= m->end - m->start);
+}
+
+/* Does this mapping hold glibc heap memory (so it is no root)? */
+static bool is_arena(const scanner_t *S, const map_t *m, const map_t *next)
+{
+    int k = heap_by_mapping(m, next);
+    if (k >= 0) return k;
     long i = find_block(S, m->start);
     size_t first;
     if (i >= 0) first = (size_t)i;
@@ -423,9 +440,7 @@ static bool is_arena(const scanner_t *S, const map_t *m, const map_t *next)
         }
         first = lo;
     }
-    if (first >= S->n || S->b[first].addr >= m->end) return false;
-    bool single = first + 1 >= S->n || S->b[first + 1].addr >= m->end;
-    return !(single && S->b[first].size + 2 * 4096 >= m->end - m->start);
+    return heap_by_blocks(S, m, first);
 }
 
 /* glibc's main_arena (a static in libc's .data) holds the allocator's own pointers to chunk
@@ -790,25 +805,18 @@ static long obj_find_block(const scanner_t *S, uint64_t v)
     return v < x->addr + x->size || (x->size == 0 && v == x->addr) ? (long)(lo - 1) : -1;
 }
 
-/* is_arena's rule, on obj_find_block. */
+/* is_arena's rule, without find_block's index (a binary search over the blocks). */
 static bool obj_is_arena(const scanner_t *S, const map_t *m, const map_t *next)
 {
-    if (!strcmp(m->path, "[heap]")) return true;
-    if (m->file || m->path[0]) return false;
-    if (m->start % GLIBC_HEAP_MAX == 0 &&
-        ((next && next->start == m->end && !next->r && !next->w && !next->file) ||
-         m->end - m->start == GLIBC_HEAP_MAX))
-        return true;
+    int k = heap_by_mapping(m, next);
+    if (k >= 0) return k;
     size_t lo = 0, hi = S->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         if (S->b[mid].addr + S->b[mid].size <= m->start) lo = mid + 1;
         else hi = mid;
     }
-    size_t first = lo;
-    if (first >= S->n || S->b[first].addr >= m->end) return false;
-    bool single = first + 1 >= S->n || S->b[first + 1].addr >= m->end;
-    return !(single && S->b[first].size + 2 * 4096 >= m->end - m->start);
+    return heap_by_blocks(S, m, lo);
 }
 
 static long find_obj(const objscan_t *X, uint64_t v)
