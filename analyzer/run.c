@@ -494,7 +494,6 @@ static void round_all(session_t *s, uint64_t now)
     for (size_t i = 0; i < s->nprocs; i++) {
         proc_t *p = &s->procs[i];
         if (p->done || !p->col) continue;
-        uint32_t st = atomic_load(&p->r->hdr.state);
         if (p->replaced) {
             finish_proc(s, p, LG_END_EXEC, 0, 0);
         } else if (p->pid == s->root_pid) {
@@ -505,7 +504,8 @@ static void round_all(session_t *s, uint64_t now)
             else
                 finish_proc(s, p, LG_END_EXIT, WEXITSTATUS(s->root_status), 0);
         } else if (proc_gone(p)) {
-            if (st == LG_RS_EXITED)
+            /* the state is read once the process is gone, so an exit is never missed */
+            if (atomic_load(&p->r->hdr.state) == LG_RS_EXITED)
                 finish_proc(s, p, LG_END_EXIT, p->r->hdr.exit_status, 0);
             else
                 finish_proc(s, p, LG_END_UNKNOWN, 0, 0);
