@@ -141,6 +141,8 @@ typedef struct lg_stream {
     size_t arena_left;
     const char *types[LG_MAX_TYPES]; /* type names written to this stream; id = index + 1 */
     uint32_t ntypes;
+    lg_unw_memo_set_t *memo; /* walks of the owning thread and their stack ids (unwind.h) */
+    pid_t memo_tid;          /* the thread whose stack the memo describes */
 } lg_stream_t;
 
 /* ---- process-wide state ---------------------------------------------------------------- */
@@ -472,13 +474,32 @@ static bool wait_space(lg_ring_t *ring, uint64_t head, size_t need)
 
 /* Captures the caller's stack, innermost first, without the shim's own frames. Every address
  * stored is a return address (the analyzer looks up address-1). */
-static int capture_stack(uintptr_t *raw, int max, const uintptr_t **out)
+static int skip_shim_frames(const uintptr_t *raw, int n, int max, const uintptr_t **out)
 {
-    int n = lg_unwind_backtrace((void **)raw, max + 16); /* unwind.c: libunwind's result, cached */
     int i = 0;
     while (i < n && raw[i] >= g_shim_lo && raw[i] < g_shim_hi) i++;
     *out = raw + i; /* no copy: the frames stay where the unwinder put them */
     return n - i < max ? n - i : max;
+}
+
+static int capture_stack(uintptr_t *raw, int max, const uintptr_t **out)
+{
+    int n = lg_unwind_backtrace((void **)raw, max + 16); /* unwind.c: libunwind's result, cached */
+    return skip_shim_frames(raw, n, max, out);
+}
+
+/* The stream's memo of this thread's walks (NULL on the shared ring 0, whose stream many
+ * threads write, or if it cannot be mapped). Cleared when another thread owns the ring. */
+static lg_unw_memo_set_t *stream_memo(lg_stream_t *st, uint32_t ri)
+{
+    if (ri == 0) return NULL;
+    pid_t tid = my_tid();
+    if (UNLIKELY(st->memo_tid != tid)) {
+        if (!st->memo && !(st->memo = map_anon(sizeof *st->memo))) return NULL;
+        memset(st->memo, 0, sizeof *st->memo);
+        st->memo_tid = tid;
+    }
+    return st->memo;
 }
 
 /* Two independent rotate-xor lanes (no multiply chain through every frame: this runs for
@@ -599,11 +620,25 @@ static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
 {
     uintptr_t raw[LG_MAX_FRAMES + 16];
     const uintptr_t *ips = raw;
-    int depth = ev->stack ? capture_stack(raw, ev->depth > 0 ? ev->depth : LG_MAX_FRAMES, &ips) : 0;
     uint32_t ri = tls.gen == atomic_load_explicit(&g_gen, memory_order_relaxed) ? tls.ring
                                                                                 : claim_ring();
     lg_ring_t *ring = &g_region->rings[ri];
     lg_stream_t *st = &g_streams[ri];
+    /* The stack: the same as one the memo remembers (its id is known), or walked. */
+    int depth = 0;
+    lg_unw_memo_t *memo = NULL;
+    bool known = false;
+    if (ev->stack) {
+        int max = ev->depth > 0 ? ev->depth : LG_MAX_FRAMES;
+        lg_unw_memo_set_t *set = stream_memo(st, ri);
+        int n = set ? lg_unwind_memo((void **)raw, max + 16, set, &memo) : -1;
+        if (n == LG_UNW_HIT)
+            known = true;
+        else if (n >= 0)
+            depth = skip_shim_frames(raw, n, max, &ips);
+        else
+            depth = capture_stack(raw, max, &ips);
+    }
     if (ri == 0)
         while (atomic_exchange_explicit(&ring->lock, 1, memory_order_acquire)) sched_yield();
 
@@ -626,8 +661,17 @@ static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
             p = lg_put_bytes(p, ev->type_name, strnlen(ev->type_name, 120));
         }
     }
-    bool is_new;
-    uint32_t sid = intern_stack(st, ips, depth, &is_new);
+    bool is_new = false;
+    uint32_t sid;
+    if (known) {
+        sid = memo->value;
+    } else {
+        sid = intern_stack(st, ips, depth, &is_new);
+        if (memo) {
+            memo->value = sid;
+            if (depth && !sid) memo->nreads = 0; /* not interned: do not remember */
+        }
+    }
     if (is_new) { /* STACK: depth, ip0, deltas */
         *p++ = LG_REC_STACK;
         p = lg_put_uv(p, (uint64_t)depth);

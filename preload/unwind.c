@@ -108,7 +108,7 @@ static atomic_int g_mods_stale; /* set by flush: close every module at the next 
 static atomic_int g_inited;
 
 #ifdef LG_UNWIND_STATS
-static _Atomic unsigned long st_fast, st_fallback, st_fills, st_bad;
+static _Atomic unsigned long st_fast, st_fallback, st_fills, st_bad, st_memo;
 #define STAT(x) atomic_fetch_add_explicit(&(x), 1, memory_order_relaxed)
 #else
 #define STAT(x) ((void)0)
@@ -398,47 +398,142 @@ __attribute__((noinline, cold)) static uint64_t fill(uintptr_t ra, uint32_t epoc
 }
 
 /* ---- the walk -------------------------------------------------------------------------- */
-int lg_unwind_fast_(void **buf, int max, uintptr_t ra, uintptr_t sp, uintptr_t bp)
-    __attribute__((used, noinline, visibility("hidden")));
-
-int lg_unwind_fast_(void **buf, int max, uintptr_t ra, uintptr_t sp, uintptr_t bp)
+/* Walks from (ra, sp, bp). With rec, also notes every stack word read and whether bp was
+ * used before being restored (rec->nreads = 0 if it read more than fits). -1: give up. */
+static inline __attribute__((always_inline)) int walk(void **buf, int max, uintptr_t ra,
+                                                      uintptr_t sp, uintptr_t bp,
+                                                      lg_unw_memo_t *rec)
 {
     const lg_table_t *tp = atomic_load_explicit(&g_tab, memory_order_acquire);
-    if (UNLIKELY(!tp || max <= 0 || ra < 0x4000 || ra >= PC_LIMIT)) goto fallback;
+    if (UNLIKELY(!tp || max <= 0 || ra < 0x4000 || ra >= PC_LIMIT)) return -1;
     lg_table_t t = *tp;
     uint32_t epoch = atomic_load_explicit(&g_epoch, memory_order_relaxed);
     uint64_t ekey = (uint64_t)(epoch & EPOCH_MASK) << 48;
     uintptr_t pc = ra;
     int n = 0;
+    unsigned nr = 0;
+    /* RBP matters only where a CFA is computed from it: a restored RBP is noted as an input
+     * then (its address depends on words already noted), the initial one flags use_bp0. */
+    const uintptr_t *bp_at = NULL; /* where bp was last restored from; NULL: initial */
+    bool bp_noted = false, use_bp0 = false;
     buf[n++] = (void *)pc;
     while (n < max) {
         uint64_t r = table_get(t, pc | ekey);
         if (UNLIKELY(!r)) {
             r = fill(pc, epoch);
-            if (!r) goto fallback;
+            if (!r) return -1;
             tp = atomic_load_explicit(&g_tab, memory_order_acquire);
-            if (UNLIKELY(!tp)) goto fallback;
+            if (UNLIKELY(!tp)) return -1;
             t = *tp;
         }
         if (LIKELY(r & R_STD)) {
+            if (rec && (r & R_CFA_RBP)) {
+                if (!bp_at)
+                    use_bp0 = true;
+                else if (!bp_noted) {
+                    if (nr < LG_UNW_MEMO_READS) {
+                        rec->addr[nr] = (uintptr_t)bp_at;
+                        rec->val[nr] = bp;
+                    }
+                    nr++;
+                    bp_noted = true;
+                }
+            }
             uintptr_t cfa = ((r & R_CFA_RBP) ? bp : sp) + (uintptr_t)R_CFA_OFF(r);
-            uintptr_t next = *(const uintptr_t *)(cfa - 8);
-            if (r & R_RBP_SAVED) bp = *(const uintptr_t *)(cfa + (uintptr_t)R_RBP_OFF(r));
+            const uintptr_t *ra_at = (const uintptr_t *)(cfa - 8);
+            uintptr_t next = *ra_at;
+            if (rec) {
+                if (nr < LG_UNW_MEMO_READS) {
+                    rec->addr[nr] = (uintptr_t)ra_at;
+                    rec->val[nr] = next;
+                }
+                nr++;
+            }
+            if (r & R_RBP_SAVED) {
+                bp_at = (const uintptr_t *)(cfa + (uintptr_t)R_RBP_OFF(r));
+                bp = *bp_at;
+                bp_noted = false;
+            }
             sp = cfa;
             if (next < 0x4000) break;
-            if (UNLIKELY(next >= PC_LIMIT)) goto fallback;
+            if (UNLIKELY(next >= PC_LIMIT)) return -1;
             buf[n++] = (void *)next;
             pc = next;
         } else if (r & R_LAST)
             break;
         else
-            goto fallback;
+            return -1;
+    }
+    if (rec) {
+        rec->nreads = nr <= LG_UNW_MEMO_READS ? (uint16_t)nr : 0;
+        rec->use_bp0 = use_bp0;
+        rec->epoch = epoch;
+    }
+    return n;
+}
+
+int lg_unwind_fast_(void **buf, int max, uintptr_t ra, uintptr_t sp, uintptr_t bp)
+    __attribute__((used, noinline, visibility("hidden")));
+
+int lg_unwind_fast_(void **buf, int max, uintptr_t ra, uintptr_t sp, uintptr_t bp)
+{
+    int n = walk(buf, max, ra, sp, bp, NULL);
+    if (n < 0) STAT(st_fallback);
+    else STAT(st_fast);
+    return n;
+}
+
+/* Does e remember a walk from these registers, and does the stack still hold its words? */
+static inline bool memo_matches(const lg_unw_memo_t *e, int max, uintptr_t ra, uintptr_t sp,
+                                uintptr_t bp, uint32_t epoch)
+{
+    if (e->sp0 != sp || e->ra0 != ra || e->max != max || !e->nreads || e->epoch != epoch ||
+        (e->use_bp0 && e->bp0 != bp))
+        return false;
+    /* in order: each address follows from the registers and the words before it, and is one
+     * the walk reads */
+    for (unsigned i = 0; i < e->nreads; i++)
+        if (*(const uintptr_t *)e->addr[i] != e->val[i]) return false;
+    return true;
+}
+
+int lg_unwind_memo_(void **buf, int max, lg_unw_memo_set_t *set, lg_unw_memo_t **entry,
+                    uintptr_t ra, uintptr_t sp, uintptr_t bp)
+    __attribute__((used, noinline, visibility("hidden")));
+
+int lg_unwind_memo_(void **buf, int max, lg_unw_memo_set_t *set, lg_unw_memo_t **entry,
+                    uintptr_t ra, uintptr_t sp, uintptr_t bp)
+{
+    *entry = NULL;
+    uint32_t epoch = atomic_load_explicit(&g_epoch, memory_order_relaxed);
+    unsigned s = (unsigned)((((sp >> 3) ^ ((uint64_t)max << 40)) * 0x9e3779b97f4a7c15ull) >> 58) &
+                 (LG_UNW_MEMO_SETS - 1);
+    lg_unw_memo_t *ways = set->e[s];
+    for (unsigned w = 0; w < LG_UNW_MEMO_WAYS; w++) {
+        if (memo_matches(&ways[w], max, ra, sp, bp, epoch)) {
+            *entry = &ways[w];
+            STAT(st_memo);
+            return LG_UNW_HIT;
+        }
+    }
+    lg_unw_memo_t *victim = &ways[set->clock[s]++ % LG_UNW_MEMO_WAYS];
+    victim->nreads = 0;
+    int n = walk(buf, max, ra, sp, bp, victim);
+    if (n < 0) {
+        victim->nreads = 0;
+        STAT(st_fallback);
+        return -1;
     }
     STAT(st_fast);
+    if (victim->nreads) {
+        victim->ra0 = ra;
+        victim->sp0 = sp;
+        victim->bp0 = bp;
+        victim->max = max;
+        victim->value = 0;
+        *entry = victim;
+    }
     return n;
-fallback:
-    STAT(st_fallback);
-    return -1;
 }
 
 /* The entry: caller's return address, stack pointer after return and RBP as they are at the
@@ -474,6 +569,26 @@ __asm__(".text\n"
         "  jmp unw_backtrace@PLT\n"
         ".cfi_endproc\n"
         ".size lg_unwind_backtrace, .-lg_unwind_backtrace\n");
+
+/* The memo's entry: registers as at the call, RBP passed on the stack (7th argument). */
+__asm__(".text\n"
+        ".globl lg_unwind_memo\n"
+        ".hidden lg_unwind_memo\n"
+        ".type lg_unwind_memo, @function\n"
+        ".p2align 4\n"
+        "lg_unwind_memo:\n"
+        ".cfi_startproc\n"
+        "  endbr64\n"
+        "  movq (%rsp), %r8\n"
+        "  leaq 8(%rsp), %r9\n"
+        "  pushq %rbp\n"
+        ".cfi_adjust_cfa_offset 8\n"
+        "  call lg_unwind_memo_\n"
+        "  addq $8, %rsp\n"
+        ".cfi_adjust_cfa_offset -8\n"
+        "  ret\n"
+        ".cfi_endproc\n"
+        ".size lg_unwind_memo, .-lg_unwind_memo\n");
 
 /* ---- init, flush, fork ----------------------------------------------------------------- */
 static void atfork_child(void)
@@ -532,5 +647,6 @@ void lg_unwind_get_stats(lg_unwind_stats_t *out)
     out->fallback = atomic_load(&st_fallback);
     out->fills = atomic_load(&st_fills);
     out->bad_rules = atomic_load(&st_bad);
+    out->memo_hits = atomic_load(&st_memo);
 }
 #endif

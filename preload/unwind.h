@@ -16,6 +16,8 @@
 extern "C" {
 #endif
 
+#include <stdint.h>
+
 #define LG_UNWIND_API __attribute__((visibility("hidden")))
 
 /* Initialise once per process; returns 0 or -errno. Idempotent; a forked child needs no
@@ -30,6 +32,44 @@ LG_UNWIND_API int lg_unwind_init(void);
  * and take the loader lock via dl_iterate_phdr). */
 LG_UNWIND_API int lg_unwind_backtrace(void **buf, int max);
 
+/* ---- memo of walks ----------------------------------------------------------------------
+ * A walk is a function of the registers at the call (return address, stack pointer, and RBP
+ * when a frame's CFA is RBP-based before any RBP is restored) and of the stack words it
+ * reads (return addresses, saved RBPs), each read at an address computed from the earlier
+ * ones. A memo entry keeps those inputs; a later call whose registers are equal and whose
+ * words at the same addresses are equal, checked in order, would walk to the same frames:
+ * the entry's `value` (the caller's name for that stack) is the answer, without a walk.
+ * Checking in order reads no address the walk itself would not read. One set per thread
+ * (the addresses are on that thread's stack): the caller owns it and clears it when the
+ * set changes hands. */
+#define LG_UNW_MEMO_READS 40u /* walks reading more words are not remembered */
+#define LG_UNW_MEMO_WAYS 4u
+#define LG_UNW_MEMO_SETS 16u
+#define LG_UNW_HIT (-2)
+
+typedef struct lg_unw_memo {
+    uintptr_t ra0, sp0, bp0; /* registers at the call */
+    uint32_t epoch;          /* rule epoch of the walk (lg_unwind_flush changes it) */
+    uint16_t nreads;         /* 0: empty */
+    uint8_t use_bp0;         /* the walk used bp0 */
+    uint8_t pad;
+    int max;                 /* the walk's frame limit */
+    uint32_t value;          /* set by the caller after the walk */
+    uintptr_t addr[LG_UNW_MEMO_READS], val[LG_UNW_MEMO_READS];
+} lg_unw_memo_t;
+
+typedef struct lg_unw_memo_set {
+    lg_unw_memo_t e[LG_UNW_MEMO_SETS][LG_UNW_MEMO_WAYS];
+    uint32_t clock[LG_UNW_MEMO_SETS]; /* round-robin victim per set */
+} lg_unw_memo_set_t;
+
+/* lg_unwind_backtrace(buf, max) through `set`. Returns LG_UNW_HIT with *entry the matching
+ * entry (buf untouched: the caller takes entry->value); or the number of frames walked
+ * into buf, with *entry the entry that now remembers the walk (the caller sets its value)
+ * or NULL when the walk cannot be remembered; or -1 when the fast walk gave up (the caller
+ * calls lg_unwind_backtrace). */
+LG_UNWIND_API int lg_unwind_memo(void **buf, int max, lg_unw_memo_set_t *set, lg_unw_memo_t **entry);
+
 /* Call after dlopen/dlclose changed the loaded objects: cached rules and opened modules are
  * dropped (lazily). Not from a signal handler. */
 LG_UNWIND_API void lg_unwind_flush(void);
@@ -38,7 +78,7 @@ LG_UNWIND_API void lg_unwind_flush(void);
 /* Test builds only (-DLG_UNWIND_STATS): calls served by the fast path, calls handed to
  * unw_backtrace, rules computed with libdw, of which not cacheable (fallback rules). */
 typedef struct lg_unwind_stats {
-    unsigned long fast, fallback, fills, bad_rules;
+    unsigned long fast, fallback, fills, bad_rules, memo_hits;
 } lg_unwind_stats_t;
 LG_UNWIND_API void lg_unwind_get_stats(lg_unwind_stats_t *out);
 #endif

@@ -82,6 +82,24 @@ static int through_module(const char *path, int rounds)
     return 0;
 }
 
+/* ---- twins: the same frames at the same addresses, different return addresses ------------
+ * Called alternately from one loop, the leaf sees the same stack pointer and the same
+ * registers each time; only a return address on the stack tells the stacks apart, which is
+ * what the memo must notice. */
+__attribute__((noinline)) static void twin_a(int tag)
+{
+    leaf_checks(tag);
+    sink += tag;
+}
+
+__attribute__((noinline)) static void twin_b(int tag)
+{
+    leaf_checks(tag);
+    sink += tag;
+}
+
+static void (*const volatile twins[2])(int) = {twin_a, twin_b};
+
 /* ---- signals --------------------------------------------------------------------------- */
 static void on_signal(int sig)
 {
@@ -114,6 +132,10 @@ int main(int argc, char **argv)
         for (int d = 0; d <= 20; d += 4) through_lib(d);
     }
     rec(280, leaf_checks, 9); /* deeper than the buffers: truncation */
+    long hits0 = CMP_GET(cmp_memo_hits), checks0 = CMP_GET(cmp_checks);
+    for (int i = 0; i < 16; i++) twins[i & 1](7000 + (i & 1));
+    for (int i = 0; i < 16; i++) twins[(i >> 1) & 1](7100);
+    long twin_hits = CMP_GET(cmp_memo_hits) - hits0, twin_checks = CMP_GET(cmp_checks) - checks0;
 
 #ifdef LG_UNWIND_STATS
     lg_unwind_stats_t before, after;
@@ -147,7 +169,13 @@ int main(int argc, char **argv)
     for (int d = 1; d <= 10; d++) rec(d, leaf_checks, 6000 + d); /* after flushes */
 
     long checks = CMP_GET(cmp_checks), failures = CMP_GET(cmp_failures);
-    printf("%ld comparisons (%ld frames), %ld mismatches\n", checks, CMP_GET(cmp_frames), failures);
+    printf("%ld comparisons (%ld frames), %ld mismatches, %ld memo hits\n", checks,
+           CMP_GET(cmp_frames), failures, CMP_GET(cmp_memo_hits));
+    printf("twins: %ld of %ld comparisons answered by the memo\n", twin_hits, twin_checks);
+    if (twin_hits < twin_checks / 2) { /* each (twin, max) misses once, then repeats */
+        printf("FAIL: the memo recognised too few repeated stacks\n");
+        return 1;
+    }
 #ifdef LG_UNWIND_STATS
     lg_unwind_stats_t st;
     lg_unwind_get_stats(&st);
