@@ -38,17 +38,27 @@ typedef struct lg_block {
 typedef struct lg_event {
     uint64_t seq;
     uint8_t type; /* LG_REC_MALLOC, CALLOC, ALIGNED, REALLOC (the allocation half), FREE,
-                     MODULE, UNMODULE, NOP */
+                     MODULE, UNMODULE, NOP, and the runtime records */
     uint8_t fn;
     uint32_t ring, tid;
-    uint64_t addr, size, align;
-    uint32_t stack;  /* global stack id */
-    uint32_t module; /* index into modules, for MODULE / UNMODULE */
-    /* runtime object events */
-    uint32_t otype;  /* global type id (OBJ_ALLOC) */
-    int64_t refcount; /* count after an INCREF / DECREF */
-    uint32_t gen;    /* GC_START / GC_END */
-    uint64_t collected, uncollectable, ns;
+    uint32_t stack; /* global stack id */
+    union {             /* by type: */
+        uint32_t module; /* MODULE / UNMODULE: index into modules */
+        uint32_t otype;  /* OBJ_ALLOC: global type id (0 for the other object events) */
+        uint32_t gen;    /* GC_START / GC_END */
+    };
+    union { /* kept small: every event is built and copied through the reordering */
+        struct {
+            uint64_t addr, size;
+            union {
+                uint64_t align;   /* ALIGNED */
+                int64_t refcount; /* INCREF / DECREF: the count after */
+            };
+        };
+        struct {
+            uint64_t collected, uncollectable, ns; /* GC_END */
+        };
+    };
 } lg_event_t;
 
 /* A reference-counted runtime's object event (trace_format.h, LG_REC_OBJ_ALLOC..DECREF), in

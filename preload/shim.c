@@ -141,6 +141,7 @@ typedef struct lg_stream {
     size_t arena_left;
     const char *types[LG_MAX_TYPES]; /* type names written to this stream; id = index + 1 */
     uint32_t ntypes;
+    uint64_t tail_seen;      /* the ring's tail when last read (it only grows) */
     lg_unw_memo_set_t *memo; /* walks of the owning thread and their stack ids (unwind.h) */
     pid_t memo_tid;          /* the thread whose stack the memo describes */
 } lg_stream_t;
@@ -447,7 +448,7 @@ static bool collector_alive(void)
 }
 
 /* Waits until `need` bytes fit in the ring at `head`. Returns false if tracing stopped. */
-static bool wait_space(lg_ring_t *ring, uint64_t head, size_t need)
+__attribute__((noinline, cold)) static bool wait_space(lg_ring_t *ring, uint64_t head, size_t need)
 {
     uint64_t waited = 0;
     while (head + need - atomic_load_explicit(&ring->tail, memory_order_acquire) > LG_RING_BYTES) {
@@ -568,17 +569,41 @@ static uint32_t intern_stack(lg_stream_t *st, const uintptr_t *ips, int depth, b
 
 /* ---- records --------------------------------------------------------------------------- */
 
+/* Is there room for `need` bytes at `head`? The tail is read again only when the copy read
+ * last says no: the collector moves it all the time, and reading it for every event would
+ * fetch its cache line from the collector's core each time. */
+static inline bool have_space(lg_ring_t *ring, lg_stream_t *st, uint64_t head, size_t need)
+{
+    if (LIKELY(head + need - st->tail_seen <= LG_RING_BYTES)) return true;
+    st->tail_seen = atomic_load_explicit(&ring->tail, memory_order_acquire);
+    if (head + need - st->tail_seen <= LG_RING_BYTES) return true;
+    bool ok = wait_space(ring, head, need);
+    st->tail_seen = atomic_load_explicit(&ring->tail, memory_order_acquire);
+    return ok;
+}
+
+
 /* An event to record; fields used depend on `type` (trace_format.h). */
 typedef struct lg_event {
     uint8_t type, fn;
-    uintptr_t addr, old;
-    size_t size, align;
-    int64_t seq1;          /* a reserved sequence number, or -1 to take one */
     bool stack;
     int depth;             /* frames to capture when `stack` (0: LG_MAX_FRAMES) */
+    int64_t seq1;          /* a reserved sequence number, or -1 to take one */
     const char *type_name; /* runtime object events */
-    int64_t refcount;
-    uint64_t gen, collected, uncollectable, ns;
+    union { /* by type; kept small, as every event is built on the stack */
+        struct {
+            uintptr_t addr;
+            size_t size;
+            union {
+                uintptr_t old;    /* REALLOC */
+                size_t align;     /* ALIGNED */
+                int64_t refcount; /* INCREF / DECREF */
+            };
+        };
+        struct {
+            uint64_t gen, collected, uncollectable, ns; /* GC_START / GC_END */
+        };
+    };
 } lg_event_t;
 
 /* Encoding: tag with LG_TAG_SEQ1 when seq follows the stream's last one, else sv delta. */
@@ -602,7 +627,7 @@ static uint8_t *put_addr(uint8_t *p, lg_stream_t *st, uintptr_t a)
 
 /* Encoding: the one address of a record, as a delta in 16-byte units when it is a multiple
  * of 16 (LG_TAG_A16 set in the tag). */
-static uint8_t *put_addr16(uint8_t *tag, uint8_t *p, lg_stream_t *st, uintptr_t a)
+static inline uint8_t *put_addr16(uint8_t *tag, uint8_t *p, lg_stream_t *st, uintptr_t a)
 {
     int64_t d = (int64_t)(a - st->prev_addr);
     st->prev_addr = a;
@@ -680,7 +705,7 @@ static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
     }
     uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
     size_t need = (size_t)(p - buf) + 8 * LG_VARINT_MAX + 2 + extra_len;
-    if (!wait_space(ring, head, need)) {
+    if (!have_space(ring, st, head, need)) {
         atomic_fetch_add(&g_region->hdr.lost, 1);
         goto out;
     }
@@ -688,6 +713,11 @@ static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
      * always published, so the analyzer's reordering never waits for a number that cannot
      * come. */
     uint64_t seq = ev->seq1 >= 0 ? (uint64_t)ev->seq1 : atomic_fetch_add(&g_region->hdr.seq, 1);
+    /* An event alone that fits before the ring's end is encoded in place: no copy, and no
+     * reload of bytes just stored one by one (which the CPU cannot forward to a wide load). */
+    size_t off = (size_t)(head & (LG_RING_BYTES - 1));
+    uint8_t *start = buf;
+    if (p == buf && !extra_len && off + need <= LG_RING_BYTES) p = start = ring->data + off;
     uint8_t *tag = p++;
     *tag = ev->type;
     p = put_seq(tag, p, st, seq);
@@ -744,8 +774,8 @@ static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
     default: /* NOP, MODULE, UNMODULE, WALK: payload in extra */
         break;
     }
-    size_t len = (size_t)(p - buf);
-    lg_ring_copy_in(ring, head, buf, len);
+    size_t len = (size_t)(p - start);
+    if (start == buf) lg_ring_copy_in(ring, head, buf, len);
     if (extra_len) lg_ring_copy_in(ring, head + len, extra, extra_len);
     atomic_store_explicit(&ring->head, head + len + extra_len, memory_order_release);
 out:
