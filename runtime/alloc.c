@@ -1,8 +1,8 @@
 /*
- * runtime/alloc.c - rcrt's small-object allocator: size classes, pools, arenas, the radix
- * ownership test, statistics and the debug mode. It owns every byte of the arenas; it must not
- * call anything that could re-enter it, and its fast paths (rc_malloc and rc_free of a small
- * block) take no lock, make no system call and call no libc function.
+ * runtime/alloc.c - rcrt's small-object allocator: size classes, pools, arenas, the arena map
+ * (the ownership test), statistics and the debug mode. It owns every byte of the arenas; it
+ * must not call anything that could re-enter it, and its fast paths (rc_malloc and rc_free of
+ * a small block) take no lock, make no system call and call no libc function.
  *
  * Design
  * ======
@@ -45,12 +45,30 @@
  * empty is unmapped (one is kept as a spare, RC_ARENA_SPARES). Keeping the list sorted costs
  * O(1) per change thanks to nfp2lasta[n], the last arena in the list with n empty pools: an
  * arena whose count goes from n to n+1 moves right after nfp2lasta[n] (CPython's trick).
+ * The spare keeps its carved pools (empty, in its freepools list) when it is reused.
+ *
+ * Huge pages. Once RC_HUGE_ARENAS arenas are in use, new arenas are mapped two at a time,
+ * 2 MiB aligned, with MADV_HUGEPAGE: with millions of live blocks, a free otherwise pays a TLB
+ * miss for the block and often another for its pool header (a different 4 KiB page), and
+ * these page walks, not instructions, are the cost of random frees. Smaller programs keep
+ * 4 KiB pages and their memory is not rounded up to 2 MiB.
  *
  * Ownership. rc_free must tell a pool block from a malloc block without reading the block's
  * memory (it may be a malloc block next to unmapped memory). Arenas are aligned to their size,
- * so addr >> 20 identifies the arena; a two-level radix tree over the 28 bits of that key
- * (a static root of 16 Ki leaf pointers, leaves of 16 Ki bytes made on demand) answers in two
- * dependent loads. The pool header is then at addr & ~(16 KiB - 1).
+ * so addr >> 20 identifies the arena; the arena map holds one byte per such key over the 48-bit
+ * user address space: 2^28 bytes of address space reserved read-only at start-up
+ * (MAP_NORESERVE: reading an untouched page maps the zero page; a page is made writable, and
+ * so backed and committed, when an arena in its 4 GiB of address space is made). The byte
+ * says whose the arena is and in which mode: 0 not ours, ARENA_RAW, ARENA_DEBUG; so rc_free
+ * answers "is it ours, and is the fast path allowed" with one bounds test and one load, and
+ * needs no separate test of the mode. The pool header is then at addr & ~(16 KiB - 1).
+ * (The first version was a two-level radix tree with a NULL test per level and a mode test
+ * in front: 14 instructions where the map needs 6.)
+ *
+ * Empty classes. A class with no used pool has as its head `no_pool`, a static pool whose free
+ * list is one block holding NULL: the allocation fast path pops it like any block, sees the
+ * list run dry and only then goes to the slow path (malloc_refill), which restores `no_pool`
+ * and starts a real pool. So the fast path has no separate test for an empty class.
  *
  * Debug mode wraps each block as [size | 8 x 0xFD | data (0xCD when fresh) | 8 x 0xFD];
  * freed blocks (and emptied pools) are filled with 0xDD, and reused pool blocks are checked
@@ -66,6 +84,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -113,63 +132,134 @@ struct rc_arena {
 };
 
 enum { MODE_UNINIT = 0, MODE_RAW = 1, MODE_DEBUG = 2 };
+/* Arena map bytes. */
+enum { ARENA_NONE = 0, ARENA_RAW = 1, ARENA_DEBUG = 2 };
 
 static struct {
-    rc_pool_t *usedpools[RC_NB_CLASSES];
-    int mode;                     /* MODE_*: checked first on every call */
+    /* What the fast paths read, first, in the same cache lines. */
+    size_t fast_limit;            /* RC_SMALL_LIMIT in raw mode; 0 before start-up and in debug
+                                   * mode, so that every rc_malloc then goes to malloc_slow */
+    uint8_t *map;                 /* the arena map, ARENA_* per addr >> RC_ARENA_BITS */
+    uintptr_t map_keys;           /* entries of map; 0 until it is reserved */
+    rc_pool_t *usedpools[RC_NB_CLASSES]; /* first used pool per class, or &no_pool */
+    int mode;                     /* MODE_* */
     int want_debug;               /* rc_alloc_set_debug before start */
+    size_t page_size;
     rc_arena_t *usable;
     rc_arena_t *nfp2lasta[RC_POOLS_PER_ARENA + 1];
     rc_arena_t *all;
     rc_arena_t *spare;
+    uintptr_t half;               /* mapped second half of a huge-page pair, not yet an arena */
     size_t arenas_allocated, arenas_freed, arenas_current, arenas_highwater;
     size_t large_blocks, large_bytes;
 } A;
 
-/* ---- radix tree: is this address in one of our arenas? -------------------------------- */
+/* ---- the arena map: is this address in one of our arenas? ----------------------------- */
 
-#define RADIX_KEY_BITS (RC_ADDRESS_BITS - RC_ARENA_BITS)
-#define RADIX_ROOT_BITS (RADIX_KEY_BITS / 2)
-#define RADIX_LEAF_BITS (RADIX_KEY_BITS - RADIX_ROOT_BITS)
-#define RADIX_LEAF_MASK (((uintptr_t)1 << RADIX_LEAF_BITS) - 1)
+#define MAP_KEYS ((uintptr_t)1 << (RC_ADDRESS_BITS - RC_ARENA_BITS))
 
-static uint8_t *radix_root[(size_t)1 << RADIX_ROOT_BITS];
-
-static inline bool radix_get(uintptr_t addr)
+/* Reserve the map at start-up. Without it no arena can be made (every pool allocation then
+ * fails with ENOMEM), but frees, ownership tests and large blocks work. */
+static void map_reserve(void)
 {
-    if (RC_UNLIKELY(addr >> RC_ADDRESS_BITS))
-        return false;
-    uintptr_t key = addr >> RC_ARENA_BITS;
-    uint8_t *leaf = radix_root[key >> RADIX_LEAF_BITS];
-    return leaf != NULL && leaf[key & RADIX_LEAF_MASK];
+    long ps = sysconf(_SC_PAGESIZE);
+    A.page_size = ps > 0 ? (size_t)ps : 4096;
+    void *m = mmap(NULL, MAP_KEYS, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
+        return;
+    A.map = m;
+    A.map_keys = MAP_KEYS;
 }
 
-/* Mark or unmark an arena. Returns 0 or -ENOMEM (a leaf could not be made). */
-static int radix_set(uintptr_t base, uint8_t value)
+/* ARENA_* of the arena holding `addr` (ARENA_NONE if none of ours). */
+static inline unsigned arena_kind(uintptr_t addr)
 {
-    if (base >> RC_ADDRESS_BITS)
-        return -ENOMEM; /* outside the covered space: refuse the arena */
+    uintptr_t key = addr >> RC_ARENA_BITS;
+    return key < A.map_keys ? A.map[key] : ARENA_NONE;
+}
+
+/* Mark (kind ARENA_RAW / ARENA_DEBUG) or unmark (ARENA_NONE) an arena. Returns 0 or -ENOMEM
+ * (outside the mapped space, or its page of the map could not be made writable). */
+static int map_set(uintptr_t base, uint8_t kind)
+{
     uintptr_t key = base >> RC_ARENA_BITS;
-    uint8_t **slot = &radix_root[key >> RADIX_LEAF_BITS];
-    if (*slot == NULL) {
-        if (!value)
-            return 0;
-        *slot = calloc((size_t)1 << RADIX_LEAF_BITS, 1);
-        if (*slot == NULL)
+    if (key >= A.map_keys)
+        return -ENOMEM;
+    if (kind != ARENA_NONE) {
+        uintptr_t page = (uintptr_t)&A.map[key] & ~(uintptr_t)(A.page_size - 1);
+        if (mprotect((void *)page, A.page_size, PROT_READ | PROT_WRITE) != 0)
             return -ENOMEM;
     }
-    (*slot)[key & RADIX_LEAF_MASK] = value;
+    A.map[key] = kind;
     return 0;
 }
 
 bool rc_alloc_owns(const void *p)
 {
-    return radix_get((uintptr_t)p);
+    return arena_kind((uintptr_t)p) != ARENA_NONE;
+}
+
+/* ---- empty classes ----------------------------------------------------------------------- */
+
+static _Alignas(RC_ALIGNMENT) uint8_t no_pool_block[RC_SMALL_LIMIT]; /* its link word is NULL */
+static rc_pool_t no_pool = {.freeblock = no_pool_block};
+
+static inline rc_pool_t *class_first(unsigned idx)
+{
+    rc_pool_t *pool = A.usedpools[idx];
+    return pool == &no_pool ? NULL : pool;
+}
+
+static inline void class_set_first(unsigned idx, rc_pool_t *pool)
+{
+    A.usedpools[idx] = pool != NULL ? pool : &no_pool;
 }
 
 /* ---- arenas ---------------------------------------------------------------------------- */
 
-/* A new arena from the spare or from mmap; NULL if the OS says no. */
+/* A new arena from the spare or from mmap; NULL if the OS says no. The spare comes back as it
+ * left: its pools all empty but still carved, in its freepools list, each with its free list
+ * and class (so a program that empties its last arena and starts again, as a LIFO loop does,
+ * re-carves nothing). */
+/* Map `len` bytes aligned to `len` (a power of two): map twice as much and trim. Returns the
+ * base, or 0 if the OS says no. */
+static uintptr_t map_aligned(size_t len)
+{
+    uint8_t *p = mmap(NULL, 2 * len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return 0;
+    uintptr_t base = RC_ROUNDUP((uintptr_t)p, len);
+    size_t head = base - (uintptr_t)p;
+    if (head)
+        munmap(p, head);
+    if (len - head)
+        munmap((void *)(base + len), len - head);
+    return base;
+}
+
+/* The address of a fresh arena: with RC_HUGE_ARENAS arenas in use, the first half of a new
+ * pair aligned to 2 MiB with transparent huge pages requested (the second half is kept in
+ * `half` for the next arena); below it, an arena of its own. 0 if the OS says no. A failed
+ * madvise (no THP in the kernel) leaves an ordinary pair. */
+static uintptr_t arena_map(void)
+{
+    if (A.half != 0) {
+        uintptr_t base = A.half;
+        A.half = 0;
+        return base;
+    }
+    if (A.arenas_current < RC_HUGE_ARENAS)
+        return map_aligned(RC_ARENA_SIZE);
+    uintptr_t base = map_aligned(2 * (size_t)RC_ARENA_SIZE);
+    if (base == 0)
+        return 0;
+#ifdef MADV_HUGEPAGE
+    (void)madvise((void *)base, 2 * (size_t)RC_ARENA_SIZE, MADV_HUGEPAGE);
+#endif
+    A.half = base + RC_ARENA_SIZE;
+    return base;
+}
+
 static rc_arena_t *arena_new(void)
 {
     rc_arena_t *a = A.spare;
@@ -179,20 +269,12 @@ static rc_arena_t *arena_new(void)
         a = malloc(sizeof *a);
         if (a == NULL)
             return NULL;
-        /* Map twice the size and trim to an aligned arena. */
-        size_t len = 2 * (size_t)RC_ARENA_SIZE;
-        uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) {
+        uintptr_t base = arena_map();
+        if (base == 0) {
             free(a);
             return NULL;
         }
-        uintptr_t base = RC_ROUNDUP((uintptr_t)p, RC_ARENA_SIZE);
-        size_t head = base - (uintptr_t)p;
-        if (head)
-            munmap(p, head);
-        if (RC_ARENA_SIZE - head)
-            munmap((void *)(base + RC_ARENA_SIZE), RC_ARENA_SIZE - head);
-        if (radix_set(base, 1) != 0) {
+        if (map_set(base, A.mode == MODE_DEBUG ? ARENA_DEBUG : ARENA_RAW) != 0) {
             munmap((void *)base, RC_ARENA_SIZE);
             free(a);
             return NULL;
@@ -200,10 +282,10 @@ static rc_arena_t *arena_new(void)
         a->base = base;
         POISON((void *)base, RC_ARENA_SIZE);
         A.arenas_allocated++;
+        a->freepools = NULL;
+        a->pool_address = a->base;
     }
-    a->freepools = NULL;
     a->ntotalpools = a->nfreepools = RC_POOLS_PER_ARENA;
-    a->pool_address = a->base;
     a->nextarena = a->prevarena = NULL;
     a->allprev = NULL;
     a->allnext = A.all;
@@ -230,7 +312,7 @@ static void arena_release(rc_arena_t *a)
         A.spare = a;
         return;
     }
-    radix_set(a->base, 0);
+    map_set(a->base, ARENA_NONE);
     UNPOISON((void *)a->base, RC_ARENA_SIZE);
     munmap((void *)a->base, RC_ARENA_SIZE);
     free(a);
@@ -342,7 +424,7 @@ static void *alloc_new_pool(unsigned idx)
     size_t size = INDEX2SIZE(idx);
     pool->ref = 1;
     pool->nextpool = pool->prevpool = NULL;
-    A.usedpools[idx] = pool;
+    class_set_first(idx, pool);
     if (was_used && pool->szidx == idx && A.mode != MODE_DEBUG) {
         /* The pool last served this class: its free list is intact (an empty pool keeps its
          * blocks linked), so no re-carving. This keeps a pool that empties and refills, as in
@@ -367,7 +449,8 @@ static void *alloc_new_pool(unsigned idx)
 }
 
 /* The pool at the head of its class ran out of free blocks: carve the next never-used block,
- * or, if none is left, the pool is full and leaves the list. */
+ * or, if none is left, the pool is full and leaves the list (its links are left as they are:
+ * a full pool is in no list, and pool_was_full sets both). */
 static void pool_extend(rc_pool_t *pool, unsigned idx)
 {
     if (pool->nextoffset <= pool->maxnextoffset) {
@@ -379,17 +462,16 @@ static void pool_extend(rc_pool_t *pool, unsigned idx)
         pool->freeblock = fb;
         return;
     }
-    A.usedpools[idx] = pool->nextpool;
+    class_set_first(idx, pool->nextpool);
     if (pool->nextpool)
         pool->nextpool->prevpool = NULL;
-    pool->nextpool = pool->prevpool = NULL;
 }
 
-/* The first block of a full pool was freed: the pool is used again, at the front. */
-static void pool_was_full(rc_pool_t *pool)
+/* The first block of a full pool was freed (and counted): the pool is used again, at the
+ * front. */
+__attribute__((noinline)) static void pool_was_full(rc_pool_t *pool)
 {
-    pool->ref--; /* capacity >= 31, so the pool cannot be empty now */
-    rc_pool_t *head = A.usedpools[pool->szidx];
+    rc_pool_t *head = class_first(pool->szidx);
     pool->prevpool = NULL;
     pool->nextpool = head;
     if (head)
@@ -403,7 +485,7 @@ static void pool_became_empty(rc_pool_t *pool)
     if (pool->prevpool)
         pool->prevpool->nextpool = pool->nextpool;
     else
-        A.usedpools[pool->szidx] = pool->nextpool;
+        class_set_first(pool->szidx, pool->nextpool);
     if (pool->nextpool)
         pool->nextpool->prevpool = pool->prevpool;
     if (A.mode == MODE_DEBUG) {
@@ -443,7 +525,7 @@ static inline void *raw_malloc(size_t n)
 {
     if (RC_LIKELY(n - 1 < RC_SMALL_LIMIT)) {
         unsigned idx = (unsigned)((n - 1) >> RC_ALIGNMENT_SHIFT);
-        rc_pool_t *pool = A.usedpools[idx];
+        rc_pool_t *pool = class_first(idx);
         if (RC_LIKELY(pool != NULL)) {
             uint8_t *bp = pool->freeblock;
             UNPOISON(bp, INDEX2SIZE(idx));
@@ -459,28 +541,31 @@ static inline void *raw_malloc(size_t n)
     return large_malloc(n);
 }
 
-/* Fast path of free: one radix lookup, push on the pool's free list. */
+/* Push pool block `p` on its pool's free list; the pool may change state. */
+static inline void pool_push(void *p)
+{
+    rc_pool_t *pool = POOL_ADDR(p);
+    uint8_t *last = pool->freeblock;
+    *(uint8_t **)p = last;
+    pool->freeblock = p;
+    POISON(p, INDEX2SIZE(pool->szidx));
+    if (RC_UNLIKELY(--pool->ref == 0))
+        pool_became_empty(pool);
+    else if (RC_UNLIKELY(last == NULL))
+        pool_was_full(pool); /* capacity >= 31, so a full pool cannot have become empty */
+}
+
 static inline void raw_free(void *p)
 {
-    if (RC_LIKELY(radix_get((uintptr_t)p))) {
-        rc_pool_t *pool = POOL_ADDR(p);
-        uint8_t *last = pool->freeblock;
-        *(uint8_t **)p = last;
-        pool->freeblock = p;
-        POISON(p, INDEX2SIZE(pool->szidx));
-        if (RC_UNLIKELY(last == NULL))
-            pool_was_full(pool);
-        else if (RC_UNLIKELY(--pool->ref == 0))
-            pool_became_empty(pool);
-        return;
-    }
-    if (p != NULL)
+    if (arena_kind((uintptr_t)p) != ARENA_NONE)
+        pool_push(p);
+    else if (p != NULL)
         large_free(p);
 }
 
 static size_t raw_usable(const void *p)
 {
-    if (radix_get((uintptr_t)p))
+    if (arena_kind((uintptr_t)p) != ARENA_NONE)
         return INDEX2SIZE(POOL_ADDR(p)->szidx);
     return malloc_usable_size((void *)(uintptr_t)p);
 }
@@ -488,7 +573,7 @@ static size_t raw_usable(const void *p)
 static void *raw_realloc(void *p, size_t n)
 {
     size_t old;
-    if (radix_get((uintptr_t)p)) {
+    if (arena_kind((uintptr_t)p) != ARENA_NONE) {
         old = INDEX2SIZE(POOL_ADDR(p)->szidx);
         /* Keep the block unless it would waste more than a quarter of it. */
         if (n <= old && 4 * n > 3 * old)
@@ -559,7 +644,7 @@ static void *debug_malloc(size_t n)
     uint8_t *raw = raw_malloc(n + DBG_HEAD + DBG_TAIL);
     if (raw == NULL)
         return NULL;
-    if (radix_get((uintptr_t)raw))
+    if (arena_kind((uintptr_t)raw) != ARENA_NONE)
         dbg_check_reuse(raw);
     memcpy(raw, &n, sizeof n);
     memset(raw + 8, DBG_GUARD, DBG_HEAD - 8);
@@ -595,6 +680,10 @@ void rc_alloc_init_once(void)
     if (env != NULL && env[0] != '\0' && env[0] != '0')
         A.want_debug = 1;
     A.mode = A.want_debug ? MODE_DEBUG : MODE_RAW;
+    map_reserve();
+    for (unsigned i = 0; i < RC_NB_CLASSES; i++)
+        A.usedpools[i] = &no_pool;
+    A.fast_limit = A.mode == MODE_RAW ? RC_SMALL_LIMIT : 0;
 }
 
 int rc_alloc_set_debug(bool on)
@@ -612,16 +701,22 @@ bool rc_alloc_debug_enabled(void)
 
 /* ---- public entry points ---------------------------------------------------------------- */
 
-/* Popped the last free block of the head pool: carve the next one or retire the pool, then
- * hand out `bp`. Out of line so that the fast path below needs no stack frame. */
-__attribute__((noinline)) static void *extend_then(rc_pool_t *pool, unsigned idx, void *bp)
+/* The fast path popped the last free block of the head pool of the class of `n`: if that pool
+ * was `no_pool` (the class has none), restore it and start a real pool; otherwise carve the next
+ * block or retire the pool, and hand out `bp`. Out of line so that the fast path needs no
+ * stack frame. */
+__attribute__((noinline)) static void *malloc_refill(size_t n, rc_pool_t *pool, void *bp)
 {
-    pool_extend(pool, idx);
+    if (pool == &no_pool) {
+        no_pool.freeblock = no_pool_block;
+        no_pool.ref = 0;
+        return alloc_new_pool((unsigned)((n - 1) >> RC_ALIGNMENT_SHIFT));
+    }
+    pool_extend(pool, pool->szidx);
     return bp;
 }
 
-/* Everything that is not a pop from a used pool: first call, debug mode, a class without a
- * used pool, large requests. */
+/* Everything that is not a pop from a pool: first call, debug mode, large requests, 0. */
 __attribute__((noinline)) static void *malloc_slow(size_t n)
 {
     if (A.mode == MODE_UNINIT)
@@ -631,32 +726,46 @@ __attribute__((noinline)) static void *malloc_slow(size_t n)
     return raw_malloc(n);
 }
 
-/* The fast path: two tests, a pop, and tail calls to the slow paths (no frame, no spill). */
+/* The fast path: one test of the size (against fast_limit, which is 0 unless the allocator
+ * runs in raw mode), a pop, one test that the list did not run dry, and tail calls to the
+ * slow paths. No frame, no spill; it must never call libc or the OS. */
 void *rc_malloc(size_t n)
 {
-    if (RC_LIKELY(A.mode == MODE_RAW) && RC_LIKELY(n - 1 < RC_SMALL_LIMIT)) {
-        unsigned idx = (unsigned)((n - 1) >> RC_ALIGNMENT_SHIFT);
+    if (RC_LIKELY(n - 1 < A.fast_limit)) {
+        size_t idx = (n - 1) >> RC_ALIGNMENT_SHIFT;
         rc_pool_t *pool = A.usedpools[idx];
-        if (RC_LIKELY(pool != NULL)) {
-            uint8_t *bp = pool->freeblock;
-            UNPOISON(bp, INDEX2SIZE(idx));
-            uint8_t *next = *(uint8_t **)bp;
-            pool->ref++;
-            pool->freeblock = next;
-            if (RC_LIKELY(next != NULL))
-                return bp;
-            return extend_then(pool, idx, bp);
-        }
+        uint8_t *bp = pool->freeblock;
+        UNPOISON(bp, INDEX2SIZE(idx));
+        uint8_t *next = *(uint8_t **)bp;
+        pool->ref++;
+        pool->freeblock = next;
+        if (RC_LIKELY(next != NULL))
+            return bp;
+        return malloc_refill(n, pool, bp);
     }
     return malloc_slow(n);
 }
 
+/* Not a raw-mode pool block: NULL, a large block, or any block in debug mode. */
+__attribute__((noinline)) static void free_slow(void *p)
+{
+    if (p == NULL)
+        return;
+    if (A.mode == MODE_DEBUG)
+        debug_free(p);
+    else
+        large_free(p);
+}
+
+/* The fast path: one bounds test and one load of the arena map (which also says the mode), a
+ * push, and the two tests of a pool changing state. It must never call libc or the OS. */
 void rc_free(void *p)
 {
-    if (RC_LIKELY(A.mode != MODE_DEBUG))
-        raw_free(p);
+    uintptr_t key = (uintptr_t)p >> RC_ARENA_BITS;
+    if (RC_LIKELY(key < A.map_keys) && RC_LIKELY(A.map[key] == ARENA_RAW))
+        pool_push(p);
     else
-        debug_free(p);
+        free_slow(p);
 }
 
 void *rc_calloc(size_t count, size_t size)

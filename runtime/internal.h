@@ -35,6 +35,13 @@
 /* Wholly free arenas kept mapped instead of unmapped: one, so that a program that oscillates
  * around an arena boundary does not mmap/munmap on every swing. */
 #define RC_ARENA_SPARES 1
+/* Arenas in use from which new arenas are mapped in pairs aligned to 2 MiB with transparent huge
+ * pages requested (MADV_HUGEPAGE): one TLB entry then covers two arenas where 4 KiB pages need
+ * 512, and a free of a random block among millions stops paying a page walk for its block and
+ * another for its pool header (in a virtual machine each walk costs tens of loads). Below it,
+ * arenas stay in 4 KiB pages, so a small program is not rounded up to 2 MiB; above it, the
+ * rounding (at most one pair partly used, 2 MiB) is at most a quarter of the arenas in use. */
+#define RC_HUGE_ARENAS 8
 /* User address bits covered by the radix tree (x86-64 and AArch64 with 4-level tables). */
 #define RC_ADDRESS_BITS 48
 /* Deallocation depth after which objects are queued instead of freed recursively (CPython's
@@ -58,6 +65,7 @@ _Static_assert(RC_POOL_SIZE == (1 << RC_POOL_BITS), "pool bits match pool size")
 _Static_assert(RC_ARENA_SIZE == (1 << RC_ARENA_BITS), "arena bits match arena size");
 _Static_assert(RC_ARENA_SIZE % RC_POOL_SIZE == 0, "arenas hold whole pools");
 _Static_assert(RC_POOLS_PER_ARENA <= 255, "pool counts fit the arena bookkeeping");
+_Static_assert(2 * RC_ARENA_SIZE == 2 * 1024 * 1024, "an arena pair is one 2 MiB huge page");
 _Static_assert((RC_POOL_SIZE - 64) / RC_SMALL_LIMIT >= 2, "a pool holds several blocks");
 _Static_assert(RC_GC_FULL_RATIO >= 1, "ratio is a divisor");
 

@@ -30,8 +30,8 @@ void *rc_realloc(void *p, size_t n);
 /* Free a block from rc_malloc/rc_calloc/rc_realloc (NULL is ignored). */
 void rc_free(void *p);
 
-/* True if `p` lies in one of the allocator's arenas (O(1): a radix lookup, no memory of the
- * block is read). False for blocks served by malloc. */
+/* True if `p` lies in one of the allocator's arenas (O(1): one load from the arena map, no
+ * memory of the block is read). False for blocks served by malloc. */
 bool rc_alloc_owns(const void *p);
 
 /* Bytes usable in the block at `p` (its size class; malloc_usable_size for large blocks; the
