@@ -5,8 +5,24 @@
  * pointer, so call overhead is equal. Two workloads per size row:
  *   lifo    batches of 64 allocations freed in reverse order (a stack discipline);
  *   random  1M live blocks; each operation frees a random one and allocates a replacement.
- * Prints ns per (malloc + free) pair, the median of 9 runs (5 for random, whose set-up of 1M
- * blocks dominates), allocators interleaved, and rcrt / pymalloc. CPU time (shared machine).
+ *
+ * Statistics. A run times each allocator once on the row, one after the other, the order
+ * rotated from run to run (so that no allocator always runs first, after the same neighbour).
+ * The ratio of a row is the median over runs of the per-run ratio rcrt / pymalloc: the two
+ * times of one run were taken seconds apart, under about the same load, so the ratio cancels
+ * most of the machine's drift, and the median ignores the runs a burst of load hit. "won"
+ * counts the runs where rcrt was faster: by a two-sided sign test, 12 or more wins of 15 (the
+ * lifo default) or 8 or more of 9 (the random default) is a difference beyond chance
+ * (p < 0.04), as are 3 or fewer and 1 or fewer. The verdict of a row is "met" when its median
+ * ratio is at most 1.00. Times are CPU time (shared machine); the ns columns are
+ * the medians of each allocator's own times.
+ *
+ * Usage: bench_alloc [--runs N] [--random-runs N]   (defaults 15 and 9)
+ *        bench_alloc --count   one short run of each row and allocator (rcrt, pymalloc) for
+ *        callgrind: each timed loop is bracketed by CALLGRIND_ZERO_STATS and
+ *        CALLGRIND_DUMP_STATS_AT("<workload> <size> <allocator> <pairs>"); run it with
+ *        --toggle-collect on the four allocator functions (run.sh does) and each dump holds
+ *        the instructions executed inside them for that many pairs.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -15,6 +31,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#endif
+#endif
+#ifndef CALLGRIND_DUMP_STATS_AT
+#define CALLGRIND_ZERO_STATS ((void)0)
+#define CALLGRIND_DUMP_STATS_AT(s) ((void)(s))
+#endif
 
 #include "rcrt/alloc.h"
 
@@ -48,11 +74,16 @@ static inline size_t pick_size(size_t size, uint64_t r)
     return size ? size : 16 + (r >> 40) % 497;
 }
 
+/* In --count mode, the label of the dump that ends the timed loop (NULL: timing run). */
+static const char *count_label;
+
 #define BATCH 64
 static double run_lifo(const struct allocator *a, size_t size, size_t pairs)
 {
     void *blocks[BATCH];
     uint64_t x = 0x9E3779B97F4A7C15ULL;
+    if (count_label)
+        CALLGRIND_ZERO_STATS;
     uint64_t t0 = now_ns();
     for (size_t done = 0; done < pairs; done += BATCH) {
         for (int i = 0; i < BATCH; i++) {
@@ -62,7 +93,10 @@ static double run_lifo(const struct allocator *a, size_t size, size_t pairs)
         for (int i = BATCH - 1; i >= 0; i--)
             a->release(blocks[i]);
     }
-    return (double)(now_ns() - t0) / (double)pairs;
+    uint64_t t1 = now_ns();
+    if (count_label)
+        CALLGRIND_DUMP_STATS_AT(count_label);
+    return (double)(t1 - t0) / (double)pairs;
 }
 
 #define LIVE (1u << 20)
@@ -73,6 +107,8 @@ static double run_random(const struct allocator *a, size_t size, size_t ops, voi
         live[i] = a->alloc(pick_size(size, next_rand(&x)));
         *(volatile char *)live[i] = 1;
     }
+    if (count_label)
+        CALLGRIND_ZERO_STATS;
     uint64_t t0 = now_ns();
     for (size_t n = 0; n < ops; n++) {
         uint64_t r = next_rand(&x);
@@ -81,10 +117,12 @@ static double run_random(const struct allocator *a, size_t size, size_t ops, voi
         live[i] = a->alloc(pick_size(size, r));
         *(volatile char *)live[i] = 1;
     }
-    double ns = (double)(now_ns() - t0) / (double)ops;
+    uint64_t t1 = now_ns();
+    if (count_label)
+        CALLGRIND_DUMP_STATS_AT(count_label);
     for (size_t i = 0; i < LIVE; i++)
         a->release(live[i]);
-    return ns;
+    return (double)(t1 - t0) / (double)ops;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -93,16 +131,68 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-#define RUNS 9
-#define RANDOM_RUNS 5
 static double median_of(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof v[0], cmp_double);
-    return v[n / 2];
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-int main(void)
+#define MAX_RUNS 101
+#define LIFO_PAIRS (4u << 20)
+#define RANDOM_OPS (1u << 20)
+static const size_t sizes[] = {16, 64, 256, 512, 0};
+#define NSIZES (sizeof sizes / sizeof sizes[0])
+
+static const char *size_label(size_t size, char *buf, size_t len)
 {
+    if (size)
+        snprintf(buf, len, "%zu", size);
+    else
+        snprintf(buf, len, "16-512");
+    return buf;
+}
+
+/* One short run per row of rcrt and pymalloc, each timed loop dumped by callgrind. */
+static int count_mode(const struct allocator *al, int have_py, void **live)
+{
+    for (int w = 0; w < 2; w++)
+        for (size_t s = 0; s < NSIZES; s++)
+            for (int k = 0; k < 3; k += 2) {
+                if (k == 2 && !have_py)
+                    continue;
+                char label[96], sz[24];
+                size_t pairs = 1u << 18;
+                snprintf(label, sizeof label, "%s %s %s %zu", w == 0 ? "lifo" : "random",
+                         size_label(sizes[s], sz, sizeof sz), al[k].name, pairs);
+                count_label = label;
+                if (w == 0)
+                    run_lifo(&al[k], sizes[s], pairs);
+                else
+                    run_random(&al[k], sizes[s], pairs, live);
+                count_label = NULL;
+            }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int runs = 15, random_runs = 9, count = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+            runs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--random-runs") == 0 && i + 1 < argc)
+            random_runs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--count") == 0)
+            count = 1;
+        else {
+            fprintf(stderr, "usage: bench_alloc [--runs N] [--random-runs N] [--count]\n");
+            return 2;
+        }
+    }
+    if (runs < 1 || runs > MAX_RUNS || random_runs < 1 || random_runs > MAX_RUNS) {
+        fprintf(stderr, "bench_alloc: runs must be 1..%d\n", MAX_RUNS);
+        return 2;
+    }
     struct allocator al[3] = {
         {"rcrt", rc_malloc, rc_free},
         {"glibc", malloc, free},
@@ -118,39 +208,57 @@ int main(void)
         fprintf(stderr, "bench_alloc: libpython3.11 not found, pymalloc column is n/a\n");
 
     void **live = malloc(LIVE * sizeof *live);
-    const size_t sizes[] = {16, 64, 256, 512, 0};
-    printf("allocator: ns per malloc+free pair (median of %d lifo / %d random runs)\n", RUNS,
-           RANDOM_RUNS);
-    printf("%-8s %-9s %10s %10s %10s %14s\n", "workload", "size", "rcrt", "glibc", "pymalloc",
-           "rcrt/pymalloc");
+    if (live == NULL)
+        return 1;
+    if (count)
+        return count_mode(al, have_py, live);
+
+    printf("allocator: ns per malloc+free pair; ratio = median over runs of rcrt/pymalloc in the "
+           "same run\n(%d lifo / %d random runs, allocators interleaved, order rotated each "
+           "run; won = runs rcrt was faster)\n",
+           runs, random_runs);
+    printf("%-8s %-7s %9s %9s %9s %14s %7s  %s\n", "workload", "size", "rcrt", "glibc",
+           "pymalloc", "rcrt/pymalloc", "won", "verdict");
     int all_ok = 1;
     for (int w = 0; w < 2; w++) {
-        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-            /* Allocators interleaved run by run, so that a change in the machine's load
-             * hits all three alike; the median per allocator. */
-            int runs = w == 0 ? RUNS : RANDOM_RUNS;
-            double v[3][RUNS], med[3] = {0, 0, 0};
-            for (int r = 0; r < runs; r++)
-                for (int k = 0; k < 3; k++)
-                    if (k < 2 || have_py)
-                        v[k][r] = w == 0 ? run_lifo(&al[k], sizes[s], 4u << 20)
-                                         : run_random(&al[k], sizes[s], 1u << 20, live);
+        for (size_t s = 0; s < NSIZES; s++) {
+            int n = w == 0 ? runs : random_runs;
+            double v[3][MAX_RUNS], ratio[MAX_RUNS], med[3] = {0, 0, 0};
+            int won = 0;
+            for (int r = 0; r < n; r++) {
+                for (int j = 0; j < 3; j++) {
+                    int k = (j + r) % 3;
+                    if (k == 2 && !have_py)
+                        continue;
+                    v[k][r] = w == 0 ? run_lifo(&al[k], sizes[s], LIFO_PAIRS)
+                                     : run_random(&al[k], sizes[s], RANDOM_OPS, live);
+                }
+                if (have_py) {
+                    ratio[r] = v[0][r] / v[2][r];
+                    won += ratio[r] < 1.0;
+                }
+            }
             for (int k = 0; k < 3; k++)
                 if (k < 2 || have_py)
-                    med[k] = median_of(v[k], runs);
-            char label[32];
-            if (sizes[s])
-                snprintf(label, sizeof label, "%zu", sizes[s]);
-            else
-                snprintf(label, sizeof label, "16-512");
-            double ratio = have_py ? med[0] / med[2] : 0;
-            if (have_py && ratio > 1.0)
+                    med[k] = median_of(v[k], n);
+            char label[24];
+            size_label(sizes[s], label, sizeof label);
+            if (!have_py) {
+                printf("%-8s %-7s %9.1f %9.1f %9s %14s %7s  %s\n", w == 0 ? "lifo" : "random",
+                       label, med[0], med[1], "n/a", "n/a", "-", "-");
                 all_ok = 0;
-            printf("%-8s %-9s %10.1f %10.1f %10.1f %14.2f\n", w == 0 ? "lifo" : "random", label,
-                   med[0], med[1], med[2], ratio);
+                continue;
+            }
+            double mr = median_of(ratio, n);
+            int ok = mr <= 1.0;
+            all_ok &= ok;
+            printf("%-8s %-7s %9.1f %9.1f %9.1f %14.3f %4d/%-2d  %s\n",
+                   w == 0 ? "lifo" : "random", label, med[0], med[1], med[2], mr, won, n,
+                   ok ? "met" : "NOT met");
         }
     }
-    printf("target rcrt <= pymalloc on every row: %s\n", all_ok ? "met" : "NOT met");
+    printf("target rcrt <= pymalloc on every row (median ratio <= 1.00): %s\n",
+           all_ok ? "met" : "NOT met");
     free(live);
     return 0;
 }
