@@ -144,10 +144,10 @@ int rc_weakref_has_callback(rc_object_t *wr);
 void rc_weakref_call(rc_object_t *wr);
 
 /* ---- trace.c ---- */
-void rc_trace_obj_alloc(rc_object_t *op);
-void rc_trace_obj_free(rc_object_t *op);
-void rc_trace_gc_start(int generation);
-void rc_trace_gc_end(int generation, size_t collected, size_t uncollectable, uint64_t ns);
+RC_COLD void rc_trace_obj_alloc(rc_object_t *op);
+RC_COLD void rc_trace_obj_free(rc_object_t *op);
+RC_COLD void rc_trace_gc_start(int generation);
+RC_COLD void rc_trace_gc_end(int generation, size_t collected, size_t uncollectable, uint64_t ns);
 
 /* ---- str.c ---- */
 /* Remove a dying interned string from the table. */

@@ -17,7 +17,9 @@
  * hook can fire and while the process has one thread. Rules it keeps:
  *   - it patches only its own module's table (__start_/__stop_rc_trace_sites, hidden), i.e.
  *     the library's sites in librcrt.so, or the whole program when rcrt is linked statically;
- *   - it rewrites a site only if it still holds the expected 5-byte NOP;
+ *   - it rewrites a site only if it still holds the expected 5-byte NOP, or, for a fused
+ *     site (the count's own add/sub, key RC_TRACE_SITE_FUSED), a DS prefix and a REX.W
+ *     prefix (the asm in rcrt/object.h makes the instruction at least 5 bytes long);
  *   - if the text cannot be made writable it patches nothing, clears those keys from the mask
  *     (so flag sites stay quiet too: a tracer sees all events of a key or none) and says so
  *     once on stderr; it never aborts the program.
@@ -117,6 +119,19 @@ extern const struct trace_site __stop_rc_trace_sites[] __attribute__((weak, visi
 
 static const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
 
+/* Key flag of a fused site (the 0x101 of RC_TRACE_FUSED_ENTRY in rcrt/object.h). */
+#define RC_TRACE_SITE_FUSED 0x100
+#define SITE_KEYS (RC_TRACE_REFS | RC_TRACE_OBJS | RC_TRACE_GC)
+_Static_assert((RC_TRACE_SITE_FUSED & SITE_KEYS) == 0, "the fused flag is not a key");
+
+/* Does the site still hold what the compiler put there? */
+static int site_intact(const uint8_t *at, int32_t key)
+{
+    if (key & RC_TRACE_SITE_FUSED)
+        return at[0] == 0x3e && (at[1] & 0xf8) == 0x48; /* ds; REX.W (add/sub $1, mem) */
+    return memcmp(at, nop5, sizeof nop5) == 0;
+}
+
 static uint8_t *site_addr(const int32_t *field)
 {
     return (uint8_t *)(uintptr_t)field + *field;
@@ -131,7 +146,7 @@ static int patch_sites(unsigned mask)
         return 0;
     uintptr_t lo = UINTPTR_MAX, hi = 0;
     for (const struct trace_site *s = begin; s < end; s++) {
-        if (!(s->key & mask))
+        if (!(s->key & SITE_KEYS & mask))
             continue;
         uintptr_t at = (uintptr_t)site_addr(&s->site);
         lo = at < lo ? at : lo;
@@ -148,7 +163,7 @@ static int patch_sites(unsigned mask)
         return -errno;
     for (const struct trace_site *s = begin; s < end; s++) {
         uint8_t *at = site_addr(&s->site);
-        if (!(s->key & mask) || memcmp(at, nop5, sizeof nop5) != 0)
+        if (!(s->key & SITE_KEYS & mask) || !site_intact(at, s->key))
             continue;
         int32_t rel = (int32_t)(site_addr(&s->traced) - (at + 5));
         memcpy(at + 1, &rel, sizeof rel);
