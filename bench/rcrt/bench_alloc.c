@@ -17,7 +17,8 @@
  * ratio is at most 1.00. Times are CPU time (shared machine); the ns columns are
  * the medians of each allocator's own times.
  *
- * Usage: bench_alloc [--runs N] [--random-runs N]   (defaults 15 and 9)
+ * Usage: bench_alloc [--runs N] [--random-runs N] [--only lifo|random] [--size N|mixed]
+ *        (defaults 15 and 9 runs, every row)
  *        bench_alloc --count   one short run of each row and allocator (rcrt, pymalloc) for
  *        callgrind: each timed loop is bracketed by CALLGRIND_ZERO_STATS and
  *        CALLGRIND_DUMP_STATS_AT("<workload> <size> <allocator> <pairs>"); run it with
@@ -176,7 +177,8 @@ static int count_mode(const struct allocator *al, int have_py, void **live)
 
 int main(int argc, char **argv)
 {
-    int runs = 15, random_runs = 9, count = 0;
+    int runs = 15, random_runs = 9, count = 0, only = -1;
+    long only_size = -1; /* -1 every size, 0 mixed */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
             runs = atoi(argv[++i]);
@@ -184,8 +186,13 @@ int main(int argc, char **argv)
             random_runs = atoi(argv[++i]);
         else if (strcmp(argv[i], "--count") == 0)
             count = 1;
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = strcmp(argv[++i], "random") == 0;
+        else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc)
+            only_size = strcmp(argv[++i], "mixed") == 0 ? 0 : atol(argv[i]);
         else {
-            fprintf(stderr, "usage: bench_alloc [--runs N] [--random-runs N] [--count]\n");
+            fprintf(stderr, "usage: bench_alloc [--runs N] [--random-runs N] [--only lifo|random] "
+                            "[--size N|mixed] [--count]\n");
             return 2;
         }
     }
@@ -222,6 +229,8 @@ int main(int argc, char **argv)
     int all_ok = 1;
     for (int w = 0; w < 2; w++) {
         for (size_t s = 0; s < NSIZES; s++) {
+            if ((only >= 0 && only != w) || (only_size >= 0 && (size_t)only_size != sizes[s]))
+                continue;
             int n = w == 0 ? runs : random_runs;
             double v[3][MAX_RUNS], ratio[MAX_RUNS], med[3] = {0, 0, 0};
             int won = 0;
