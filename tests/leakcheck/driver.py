@@ -50,6 +50,11 @@ def memcheck_totals(cmd, tmp):
                         "--show-leak-kinds=all", "--trace-children=no", "--log-file=" + log] + cmd,
                        capture_output=True, text=True, errors="replace", timeout=900)
     text = open(log).read()
+    # A forked child stays under Memcheck and writes its own summary to the same log: keep the
+    # lines of the process that was started (the pid on the log's first line).
+    root = re.match(r"==(\d+)==", text)
+    if root:
+        text = "\n".join(l for l in text.splitlines() if l.startswith("==%s==" % root.group(1)))
     tot = {k: (0, 0) for k in KINDS}
     names = {"definitely lost": "definite", "indirectly lost": "indirect",
              "possibly lost": "possible", "still reachable": "reachable"}
@@ -111,6 +116,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="lgcheck.")
     if a.memcheck and not shutil.which("valgrind"):
         print("SKIP: valgrind is not installed")
+        return 0
+    if a.command and not shutil.which(rest[0]):
+        print("SKIP: %s is not installed" % rest[0])
         return 0
     if a.command:
         d, rc = leakgraph_totals(lg, rest, tmp)
