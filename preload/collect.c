@@ -201,12 +201,13 @@ int lg_collector_open_append(lg_collector_t **out, const char *path)
     return 0;
 }
 
-/* Compresses one ring's staged bytes into an EVENTS block and appends it. */
-static int write_stage(lg_collector_t *c, uint32_t ring)
+/* Builds in c->zbuf a block of `type` whose payload is the plen bytes of `prefix` followed by
+ * the n bytes of `src` compressed. Returns the block's size, or a negative errno (also kept in
+ * c->error). */
+static ssize_t compress_block(lg_collector_t *c, uint32_t type, const uint8_t *prefix,
+                              size_t plen, const uint8_t *src, size_t n)
 {
-    lg_stage_t *s = &c->stage[ring];
-    if (s->len == 0) return 0;
-    size_t bound = ZSTD_compressBound(s->len) + LG_TRACE_BLOCK_HEADER_SIZE + 4;
+    size_t bound = ZSTD_compressBound(n) + LG_TRACE_BLOCK_HEADER_SIZE + plen;
     if (bound > c->zcap) {
         uint8_t *nb = realloc(c->zbuf, bound);
         if (!nb) return c->error = -ENOMEM;
@@ -214,13 +215,25 @@ static int write_stage(lg_collector_t *c, uint32_t ring)
         c->zcap = bound;
     }
     uint8_t *payload = c->zbuf + LG_TRACE_BLOCK_HEADER_SIZE;
-    lg_put_u32le(payload, ring);
-    size_t z = ZSTD_compress2(c->zc, payload + 4, bound - LG_TRACE_BLOCK_HEADER_SIZE - 4,
-                              s->buf, s->len);
+    memcpy(payload, prefix, plen);
+    size_t z = ZSTD_compress2(c->zc, payload + plen, bound - LG_TRACE_BLOCK_HEADER_SIZE - plen,
+                              src, n);
     if (ZSTD_isError(z)) return c->error = -EIO;
-    put_block_header(c->zbuf, LG_BLOCK_EVENTS, (uint32_t)(z + 4), (uint32_t)s->len, payload);
+    put_block_header(c->zbuf, type, (uint32_t)(z + plen), (uint32_t)n, payload);
+    return (ssize_t)(LG_TRACE_BLOCK_HEADER_SIZE + plen + z);
+}
+
+/* Compresses one ring's staged bytes into an EVENTS block and appends it. */
+static int write_stage(lg_collector_t *c, uint32_t ring)
+{
+    lg_stage_t *s = &c->stage[ring];
+    if (s->len == 0) return 0;
+    uint8_t prefix[4];
+    lg_put_u32le(prefix, ring);
+    ssize_t len = compress_block(c, LG_BLOCK_EVENTS, prefix, sizeof prefix, s->buf, s->len);
+    if (len < 0) return (int)len;
     s->len = 0;
-    return append_file(c, c->zbuf, LG_TRACE_BLOCK_HEADER_SIZE + 4 + z);
+    return append_file(c, c->zbuf, (size_t)len);
 }
 
 long lg_collector_drain(lg_collector_t *c)
@@ -267,21 +280,12 @@ int lg_collector_write_snapshot(lg_collector_t *c, const uint8_t *payload, size_
     size_t off = 0;
     do {
         size_t n = len - off > LG_SNAPSHOT_PART ? LG_SNAPSHOT_PART : len - off;
-        size_t bound = ZSTD_compressBound(n) + LG_TRACE_BLOCK_HEADER_SIZE + 8;
-        if (bound > c->zcap) {
-            uint8_t *nb = realloc(c->zbuf, bound);
-            if (!nb) return c->error = -ENOMEM;
-            c->zbuf = nb;
-            c->zcap = bound;
-        }
-        uint8_t *pl = c->zbuf + LG_TRACE_BLOCK_HEADER_SIZE;
-        lg_put_u32le(pl, part);
-        lg_put_u32le(pl + 4, off + n == len ? 1u : 0u);
-        size_t z = ZSTD_compress2(c->zc, pl + 8, bound - LG_TRACE_BLOCK_HEADER_SIZE - 8,
-                                  payload + off, n);
-        if (ZSTD_isError(z)) return c->error = -EIO;
-        put_block_header(c->zbuf, LG_BLOCK_SNAPSHOT, (uint32_t)(z + 8), (uint32_t)n, pl);
-        if (append_file(c, c->zbuf, LG_TRACE_BLOCK_HEADER_SIZE + 8 + z)) return c->error;
+        uint8_t prefix[8];
+        lg_put_u32le(prefix, part);
+        lg_put_u32le(prefix + 4, off + n == len ? 1u : 0u);
+        ssize_t blen = compress_block(c, LG_BLOCK_SNAPSHOT, prefix, sizeof prefix, payload + off, n);
+        if (blen < 0) return (int)blen;
+        if (append_file(c, c->zbuf, (size_t)blen)) return c->error;
         off += n;
         part++;
     } while (off < len);
