@@ -582,7 +582,6 @@ static inline bool have_space(lg_ring_t *ring, lg_stream_t *st, uint64_t head, s
     return ok;
 }
 
-
 /* An event to record; fields used depend on `type` (trace_format.h). */
 typedef struct lg_event {
     uint8_t type, fn;

@@ -398,6 +398,16 @@ __attribute__((noinline, cold)) static uint64_t fill(uintptr_t ra, uint32_t epoc
 }
 
 /* ---- the walk -------------------------------------------------------------------------- */
+/* Notes the nr-th stack word a walk read (counted past the memo's room: then not kept). */
+static inline void note_read(lg_unw_memo_t *rec, unsigned *nr, const uintptr_t *at, uintptr_t v)
+{
+    if (*nr < LG_UNW_MEMO_READS) {
+        rec->addr[*nr] = (uintptr_t)at;
+        rec->val[*nr] = v;
+    }
+    (*nr)++;
+}
+
 /* Walks from (ra, sp, bp). With rec, also notes every stack word read and whether bp was
  * used before being restored (rec->nreads = 0 if it read more than fits). -1: give up. */
 static inline __attribute__((always_inline)) int walk(void **buf, int max, uintptr_t ra,
@@ -431,24 +441,14 @@ static inline __attribute__((always_inline)) int walk(void **buf, int max, uintp
                 if (!bp_at)
                     use_bp0 = true;
                 else if (!bp_noted) {
-                    if (nr < LG_UNW_MEMO_READS) {
-                        rec->addr[nr] = (uintptr_t)bp_at;
-                        rec->val[nr] = bp;
-                    }
-                    nr++;
+                    note_read(rec, &nr, bp_at, bp);
                     bp_noted = true;
                 }
             }
             uintptr_t cfa = ((r & R_CFA_RBP) ? bp : sp) + (uintptr_t)R_CFA_OFF(r);
             const uintptr_t *ra_at = (const uintptr_t *)(cfa - 8);
             uintptr_t next = *ra_at;
-            if (rec) {
-                if (nr < LG_UNW_MEMO_READS) {
-                    rec->addr[nr] = (uintptr_t)ra_at;
-                    rec->val[nr] = next;
-                }
-                nr++;
-            }
+            if (rec) note_read(rec, &nr, ra_at, next);
             if (r & R_RBP_SAVED) {
                 bp_at = (const uintptr_t *)(cfa + (uintptr_t)R_RBP_OFF(r));
                 bp = *bp_at;
@@ -518,12 +518,8 @@ int lg_unwind_memo_(void **buf, int max, lg_unw_memo_set_t *set, lg_unw_memo_t *
     }
     lg_unw_memo_t *victim = &ways[set->clock[s]++ % LG_UNW_MEMO_WAYS];
     victim->nreads = 0;
-    int n = walk(buf, max, ra, sp, bp, victim);
-    if (n < 0) {
-        victim->nreads = 0;
-        STAT(st_fallback);
-        return -1;
-    }
+    int n = walk(buf, max, ra, sp, bp, victim); /* a walk that gives up leaves nreads 0 */
+    if (n < 0) return -1; /* counted as a fallback by the caller's lg_unwind_backtrace */
     STAT(st_fast);
     if (victim->nreads) {
         victim->ra0 = ra;
