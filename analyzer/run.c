@@ -556,15 +556,13 @@ static int make_session_dir(char *out, size_t n)
     return -errno;
 }
 
-static void absolute_path(const char *p, char *out, size_t n)
+/* 0, or -ENAMETOOLONG when the absolute name does not fit in out. */
+static int absolute_path(const char *p, char *out, size_t n)
 {
-    if (p[0] == '/') {
-        snprintf(out, n, "%s", p);
-        return;
-    }
-    char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0;
-    snprintf(out, n, "%s/%s", cwd, p);
+    char cwd[PATH_MAX] = "";
+    if (p[0] != '/' && !getcwd(cwd, sizeof cwd)) cwd[0] = 0;
+    int len = p[0] == '/' ? snprintf(out, n, "%s", p) : snprintf(out, n, "%s/%s", cwd, p);
+    return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }
 
 int lg_run(const lg_run_opts_t *o, char *const argv[])
@@ -578,7 +576,10 @@ int lg_run(const lg_run_opts_t *o, char *const argv[])
         return 125;
     }
     if (o->output) {
-        absolute_path(o->output, s.base, sizeof s.base);
+        if (absolute_path(o->output, s.base, sizeof s.base)) {
+            fprintf(stderr, "leakgraph: %s: %s\n", o->output, strerror(ENAMETOOLONG));
+            return 125;
+        }
         struct stat st;
         if (lstat(s.base, &st) == 0) {
             fprintf(stderr, "leakgraph: %s exists; refusing to overwrite it\n", s.base);
@@ -640,7 +641,8 @@ int lg_run(const lg_run_opts_t *o, char *const argv[])
         const char *b = strrchr(argv[0], '/');
         char name[PATH_MAX];
         snprintf(name, sizeof name, "leakgraph.%s.%d.lgt", b ? b + 1 : argv[0], (int)child);
-        absolute_path(name, s.base, sizeof s.base);
+        if (absolute_path(name, s.base, sizeof s.base)) /* a cwd too long: keep it relative */
+            snprintf(s.base, sizeof s.base, "%s", name);
     }
     /* Like a shell running a job: ^C goes to the program, and we keep collecting. */
     struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward_signal};

@@ -158,7 +158,7 @@ int rc_dict_set(rc_object_t *self, rc_object_t *key, rc_object_t *value)
     uint64_t h = rc_hash(key);
     if (d->index == NULL && dict_resize(d, 1) != 0)
         return -ENOMEM;
-    size_t free_slot;
+    size_t free_slot = 0; /* set by lookup() when the key is absent */
     intptr_t slot = lookup(d, key, h, &free_slot);
     if (slot >= 0) {
         dict_entry_t *e = &d->entries[d->index[slot]];
