@@ -589,6 +589,7 @@ typedef struct lg_event {
     int depth;             /* frames to capture when `stack` (0: LG_MAX_FRAMES) */
     int64_t seq1;          /* a reserved sequence number, or -1 to take one */
     const char *type_name; /* runtime object events */
+    const lg_unw_regs_t *at; /* the hook's caller's registers: the stack starts there */
     union { /* by type; kept small, as every event is built on the stack */
         struct {
             uintptr_t addr;
@@ -655,7 +656,10 @@ static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
     if (ev->stack) {
         int max = ev->depth > 0 ? ev->depth : LG_MAX_FRAMES;
         lg_unw_memo_set_t *set = stream_memo(st, ri);
-        int n = set ? lg_unwind_memo((void **)raw, max + 16, set, &memo) : -1;
+        /* From the hook's caller, no frame of ours is read: `max` frames are enough. */
+        int n = !set     ? -1
+                : ev->at ? lg_unwind_memo_from((void **)raw, max, set, &memo, ev->at)
+                         : lg_unwind_memo((void **)raw, max + 16, set, &memo);
         if (n == LG_UNW_HIT)
             known = true;
         else if (n >= 0)
@@ -990,10 +994,35 @@ static void rt_event(const lg_event_t *ev)
     tls.guard--;
 }
 
-EXPORT void lg_rt_obj_alloc(const void *obj, const char *type_name, size_t size)
+/* The hooks that record a stack are entered through a stub that takes the caller's
+ * registers (return address, stack pointer after the return, RBP) and tail-jumps to the C
+ * function with them as extra arguments: the walk then starts at the hook's caller and
+ * reads none of the shim's own frames (record, rt_event, the hook), which were about a
+ * quarter of the words each memo check read, and it stops at the frames kept. */
+#define HOOK_ENTRY(name, ra, sp, bp)                                                       \
+    __asm__(".text\n"                                                                      \
+            ".globl " #name "\n"                                                           \
+            ".type " #name ", @function\n"                                                 \
+            ".p2align 4\n" #name ":\n"                                                     \
+            ".cfi_startproc\n"                                                             \
+            "  endbr64\n"                                                                  \
+            "  movq (%rsp), %" #ra "\n"                                                    \
+            "  leaq 8(%rsp), %" #sp "\n"                                                   \
+            "  movq %rbp, %" #bp "\n"                                                      \
+            "  jmp " #name "_at\n"                                                         \
+            ".cfi_endproc\n"                                                               \
+            ".size " #name ", .-" #name "\n")
+
+void lg_rt_obj_alloc_at(const void *obj, const char *type_name, size_t size, uintptr_t ra,
+                        uintptr_t sp, uintptr_t bp) __attribute__((used, visibility("hidden")));
+HOOK_ENTRY(lg_rt_obj_alloc, rcx, r8, r9);
+void lg_rt_obj_alloc_at(const void *obj, const char *type_name, size_t size, uintptr_t ra,
+                        uintptr_t sp, uintptr_t bp)
 {
+    lg_unw_regs_t at = {ra, sp, bp};
     lg_event_t ev = {.type = LG_REC_OBJ_ALLOC, .addr = (uintptr_t)obj, .size = size,
-                     .type_name = type_name ? type_name : "?", .seq1 = -1, .stack = true};
+                     .type_name = type_name ? type_name : "?", .seq1 = -1, .stack = true,
+                     .at = &at};
     rt_event(&ev);
 }
 
@@ -1015,25 +1044,33 @@ static void rc_fold_counts(void)
     tls.rc_inc = tls.rc_dec = 0;
 }
 
-EXPORT void lg_rt_incref(const void *obj, intptr_t refcount)
+void lg_rt_incref_at(const void *obj, intptr_t refcount, uintptr_t ra, uintptr_t sp,
+                     uintptr_t bp) __attribute__((used, visibility("hidden")));
+HOOK_ENTRY(lg_rt_incref, rdx, rcx, r8);
+void lg_rt_incref_at(const void *obj, intptr_t refcount, uintptr_t ra, uintptr_t sp, uintptr_t bp)
 {
     if (g_rc_counts_only) {
         tls.rc_inc++;
         return;
     }
+    lg_unw_regs_t at = {ra, sp, bp};
     lg_event_t ev = {.type = LG_REC_INCREF, .addr = (uintptr_t)obj, .refcount = refcount,
-                     .seq1 = -1, .stack = g_rc_depth > 0, .depth = g_rc_depth};
+                     .seq1 = -1, .stack = g_rc_depth > 0, .depth = g_rc_depth, .at = &at};
     rt_event(&ev);
 }
 
-EXPORT void lg_rt_decref(const void *obj, intptr_t refcount)
+void lg_rt_decref_at(const void *obj, intptr_t refcount, uintptr_t ra, uintptr_t sp,
+                     uintptr_t bp) __attribute__((used, visibility("hidden")));
+HOOK_ENTRY(lg_rt_decref, rdx, rcx, r8);
+void lg_rt_decref_at(const void *obj, intptr_t refcount, uintptr_t ra, uintptr_t sp, uintptr_t bp)
 {
     if (g_rc_counts_only) {
         tls.rc_dec++;
         return;
     }
+    lg_unw_regs_t at = {ra, sp, bp};
     lg_event_t ev = {.type = LG_REC_DECREF, .addr = (uintptr_t)obj, .refcount = refcount,
-                     .seq1 = -1, .stack = g_rc_depth > 0, .depth = g_rc_depth};
+                     .seq1 = -1, .stack = g_rc_depth > 0, .depth = g_rc_depth, .at = &at};
     rt_event(&ev);
 }
 

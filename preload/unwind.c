@@ -532,6 +532,12 @@ int lg_unwind_memo_(void **buf, int max, lg_unw_memo_set_t *set, lg_unw_memo_t *
     return n;
 }
 
+int lg_unwind_memo_from(void **buf, int max, lg_unw_memo_set_t *set, lg_unw_memo_t **entry,
+                        const lg_unw_regs_t *at)
+{
+    return lg_unwind_memo_(buf, max, set, entry, at->ra, at->sp, at->bp);
+}
+
 /* The entry: caller's return address, stack pointer after return and RBP as they are at the
  * call; on -1, restore and tail-jump to unw_backtrace with the original arguments. */
 __asm__(".text\n"

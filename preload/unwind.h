@@ -70,6 +70,18 @@ typedef struct lg_unw_memo_set {
  * calls lg_unwind_backtrace). */
 LG_UNWIND_API int lg_unwind_memo(void **buf, int max, lg_unw_memo_set_t *set, lg_unw_memo_t **entry);
 
+/* The registers that start a walk at a function's caller: the return address into it, its
+ * stack pointer after the return, and RBP (callee-saved, so still the caller's at entry). */
+typedef struct lg_unw_regs {
+    uintptr_t ra, sp, bp;
+} lg_unw_regs_t;
+
+/* lg_unwind_memo, but the walk starts from `at` (captured at the entry of an exported
+ * function, see the shim's hook entries) instead of at the call: its first frame is at->ra,
+ * and no frame of the callee is read or returned. */
+LG_UNWIND_API int lg_unwind_memo_from(void **buf, int max, lg_unw_memo_set_t *set,
+                                      lg_unw_memo_t **entry, const lg_unw_regs_t *at);
+
 /* Call after dlopen/dlclose changed the loaded objects: cached rules and opened modules are
  * dropped (lazily). Not from a signal handler. */
 LG_UNWIND_API void lg_unwind_flush(void);
