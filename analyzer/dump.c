@@ -129,6 +129,7 @@ int lg_dump(FILE *out, const char *path, char *err, size_t errlen)
                  " complete=%s live_blocks=%zu unknown_frees=%" PRIu64 "\n",
             lg_end_reason_name(t.end_reason), t.exit_status, t.signal, t.nevents, t.lost,
             t.complete ? "yes" : "no", t.nlive, t.unknown_frees);
+    if (t.rc_depth >= 0) fprintf(out, "rc_stack_depth=%d%s\n", t.rc_depth, t.rc_depth ? "" : " (counts only)");
     if (t.rc_increfs || t.rc_decrefs)
         fprintf(out, "rc_counts increfs=%" PRIu64 " decrefs=%" PRIu64 "\n", t.rc_increfs, t.rc_decrefs);
     if (t.problem) fprintf(out, "problem: %s\n", t.problem);

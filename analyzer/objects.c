@@ -809,11 +809,13 @@ static int add_site(lg_osite_t **v, size_t *n, size_t *cap, const lg_frame_t *f,
     return 0;
 }
 
-/* Matching of one leaked object's history (step 5). */
+/* Matching of one leaked object's history (step 5). Not when increfs and decrefs were only
+ * counted: the history then lacks them, and the allocation would be blamed for them. */
 static void match(ctx_t *C, lg_oleak_t *lk)
 {
     const lg_trace_t *t = C->t;
     size_t n = lk->nhist;
+    if (C->o->counted_only) return;
     bool *store = calloc(n ? n : 1, sizeof *store);
     const lg_frame_t **site = calloc(n ? n : 1, sizeof *site);
     size_t *open = malloc((n ? n : 1) * sizeof *open); /* unmatched increments, oldest first */
@@ -1074,6 +1076,7 @@ int lg_objects_build(lg_leakset_t *ls, size_t ti, const lg_snapshot_t *S, lg_obj
                                    .ref_end = i + 1 < o->n ? w->objs[i + 1].ref_start : w->nrefs};
         amap_put(&C.map, wo->addr, i);
     }
+    o->counted_only = t->rc_depth == 0;
     /* allocation stacks and last events (one replay); do increments carry stacks? */
     for (size_t i = 0; rc == 0 && i < t->nobjev; i++) {
         const lg_obj_event_t *e = &t->objev[i];

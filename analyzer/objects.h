@@ -122,6 +122,8 @@ typedef struct lg_objects {
     const lg_snapshot_t *snap;
     bool holders_known;       /* the snapshot has the object section */
     bool stacks;              /* increments and decrements carry stacks */
+    bool counted_only;        /* increfs/decrefs were counted, not recorded (stack depth 0):
+                                 histories hold the allocation only, nothing is blamed */
     lg_onode_t *nodes;
     size_t n;
     int64_t garbage_list;     /* node index of gc.garbage, -1 if none */

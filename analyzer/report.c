@@ -243,6 +243,9 @@ static void text_refcount(FILE *out, int pid, lg_leakset_t *ls, size_t ti, const
         fprintf(out, "==%d==    keeping %s bytes in %" PRIu64 " more objects alive\n", pid,
                 lg_thousands(gr->keeps_bytes, b1), gr->keeps_objects);
     text_node(out, pid, ls, ti, ob, lk->node, lg_objects_name(ob, t, lk->node, nm, sizeof nm), max_frames);
+    if (ob->counted_only)
+        fprintf(out, "==%d==    increfs and decrefs were counted, not recorded "
+                     "(LEAKGRAPH_RC_STACK_DEPTH=0): who took these references is not known\n", pid);
     bool any = false;
     for (size_t h = 0; h < lk->nhist; h++) {
         if (!lk->hist[h].culprit) continue;
@@ -294,6 +297,10 @@ static void text_objects(FILE *out, lg_leakset_t *ls, size_t ti, const lg_report
         if (l->kind == LG_KIND_REFCOUNT)
             text_refcount(out, pid, ls, ti, ob, l->ogroup, ++kr, ob->nlgroups, o->max_frames);
     }
+    if (ob->counted_only && ob->nleaks)
+        fprintf(out, "==%d== MISSING DECREFS: not known, increfs and decrefs were only counted (%" PRIu64
+                     " increfs, %" PRIu64 " decrefs); run with LEAKGRAPH_RC_STACK_DEPTH above 0 to "
+                     "record them with their stacks\n==%d==\n", pid, t->rc_increfs, t->rc_decrefs, pid);
     if (ob->nculprits) {
         fprintf(out, "==%d== MISSING DECREFS (increments that no decrement matched, blamed for the "
                      "unexplained references; most first):\n", pid);
@@ -609,6 +616,8 @@ static void json_objects(FILE *out, lg_leakset_t *ls, const lg_report_opts_t *o)
         fprintf(out, "%s\n  {\"pid\":%d,\"runtime\":", first ? "" : ",", t->pid);
         first = false;
         lg_json_str(out, ob->walk->runtime);
+        fprintf(out, ",\"refcount_events\":\"%s\",\"increfs_counted\":%" PRIu64 ",\"decrefs_counted\":%" PRIu64,
+                ob->counted_only ? "counted" : "recorded", t->rc_increfs, t->rc_decrefs);
         fprintf(out, ",\"check\":%u,\"objects_walked\":%zu,\"holders_scanned\":%s,\"collections\":%" PRIu64
                      ",\"pause_ns\":%" PRIu64 ",\"pause_max_ns\":%" PRIu64 ",\"generations\":[",
                 ob->walk->check, ob->n, ob->holders_known ? "true" : "false", ob->collections,

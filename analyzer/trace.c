@@ -1064,6 +1064,7 @@ static int parse_kv(lg_trace_t *t, const uint8_t *p, size_t len, bool end)
         case LG_KEY_START_NS: t->start_ns = iv; break;
         case LG_KEY_RINGS: t->nrings = (uint32_t)iv; break;
         case LG_KEY_FORK_SEQ: t->fork_seq = iv; break;
+        case LG_KEY_RC_DEPTH: t->rc_depth = iv > 1000 ? 1000 : (int)iv; break;
         case LG_KEY_PARENT_TRACE: free(t->parent_trace); t->parent_trace = dup_bytes(v, n); break;
         case LG_KEY_EXE: free(t->exe); t->exe = dup_bytes(v, n); break;
         case LG_KEY_CWD: free(t->cwd); t->cwd = dup_bytes(v, n); break;
@@ -1318,6 +1319,7 @@ static int load_file(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx,
 {
     memset(t, 0, sizeof *t);
     t->exit_status = -1;
+    t->rc_depth = -1;
     t->path = strdup(path);
     if (!t->path) return -ENOMEM;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1390,6 +1392,7 @@ lg_live_tracker_t *lg_live_new(uint32_t nrings)
     lg_trace_t *t = &lt->t;
     loader_t *L = &lt->L;
     t->exit_status = -1;
+    t->rc_depth = -1;
     t->nrings = nrings;
     t->path = strdup("(live)");
     L->t = t;

@@ -169,6 +169,7 @@ typedef struct lg_trace {
     int signal;         /* 0 if none */
     uint64_t end_ns, events_declared, lost;
     uint64_t rc_increfs, rc_decrefs; /* counts-only mode: totals (END keys 38, 39) */
+    int rc_depth; /* frames of incref/decref stacks (key 13); 0: counts only; -1: not said */
     /* contents */
     lg_module_info_t *mods;
     size_t nmods;

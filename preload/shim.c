@@ -160,6 +160,7 @@ static uint64_t g_fork_seq;          /* in a forked child: the parent's sequence
 static pid_t g_collector_pid;
 static char g_lg_bin[1100];          /* self mode: the leakgraph binary that takes checks */
 static size_t g_scrub_max = LG_SCRUB_MAX_DEFAULT;
+static int g_rc_depth = LG_RC_DEPTH_DEFAULT; /* LEAKGRAPH_RC_STACK_DEPTH */
 static uintptr_t g_shim_lo, g_shim_hi; /* our own text, skipped in stacks */
 static pthread_key_t g_thread_key;
 static unsigned g_region_counter;
@@ -299,6 +300,7 @@ static void describe_process(lg_region_t *r, pid_t fork_parent)
             p = kv_str(p, end, LG_KEY_PARENT_TRACE, g_parent_trace, strlen(g_parent_trace));
     }
     p = kv_str(p, end, LG_KEY_TRACER, LG_VERSION_STRING, strlen(LG_VERSION_STRING));
+    p = kv_int(p, end, LG_KEY_RC_DEPTH, (uint64_t)g_rc_depth);
     char path[4096];
     ssize_t n = readlink("/proc/self/exe", path, sizeof path);
     if (n > 0 && n < (ssize_t)sizeof path) p = kv_str(p, end, LG_KEY_EXE, path, (size_t)n);
@@ -970,7 +972,6 @@ static void scan_modules_if_changed(void)
 static inline bool enter(void);
 static const struct lg_rt_ops *g_runtimes[LG_MAX_RUNTIMES];
 static _Atomic uint32_t g_nruntimes;
-static int g_rc_depth = LG_RC_DEPTH_DEFAULT;
 static bool g_rc_counts_only; /* LEAKGRAPH_RC_STACK_DEPTH=0, once tracing */
 
 EXPORT int lg_rt_register(const struct lg_rt_ops *ops)
@@ -1646,6 +1647,12 @@ static void init(void)
         }
         if (g_lg_bin[0] && access(g_lg_bin, X_OK) != 0) g_lg_bin[0] = 0;
     }
+    const char *rcd = getenv("LEAKGRAPH_RC_STACK_DEPTH"); /* before the process is described */
+    if (rcd && *rcd) {
+        g_rc_depth = atoi(rcd);
+        if (g_rc_depth < 0) g_rc_depth = 0;
+        if (g_rc_depth > (int)LG_MAX_FRAMES) g_rc_depth = LG_MAX_FRAMES;
+    }
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
     lg_unwind_init(); /* on failure every capture is unw_backtrace's */
     if (pthread_key_create(&g_thread_key, release_ring) != 0 || !start_process(0, NULL)) {
@@ -1655,12 +1662,6 @@ static void init(void)
     }
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     on_exit(on_exit_status, NULL);
-    const char *rcd = getenv("LEAKGRAPH_RC_STACK_DEPTH");
-    if (rcd && *rcd) {
-        g_rc_depth = atoi(rcd);
-        if (g_rc_depth < 0) g_rc_depth = 0;
-        if (g_rc_depth > (int)LG_MAX_FRAMES) g_rc_depth = LG_MAX_FRAMES;
-    }
     g_rc_counts_only = g_rc_depth == 0;
     const char *scrub = getenv("LEAKGRAPH_SCRUB_MAX");
     if (scrub && *scrub) g_scrub_max = (size_t)strtoull(scrub, NULL, 0);

@@ -89,6 +89,9 @@ enum lg_key {
     LG_KEY_FORK_SEQ = 11,   /* int: the parent's sequence number at the fork: the parent's
                                blocks allocated before it (and not freed) were inherited */
     LG_KEY_PARENT_TRACE = 12, /* string: the parent's trace (absolute path) */
+    LG_KEY_RC_DEPTH = 13,   /* int: frames kept in the stacks of runtime increfs/decrefs
+                               (LEAKGRAPH_RC_STACK_DEPTH); 0: counts only, they are counted
+                               (END keys 38, 39) and not recorded */
     /* END block */
     LG_KEY_END_REASON = 32, /* int: enum lg_end_reason */
     LG_KEY_EXIT_STATUS = 33, /* int: exit status (0..255) when END_REASON is EXIT */

@@ -8,6 +8,7 @@ source by the text on them, so editing a demo does not silently break the expect
 Usage: driver.py --bin BINDIR --demos DIR --src DIR DEMO [--fixed]
        driver.py --bin BINDIR --demos DIR --src DIR --graph DEMO   (leakgraph graph)
        driver.py --bin BINDIR --demos DIR --src DIR --check DEMO   (leakgraph check gates)
+       driver.py --bin BINDIR --demos DIR --src DIR --counts DEMO  (LEAKGRAPH_RC_STACK_DEPTH=0)
 """
 import argparse, json, os, subprocess, sys, tempfile
 
@@ -61,13 +62,15 @@ EXPECT = {
 }
 
 
-def run_demo(a, demo, tmp):
+def run_demo(a, demo, tmp, rc_depth=None, name="t.lgt"):
     exe = os.path.join(a.demos, "rc_" + demo)
-    out = os.path.join(tmp, "t.lgt")
+    out = os.path.join(tmp, name)
     # sanitizer builds: the shim is preloaded ahead of the ASan runtime, and the demos leak on
     # purpose (LeakSanitizer would change their exit status)
     env = dict(os.environ)
     env["ASAN_OPTIONS"] = "verify_asan_link_order=0:detect_leaks=0:" + env.get("ASAN_OPTIONS", "")
+    if rc_depth is not None:
+        env["LEAKGRAPH_RC_STACK_DEPTH"] = str(rc_depth)
     r = subprocess.run([a.lg, "run", "--quiet", "--output", out, "--", exe], capture_output=True,
                        text=True, errors="replace", timeout=300, env=env)
     check(r.returncode == 0, "%s exited %d: %s" % (exe, r.returncode, r.stderr[-2000:]))
@@ -176,6 +179,32 @@ def test_graph(a, demo, trace, tmp):
         check(os.path.exists(svg) and "<svg" in open(svg).read(), "no SVG written")
 
 
+def test_counts(a, demo, tmp):
+    """Counts only (LEAKGRAPH_RC_STACK_DEPTH=0): the same unexplained references, but nothing
+    is blamed (the allocation must not be taken for the missing decref), the report says why,
+    and the counted totals equal the increfs and decrefs that a run with stacks records."""
+    exp = EXPECT[demo]["refcount"]
+    doc, text = report(a, run_demo(a, demo, tmp, rc_depth=0, name="counts.lgt"))
+    objs = doc["objects"]
+    rc = objs["refcount"]
+    check(len(rc) == exp[2] and all(r["unexplained"] == exp[1] for r in rc),
+          "%s (counts): refcount %r" % (demo, [(r["object"]["type"], r["unexplained"]) for r in rc]))
+    check(all(not h["blamed"] and h["event"] == "alloc" for r in rc for h in r["history"]),
+          "%s (counts): histories %r" % (demo, [r["history"] for r in rc]))
+    check(objs["missing_decrefs"] == [], "%s (counts): blamed %r" % (demo, objs["missing_decrefs"]))
+    check("MISSING DECREFS: not known" in text and "counted, not recorded" in text,
+          "%s (counts): the text does not say why nothing is blamed" % demo)
+    col = objs["collector"][0]
+    recorded = run_demo(a, demo, tmp, name="stacks.lgt")
+    dump = subprocess.run([a.lg, "dump", recorded], capture_output=True, text=True, timeout=300)
+    kinds = [l.split()[1] for l in dump.stdout.splitlines() if len(l.split()) > 1]
+    inc, dec = kinds.count("incref"), kinds.count("decref")
+    check(inc > 0 and dec > 0, "%s: the run with stacks recorded %d increfs, %d decrefs" % (demo, inc, dec))
+    check(col["refcount_events"] == "counted" and col["increfs_counted"] == inc and
+          col["decrefs_counted"] == dec, "%s (counts): counted %r, recorded %d increfs %d decrefs" %
+          (demo, {k: col[k] for k in ("refcount_events", "increfs_counted", "decrefs_counted")}, inc, dec))
+
+
 def test_gate(a, demo, tmp):
     """leakgraph check: the default policy (cycle and refcount included) fails on the bug
     (exit 1) and passes on the fix (exit 0); the record's kind is named."""
@@ -199,12 +228,15 @@ def main():
     p.add_argument("--fixed", action="store_true")
     p.add_argument("--graph", action="store_true")
     p.add_argument("--check", action="store_true")
+    p.add_argument("--counts", action="store_true")
     p.add_argument("demo")
     a = p.parse_args()
     a.lg = os.path.join(a.bin, "leakgraph")
     with tempfile.TemporaryDirectory() as tmp:
         if a.check:
             test_gate(a, a.demo, tmp)
+        elif a.counts:
+            test_counts(a, a.demo, tmp)
         else:
             trace = run_demo(a, a.demo + ("_fixed" if a.fixed else ""), tmp)
             doc, text = report(a, trace)
