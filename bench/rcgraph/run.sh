@@ -1,6 +1,8 @@
 #!/bin/sh
 # bench/rcgraph/run.sh - ratio of an rcrt program's time under leakgraph to its time untraced,
 # with incref/decref stacks of several depths and with counts only (LEAKGRAPH_RC_STACK_DEPTH).
+# Row "hooks" preloads nulltracer.c instead (hooks that only count): the cost of the runtime's
+# traced paths and hook calls alone, the floor of any tracer that uses the hook ABI.
 # Each configuration runs RUNS times (interleaved); the medians of the loop's wall time and of
 # the process's CPU time are kept (CPU time moves less when the machine is shared).
 # Usage: bench/rcgraph/run.sh [build-dir] [objects] [runs]   (default: build, 1000000, 5)
@@ -14,13 +16,16 @@ lg=$build/bin/leakgraph
 exe=$build/rcgraph_bench
 cc -O2 -g -I"$root/include" -DRC_STATIC_LINK "$here/rcgraph.c" "$build/runtime/librcrt.a" \
     -Wl,-z,dynamic-undefined-weak -o "$exe"
+null=$build/rcgraph_nulltracer.so
+cc -O2 -shared -fPIC -I"$root/include" "$here/nulltracer.c" -o "$null"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-configs="untraced depth12 depth8 depth4 counts"
+configs="untraced hooks depth12 depth8 depth4 counts"
 for r in $(seq "$runs"); do
     for c in $configs; do
         case $c in
         untraced) "$exe" "$n" ;;
+        hooks) LD_PRELOAD=$null "$exe" "$n" ;;
         depth*) LEAKGRAPH_RC_STACK_DEPTH=${c#depth} "$lg" run --quiet --output "$tmp/t.lgt" -- "$exe" "$n"
                 rm -f "$tmp/t.lgt" ;;
         counts) LEAKGRAPH_RC_STACK_DEPTH=0 "$lg" run --quiet --output "$tmp/t.lgt" -- "$exe" "$n"
