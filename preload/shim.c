@@ -81,7 +81,7 @@ extern char **environ;
 /* Run mode: a producer that waits this long for ring space checks that its collector lives. */
 #define LG_WAIT_CHECK_NS 200000000ull
 /* Distinct runtime type names per stream (more share id 0, "?"). */
-#define LG_MAX_TYPES 256u
+#define LG_TYPE_SLOTS 8192u /* per stream: runtime type names known, at most half used */
 /* Frames captured for incref/decref (LEAKGRAPH_RC_STACK_DEPTH; 0 = counts only): enough to
  * reach the program's call site through the runtime's own frames, cheap enough for hot paths. */
 #define LG_RC_DEPTH_DEFAULT 12
@@ -124,6 +124,11 @@ typedef struct lg_tls {
 static __thread lg_tls_t tls __attribute__((tls_model("initial-exec")));
 
 /* ---- per-ring writer state (private memory, survives ring reuse by a new thread) ------- */
+typedef struct lg_type_ent { /* open addressing by the name's address */
+    const char *name;
+    uint32_t id;
+} lg_type_ent_t;
+
 typedef struct lg_stack_ent {
     uint64_t hash;
     uint32_t id, depth;
@@ -139,7 +144,7 @@ typedef struct lg_stream {
     uint32_t tab_mask, tab_used;
     uintptr_t *arena; /* bump storage for interned stacks */
     size_t arena_left;
-    const char *types[LG_MAX_TYPES]; /* type names written to this stream; id = index + 1 */
+    struct lg_type_ent *types; /* type names written to this stream (mapped when first used) */
     uint32_t ntypes;
     uint64_t tail_seen;      /* the ring's tail when last read (it only grows) */
     lg_unw_memo_set_t *memo; /* walks of the owning thread and their stack ids (unwind.h) */
@@ -505,6 +510,27 @@ static lg_unw_memo_set_t *stream_memo(lg_stream_t *st, uint32_t ri)
     return st->memo;
 }
 
+/* The stream's id of a runtime type name (names are static: known by address), assigned on
+ * first use (*is_new: the caller writes its TYPE record first); 0 when the stream cannot name
+ * more types or the table cannot be mapped. */
+static uint32_t type_id_of(lg_stream_t *st, const char *name, bool *is_new)
+{
+    *is_new = false;
+    if (UNLIKELY(!st->types) && !(st->types = map_anon(LG_TYPE_SLOTS * sizeof *st->types)))
+        return 0;
+    uint32_t i = (uint32_t)(((uintptr_t)name * 0x9e3779b97f4a7c15ull) >> 40) & (LG_TYPE_SLOTS - 1);
+    for (;; i = (i + 1) & (LG_TYPE_SLOTS - 1)) {
+        lg_type_ent_t *e = &st->types[i];
+        if (e->name == name) return e->id;
+        if (!e->name) {
+            if (st->ntypes >= LG_TYPE_SLOTS / 2) return 0;
+            *e = (lg_type_ent_t){name, ++st->ntypes};
+            *is_new = true;
+            return e->id;
+        }
+    }
+}
+
 /* Two independent rotate-xor lanes (no multiply chain through every frame: this runs for
  * every allocation), one final mix. Collisions cost a memcmp, never a wrong stack. */
 static uint64_t hash_stack(const uintptr_t *ips, int depth)
@@ -681,15 +707,10 @@ static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
         st->last_tid = tid;
     }
     uint32_t type_id = 0;
-    if (ev->type_name) { /* a runtime type: by pointer (names are static), defined once */
-        for (uint32_t i = 0; i < st->ntypes; i++)
-            if (st->types[i] == ev->type_name) type_id = i + 1;
-        if (!type_id && st->ntypes < LG_MAX_TYPES) {
-            st->types[st->ntypes++] = ev->type_name;
-            type_id = st->ntypes;
-            *p++ = LG_REC_TYPE;
-            p = lg_put_bytes(p, ev->type_name, strnlen(ev->type_name, 120));
-        }
+    bool type_new;
+    if (ev->type_name && (type_id = type_id_of(st, ev->type_name, &type_new)) && type_new) {
+        *p++ = LG_REC_TYPE;
+        p = lg_put_bytes(p, ev->type_name, strnlen(ev->type_name, 120));
     }
     bool is_new = false;
     uint32_t sid;
@@ -806,16 +827,10 @@ static void record_raw(const uint8_t *bytes, size_t n, const char *type_name, ui
         p = lg_put_uv(p, (uint64_t)tid);
         st->last_tid = tid;
     }
-    if (type_name && type_id) {
-        *type_id = 0;
-        for (uint32_t i = 0; i < st->ntypes; i++)
-            if (st->types[i] == type_name) *type_id = i + 1;
-        if (!*type_id && st->ntypes < LG_MAX_TYPES) {
-            st->types[st->ntypes++] = type_name;
-            *type_id = st->ntypes;
-            *p++ = LG_REC_TYPE;
-            p = lg_put_bytes(p, type_name, strnlen(type_name, 120));
-        }
+    bool type_new;
+    if (type_name && type_id && (*type_id = type_id_of(st, type_name, &type_new)) && type_new) {
+        *p++ = LG_REC_TYPE;
+        p = lg_put_bytes(p, type_name, strnlen(type_name, 120));
     }
     uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
     size_t plen = (size_t)(p - pre);
