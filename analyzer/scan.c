@@ -414,13 +414,38 @@ static int heap_by_mapping(const map_t *m, const map_t *next)
     return -1;
 }
 
+/* Is block `x` a chunk that glibc's malloc mmap'd on its own (IS_MMAPPED in the size word
+ * of its header, the chunk and its leading gap a whole number of pages)? Then the memory
+ * around it holds no arena, and [*lo, *hi) is the chunk's whole mapping: header, the block,
+ * and the slack to the page end (which a realloc that shrank the block in place may have
+ * left holding stale words). */
+static bool mmapped_chunk(const scanner_t *S, const lg_scan_block_t *x, uint64_t *lo, uint64_t *hi)
+{
+    uint64_t hdr[2]; /* prev_size (the gap before an aligned chunk), size | flags */
+    if (x->addr < 16 || read_mem(S, x->addr - 16, hdr, sizeof hdr) != sizeof hdr) return false;
+    uint64_t size = hdr[1] & ~(uint64_t)7, gap = hdr[0], chunk = x->addr - 16;
+    if (!(hdr[1] & 2) || (hdr[1] & 4) || gap > chunk || ((chunk - gap) & 4095) ||
+        ((gap + size) & 4095) || size < x->size + 16 || size - x->size > (1u << 30))
+        return false;
+    *lo = chunk - gap;
+    *hi = chunk + size;
+    return true;
+}
+
 /* Live blocks inside, from `first` (the first block ending after the mapping's start): an
- * arena unless it is one mmap'd chunk spanning the mapping. */
+ * arena unless it is one mmap'd chunk spanning the mapping, or every block inside is a chunk
+ * glibc mmap'd on its own. The kernel merges such chunks with the anonymous mappings next to
+ * them (another allocator's arenas, such as CPython's), which are roots. */
 static bool heap_by_blocks(const scanner_t *S, const map_t *m, size_t first)
 {
     if (first >= S->n || S->b[first].addr >= m->end) return false;
     bool single = first + 1 >= S->n || S->b[first + 1].addr >= m->end;
-    return !(single && S->b[first].size + 2 * 4096 >= m->end - m->start);
+    if (single && S->b[first].size + 2 * 4096 >= m->end - m->start) return false;
+    for (size_t k = first; k < S->n && S->b[k].addr < m->end; k++) {
+        uint64_t lo, hi;
+        if (!mmapped_chunk(S, &S->b[k], &lo, &hi)) return true;
+    }
+    return false;
 }
 
 /* Does this mapping hold glibc heap memory (so it is no root)? */
@@ -534,8 +559,9 @@ static void scan_root_minus(scanner_t *S, const lg_snap_ctl_t *sc, uint64_t s, u
     }
     uint64_t cur = s;
     for (; k < S->n && S->b[k].addr < e; k++) { /* blocks are nodes, not roots */
-        if (S->b[k].addr > cur) scan_root_range(S, cur, S->b[k].addr, region);
-        uint64_t be = S->b[k].addr + S->b[k].size;
+        uint64_t bs = S->b[k].addr, be = bs + S->b[k].size;
+        mmapped_chunk(S, &S->b[k], &bs, &be); /* and a chunk mmap'd for one: all of it */
+        if (bs > cur) scan_root_range(S, cur, bs, region);
         if (be > cur) cur = be;
     }
     if (cur < e) scan_root_range(S, cur, e, region);
@@ -874,8 +900,9 @@ static void obj_scan_root_minus(objscan_t *X, const lg_snap_ctl_t *sc, uint64_t 
     }
     uint64_t cur = s;
     for (size_t k = lo; k < S->n && S->b[k].addr < e; k++) {
-        if (S->b[k].addr > cur) obj_scan_range(X, cur, S->b[k].addr, true);
-        uint64_t be = S->b[k].addr + S->b[k].size;
+        uint64_t bs = S->b[k].addr, be = bs + S->b[k].size;
+        mmapped_chunk(S, &S->b[k], &bs, &be);
+        if (bs > cur) obj_scan_range(X, cur, bs, true);
         if (be > cur) cur = be;
     }
     if (cur < e) obj_scan_range(X, cur, e, true);
