@@ -80,8 +80,8 @@ extern char **environ;
 #define LG_MAX_MODULES 4096u
 /* Run mode: a producer that waits this long for ring space checks that its collector lives. */
 #define LG_WAIT_CHECK_NS 200000000ull
-/* Distinct runtime type names per stream (more share id 0, "?"). */
-#define LG_TYPE_SLOTS 8192u /* per stream: runtime type names known, at most half used */
+/* Runtime type names per stream: table slots, at most half used (more share id 0, "?"). */
+#define LG_TYPE_SLOTS 8192u
 /* Frames captured for incref/decref (LEAKGRAPH_RC_STACK_DEPTH; 0 = counts only): enough to
  * reach the program's call site through the runtime's own frames, cheap enough for hot paths. */
 #define LG_RC_DEPTH_DEFAULT 12
@@ -1060,19 +1060,26 @@ static void rc_fold_counts(void)
     tls.rc_inc = tls.rc_dec = 0;
 }
 
+/* An incref or decref (`type`): counted in *counted in counts-only mode, else recorded. */
+static inline void count_change(uint8_t type, uint64_t *counted, const void *obj,
+                                intptr_t refcount, uintptr_t ra, uintptr_t sp, uintptr_t bp)
+{
+    if (g_rc_counts_only) {
+        (*counted)++;
+        return;
+    }
+    lg_unw_regs_t at = {ra, sp, bp};
+    lg_event_t ev = {.type = type, .addr = (uintptr_t)obj, .refcount = refcount, .seq1 = -1,
+                     .stack = g_rc_depth > 0, .depth = g_rc_depth, .at = &at};
+    rt_event(&ev);
+}
+
 void lg_rt_incref_at(const void *obj, intptr_t refcount, uintptr_t ra, uintptr_t sp,
                      uintptr_t bp) __attribute__((used, visibility("hidden")));
 HOOK_ENTRY(lg_rt_incref, rdx, rcx, r8);
 void lg_rt_incref_at(const void *obj, intptr_t refcount, uintptr_t ra, uintptr_t sp, uintptr_t bp)
 {
-    if (g_rc_counts_only) {
-        tls.rc_inc++;
-        return;
-    }
-    lg_unw_regs_t at = {ra, sp, bp};
-    lg_event_t ev = {.type = LG_REC_INCREF, .addr = (uintptr_t)obj, .refcount = refcount,
-                     .seq1 = -1, .stack = g_rc_depth > 0, .depth = g_rc_depth, .at = &at};
-    rt_event(&ev);
+    count_change(LG_REC_INCREF, &tls.rc_inc, obj, refcount, ra, sp, bp);
 }
 
 void lg_rt_decref_at(const void *obj, intptr_t refcount, uintptr_t ra, uintptr_t sp,
@@ -1080,14 +1087,7 @@ void lg_rt_decref_at(const void *obj, intptr_t refcount, uintptr_t ra, uintptr_t
 HOOK_ENTRY(lg_rt_decref, rdx, rcx, r8);
 void lg_rt_decref_at(const void *obj, intptr_t refcount, uintptr_t ra, uintptr_t sp, uintptr_t bp)
 {
-    if (g_rc_counts_only) {
-        tls.rc_dec++;
-        return;
-    }
-    lg_unw_regs_t at = {ra, sp, bp};
-    lg_event_t ev = {.type = LG_REC_DECREF, .addr = (uintptr_t)obj, .refcount = refcount,
-                     .seq1 = -1, .stack = g_rc_depth > 0, .depth = g_rc_depth, .at = &at};
-    rt_event(&ev);
+    count_change(LG_REC_DECREF, &tls.rc_dec, obj, refcount, ra, sp, bp);
 }
 
 EXPORT void lg_rt_gc_start(int generation)
