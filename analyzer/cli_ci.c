@@ -543,54 +543,78 @@ static void gen_suppressions(FILE *out, const ci_t *o, const lg_ci_set_t *cs)
 
 /* The whole pipeline over some traces, suppressions and baseline loaded (load_inputs);
  * returns the exit code. */
-static int evaluate(ci_t *o, char **paths, size_t n)
-{
-    int code;
-    lg_trace_t *ts = NULL;
-    if ((code = load_traces(o, paths, n, &ts))) return code;
+/* Traces loaded, their leak set, and its records with the policy and suppressions applied:
+ * what check and baseline both start from. */
+typedef struct ci_run {
+    lg_trace_t *ts;
+    size_t n;
     lg_leakset_t ls;
+    lg_ci_set_t cs;
+} ci_run_t;
+
+static void ci_run_free(ci_run_t *r)
+{
+    lg_ci_free(&r->cs);
+    lg_leakset_free(&r->ls);
+    for (size_t i = 0; r->ts && i < r->n; i++) lg_trace_free(&r->ts[i]);
+    free(r->ts);
+}
+
+/* Returns 0 or an exit code (after saying why); free r with ci_run_free either way. */
+static int ci_run_build(ci_t *o, char **paths, size_t n, ci_run_t *r)
+{
+    *r = (ci_run_t){.n = n};
+    int code = load_traces(o, paths, n, &r->ts);
+    if (code) return code;
     lg_leak_opts_t lo = {.check = o->check_number};
-    lg_ci_set_t cs = {0};
     char err[512];
-    int rc = lg_leakset_build(&ls, ts, n, &lo, err, sizeof err);
+    int rc = lg_leakset_build(&r->ls, r->ts, n, &lo, err, sizeof err);
     if (rc) {
         fprintf(stderr, "leakgraph %s: %s\n", o->cmd, err);
-        code = rc == -ENOENT ? LG_EXIT_USAGE : LG_EXIT_ERROR;
-        goto out;
+        return rc == -ENOENT ? LG_EXIT_USAGE : LG_EXIT_ERROR;
     }
-    if ((rc = lg_ci_build(&cs, &ls, &o->policy)) || (rc = lg_supp_apply(&o->supp, &cs)) ||
-        (o->have_base && (rc = lg_baseline_apply(&o->base, &cs))) || (rc = lg_policy_eval(&cs))) {
+    if ((rc = lg_ci_build(&r->cs, &r->ls, &o->policy)) || (rc = lg_supp_apply(&o->supp, &r->cs))) {
+        fprintf(stderr, "leakgraph %s: %s\n", o->cmd, strerror(-rc));
+        return LG_EXIT_ERROR;
+    }
+    return 0;
+}
+
+static int evaluate(ci_t *o, char **paths, size_t n)
+{
+    ci_run_t r;
+    lg_ci_set_t *cs = &r.cs;
+    int rc, code = ci_run_build(o, paths, n, &r);
+    if (code) goto out;
+    if ((o->have_base && (rc = lg_baseline_apply(&o->base, cs))) || (rc = lg_policy_eval(cs))) {
         fprintf(stderr, "leakgraph %s: %s\n", o->cmd, strerror(-rc));
         code = LG_EXIT_ERROR;
         goto out;
     }
     /* precedence: leakgraph's error > the program's failure > leaks > pass */
-    code = o->program_status > 0 ? LG_EXIT_PROGRAM : cs.failed ? LG_EXIT_LEAKS : LG_EXIT_PASS;
+    code = o->program_status > 0 ? LG_EXIT_PROGRAM : cs->failed ? LG_EXIT_LEAKS : LG_EXIT_PASS;
     bool running = o->program_status >= 0;
-    if ((o->json_out && emit_file(o->json_out, OUT_JSON, o, &cs, code)) ||
-        (o->sarif_out && emit_file(o->sarif_out, OUT_SARIF, o, &cs, code)) ||
-        (o->junit_out && emit_file(o->junit_out, OUT_JUNIT, o, &cs, code)))
+    if ((o->json_out && emit_file(o->json_out, OUT_JSON, o, cs, code)) ||
+        (o->sarif_out && emit_file(o->sarif_out, OUT_SARIF, o, cs, code)) ||
+        (o->junit_out && emit_file(o->junit_out, OUT_JUNIT, o, cs, code)))
         code = LG_EXIT_ERROR;
     if (o->gen_supp >= 0) {
-        gen_suppressions(stdout, o, &cs);
-        text_summary(stderr, o, &cs, code);
+        gen_suppressions(stdout, o, cs);
+        text_summary(stderr, o, cs, code);
     } else if (running || o->format == OUT_TEXT) {
-        text_summary(running ? stderr : stdout, o, &cs, code);
+        text_summary(running ? stderr : stdout, o, cs, code);
     } else {
-        if (emit(stdout, o->format, o, &cs, code)) code = LG_EXIT_ERROR;
+        if (emit(stdout, o->format, o, cs, code)) code = LG_EXIT_ERROR;
         ci_t q = *o;
         q.quiet = true;
-        text_summary(stderr, &q, &cs, code);
+        text_summary(stderr, &q, cs, code);
     }
     if (fflush(stdout) != 0) {
         fprintf(stderr, "leakgraph %s: cannot write the report: %s\n", o->cmd, strerror(errno));
         code = LG_EXIT_ERROR;
     }
 out:
-    lg_ci_free(&cs);
-    lg_leakset_free(&ls);
-    for (size_t i = 0; i < n; i++) lg_trace_free(&ts[i]);
-    free(ts);
+    ci_run_free(&r);
     return code;
 }
 
@@ -627,26 +651,13 @@ int lg_cmd_check(int argc, char **argv)
 /* The baseline of some traces (policy and suppressions as in o). Returns 0 or an exit code. */
 static int baseline_of(ci_t *o, char **paths, size_t n, lg_baseline_t *b)
 {
-    lg_trace_t *ts = NULL;
-    int code = load_traces(o, paths, n, &ts);
-    if (code) return code;
-    lg_leakset_t ls;
-    lg_leak_opts_t lo = {.check = o->check_number};
-    lg_ci_set_t cs = {0};
-    char err[512];
-    int rc = lg_leakset_build(&ls, ts, n, &lo, err, sizeof err);
-    if (rc) {
-        fprintf(stderr, "leakgraph %s: %s\n", o->cmd, err);
-        code = rc == -ENOENT ? LG_EXIT_USAGE : LG_EXIT_ERROR;
-    } else if ((rc = lg_ci_build(&cs, &ls, &o->policy)) || (rc = lg_supp_apply(&o->supp, &cs)) ||
-               (rc = lg_baseline_from(b, &cs))) {
+    ci_run_t r;
+    int rc, code = ci_run_build(o, paths, n, &r);
+    if (!code && (rc = lg_baseline_from(b, &r.cs))) {
         fprintf(stderr, "leakgraph %s: %s\n", o->cmd, strerror(-rc));
         code = LG_EXIT_ERROR;
     }
-    lg_ci_free(&cs);
-    lg_leakset_free(&ls);
-    for (size_t i = 0; i < n; i++) lg_trace_free(&ts[i]);
-    free(ts);
+    ci_run_free(&r);
     return code;
 }
 
