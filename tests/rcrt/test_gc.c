@@ -22,6 +22,22 @@ static void make_pair(rc_type_t *cls)
     rc_decref(b);
 }
 
+/* A ring of n objects linked by .other; the caller holds one reference to the one returned. */
+static rc_object_t *make_ring(rc_type_t *cls, int n)
+{
+    rc_object_t *first = rc_instance_new(cls), *prev = first;
+    rc_incref(prev);
+    for (int i = 1; i < n; i++) {
+        rc_object_t *o = rc_instance_new(cls);
+        rc_setattr(prev, "other", o);
+        rc_decref(prev);
+        prev = o;
+    }
+    rc_setattr(prev, "other", first);
+    rc_decref(prev);
+    return first;
+}
+
 static void test_collect_results(void)
 {
     CHECK_EQ(rc_gc_collect(2), 0);
@@ -30,28 +46,8 @@ static void test_collect_results(void)
     CHECK_EQ(rc_gc_collect(0), 2);
     CHECK_EQ(rc_class_instances(Node), 0);
     /* A garbage ring of 10000 and a live ring of 10000 (held by one C reference). */
-    rc_object_t *first = rc_instance_new(Node), *prev = first;
-    rc_incref(prev);
-    for (int i = 1; i < 10000; i++) {
-        rc_object_t *n = rc_instance_new(Node);
-        rc_setattr(prev, "other", n);
-        rc_decref(prev);
-        prev = n;
-    }
-    rc_setattr(prev, "other", first);
-    rc_decref(prev);
-    rc_decref(first); /* garbage now */
-    rc_object_t *live = rc_instance_new(Node);
-    prev = live;
-    rc_incref(prev);
-    for (int i = 1; i < 10000; i++) {
-        rc_object_t *n = rc_instance_new(Node);
-        rc_setattr(prev, "other", n);
-        rc_decref(prev);
-        prev = n;
-    }
-    rc_setattr(prev, "other", live);
-    rc_decref(prev);
+    rc_decref(make_ring(Node, 10000)); /* garbage now */
+    rc_object_t *live = make_ring(Node, 10000);
     CHECK_EQ(rc_gc_collect(2), 10000);
     CHECK_EQ(rc_class_instances(Node), 10000);
     CHECK_EQ(rc_getrefcount(live), 3);
