@@ -55,7 +55,9 @@
 #include <libunwind.h>
 
 #include "codec.h"
-#include "collect.h"
+#include "hash.h"
+#include "lg_version.h"
+#include "writer.h"
 #include "hooks.h"
 #include "leakgraph/runtime_hooks.h"
 #include "leakgraph/trace_format.h"
@@ -68,9 +70,6 @@ extern char **environ;
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define EXPORT __attribute__((visibility("default")))
 
-#ifndef LG_VERSION_STRING
-#define LG_VERSION_STRING "leakgraph"
-#endif
 
 /* ---- tunables -------------------------------------------------------------------------- */
 /* Bootstrap arena for allocations made while dlsym resolves the real functions. glibc's
@@ -304,7 +303,7 @@ static void describe_process(lg_region_t *r, pid_t fork_parent)
         if (g_self && g_parent_trace[0]) /* under run, the collector adds the parent's trace */
             p = kv_str(p, end, LG_KEY_PARENT_TRACE, g_parent_trace, strlen(g_parent_trace));
     }
-    p = kv_str(p, end, LG_KEY_TRACER, LG_VERSION_STRING, strlen(LG_VERSION_STRING));
+    p = kv_str(p, end, LG_KEY_TRACER, LG_TRACER_NAME, strlen(LG_TRACER_NAME));
     p = kv_int(p, end, LG_KEY_RC_DEPTH, (uint64_t)g_rc_depth);
     char path[4096];
     ssize_t n = readlink("/proc/self/exe", path, sizeof path);
@@ -859,13 +858,6 @@ static uint32_t g_nmods, g_next_mod_id;
 static unsigned long long g_mod_adds = ~0ull, g_mod_subs = ~0ull;
 static pthread_mutex_t g_mod_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
-
 static size_t find_build_id(struct dl_phdr_info *info, const uint8_t **out)
 {
     for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -902,7 +894,7 @@ static int scan_cb(struct dl_phdr_info *info, size_t size, void *data)
     }
     if (hi == 0) return 0;
     const char *name = info->dlpi_name ? info->dlpi_name : "";
-    uint64_t nh = hash_str(name);
+    uint64_t nh = lg_fnv1a(name);
     for (uint32_t i = 0; i < g_nmods; i++) {
         if (g_mods[i].bias == info->dlpi_addr && g_mods[i].start == lo && g_mods[i].name_hash == nh) {
             g_mods[i].seen = true;

@@ -21,7 +21,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${1:-$root/build-rcrt}
-bin=$build/runtime
+bin=$build/bench
 pairs=${PAIRS:-21}
 cmake -S "$root" -B "$build" >/dev/null
 cmake --build "$build" -j2 --target rcrt_bench_alloc rcrt_bench_gc rcrt_bench_hooks_on \

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "collect.h"
+#include "writer.h"
 #include "leakgraph/trace_format.h"
 #include "region.h"
 

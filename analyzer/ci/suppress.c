@@ -18,6 +18,7 @@
  * grows is reported in full. A record belongs to the first rule (in load order) that matches. */
 #define _GNU_SOURCE
 #include "suppress.h"
+#include "path.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -56,16 +57,10 @@ bool lg_glob(const char *pat, const char *s)
     return fnmatch(pat, s, 0) == 0;
 }
 
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
-
 static bool path_glob(const char *pat, const char *path)
 {
     if (!path) return false;
-    return lg_glob(pat, strchr(pat, '/') ? path : base_name(path));
+    return lg_glob(pat, strchr(pat, '/') ? path : lg_basename(path));
 }
 
 /* ---- matching ----------------------------------------------------------------------------- */
@@ -582,11 +577,11 @@ void lg_supp_gen(FILE *out, int format, const char *name, int kind, int fn, cons
         }
         if (f->file && lg_frame_is_user(f)) {
             fputs(" file=", out);
-            put_literal(out, base_name(f->file), true);
+            put_literal(out, lg_basename(f->file), true);
             any = true;
         } else if (!f->function && f->module) {
             fputs(" mod=", out);
-            put_literal(out, base_name(f->module), true);
+            put_literal(out, lg_basename(f->module), true);
             any = true;
         }
         if (!any) fputs(" *", out);

@@ -26,6 +26,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "symbolize.h"
+#include "hash.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -108,28 +109,6 @@ static const Dwfl_Callbacks lg_callbacks = {
 
 /* ---- Hashing and the string set ------------------------------------------------------------ */
 
-/* splitmix64 finalizer: a cheap full-avalanche mix so that aligned pcs spread over the table. */
-static uint64_t lg_mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
-
-/* FNV-1a over a NUL-terminated string. */
-static uint64_t lg_hash_str(const char *p)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *p; p++) {
-        h ^= (unsigned char)*p;
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 /* Double the string set. Returns 0 or -ENOMEM (the set is unchanged then). */
 static int lg_strings_grow(lg_symbolizer_t *s)
 {
@@ -139,7 +118,7 @@ static int lg_strings_grow(lg_symbolizer_t *s)
     for (size_t i = 0; i < s->strings_size; i++) {
         char *str = s->strings[i];
         if (!str) continue;
-        size_t j = lg_hash_str(str) & (size - 1);
+        size_t j = lg_fnv1a(str) & (size - 1);
         while (t[j])
             j = (j + 1) & (size - 1);
         t[j] = str;
@@ -156,7 +135,7 @@ static const char *lg_intern(lg_symbolizer_t *s, const char *str)
     if (!str) return NULL;
     if ((s->strings_used + 1) * 2 > s->strings_size && lg_strings_grow(s) < 0) return NULL;
     size_t mask = s->strings_size - 1;
-    size_t i = lg_hash_str(str) & mask;
+    size_t i = lg_fnv1a(str) & mask;
     while (s->strings[i]) {
         if (strcmp(s->strings[i], str) == 0) return s->strings[i];
         i = (i + 1) & mask;

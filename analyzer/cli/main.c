@@ -16,6 +16,7 @@
 #include "run.h"
 #include "selfsnap.h"
 #include "trace.h"
+#include "lg_version.h"
 
 #define EXIT_USAGE 2
 

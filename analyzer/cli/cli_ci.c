@@ -11,6 +11,7 @@
  * its descendants wrote during the run. */
 #define _GNU_SOURCE
 #include "cli_ci.h"
+#include "path.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -32,10 +33,7 @@
 #include "sarif.h"
 #include "suppress.h"
 #include "trace.h"
-
-#ifndef LG_VERSION_STRING
-#define LG_VERSION_STRING "unknown"
-#endif
+#include "lg_version.h"
 
 const char lg_ci_usage[] =
     "  check [--policy P | --policy-file F] [--suppressions F]... [--baseline F]\n"
@@ -210,12 +208,6 @@ static int load_traces(const ci_t *o, char **paths, size_t n, lg_trace_t **out)
 }
 
 /* ---- the text summary --------------------------------------------------------------------- */
-static const char *base_name(const char *p)
-{
-    const char *s = p ? strrchr(p, '/') : NULL;
-    return s ? s + 1 : p ? p : "?";
-}
-
 static const char *const status_tag[] = {"ignored", "suppressed", "baseline", "tolerated", "FAIL"};
 
 /* How many records a process lists in the summary before "... and N more". */
@@ -236,7 +228,7 @@ static void text_record(FILE *out, const ci_t *o, const lg_ci_rec_t *r)
                 lg_thousands(l->blocks, b2), l->blocks == 1 ? "" : "s");
     if (at) {
         fprintf(out, " at %s", at->function ? at->function : "???");
-        if (at->file && at->line) fprintf(out, " (%s:%d)", base_name(at->file), at->line);
+        if (at->file && at->line) fprintf(out, " (%s:%d)", lg_basename_or_unknown(at->file), at->line);
     } else if (r->nframes > 0 && r->frames[0].function) {
         fprintf(out, " at %s", r->frames[0].function);
     }
@@ -258,7 +250,7 @@ static void text_summary(FILE *out, const ci_t *o, const lg_ci_set_t *cs, int co
             uint64_t nf = 0, shown = 0, more = 0;
             for (size_t i = 0; i < cs->nrecs; i++)
                 if (cs->recs[i].leak->trace == ti && cs->recs[i].status == LG_REC_FAILED) nf++;
-            fprintf(out, "  pid %d %s", t->pid, base_name(t->exe ? t->exe : t->argc ? t->argv[0] : NULL));
+            fprintf(out, "  pid %d %s", t->pid, lg_basename_or_unknown(t->exe ? t->exe : t->argc ? t->argv[0] : NULL));
             if (t->parent_pid) fprintf(out, " (forked from %d)", t->parent_pid);
             switch (t->end_reason) {
             case LG_END_EXIT: fprintf(out, ", exited with status %d", t->exit_status); break;
@@ -896,7 +888,7 @@ int lg_cmd_run(int argc, char **argv)
      * leakgraph's own pid (a plain run uses the program's pid, which is not known yet). */
     char base[PATH_MAX];
     if (!ro.output) {
-        const char *p = base_name(argv[optind]);
+        const char *p = lg_basename_or_unknown(argv[optind]);
         struct stat st;
         for (int n = 0;; n++) {
             if (n) snprintf(base, sizeof base, "leakgraph.%s.%d.%d.lgt", p, (int)getpid(), n);

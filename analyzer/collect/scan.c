@@ -19,6 +19,7 @@
  * address range costs a lookup in a granule index (see "blocks and the granule index"). */
 #define _GNU_SOURCE
 #include "scan.h"
+#include "path.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -478,13 +479,11 @@ static bool find_main_arena(const scanner_t *S, uint64_t *lo, uint64_t *hi)
 {
     for (size_t i = 0; i < S->nmaps; i++) {
         const map_t *m = &S->maps[i];
-        const char *base = strrchr(m->path, '/');
-        base = base ? base + 1 : m->path;
+        const char *base = lg_basename(m->path);
         bool libc_data = !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5);
         /* libc's .bss follows its file mapping as an anonymous one */
         if (!libc_data && i > 0 && !m->path[0] && S->maps[i - 1].end == m->start) {
-            const char *pb = strrchr(S->maps[i - 1].path, '/');
-            pb = pb ? pb + 1 : S->maps[i - 1].path;
+            const char *pb = lg_basename(S->maps[i - 1].path);
             libc_data = !strncmp(pb, "libc.so", 7) || !strncmp(pb, "libc-", 5);
         }
         if (!libc_data || !m->r || !m->w || m->end - m->start > (16u << 20)) continue;

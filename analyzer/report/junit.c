@@ -5,6 +5,7 @@
  * failed under run --check. Its output goes to <system-out>. It only prints. */
 #define _GNU_SOURCE
 #include "junit.h"
+#include "path.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -28,22 +29,16 @@ void lg_xml_str(FILE *out, const char *s)
     }
 }
 
-static const char *base_name(const char *p)
-{
-    const char *s = p ? strrchr(p, '/') : NULL;
-    return s ? s + 1 : p ? p : "?";
-}
-
 static const char *prog_name(const lg_trace_t *t)
 {
-    return base_name(t->exe ? t->exe : t->argc ? t->argv[0] : NULL);
+    return lg_basename_or_unknown(t->exe ? t->exe : t->argc ? t->argv[0] : NULL);
 }
 
 static void record_line(FILE *out, const lg_ci_rec_t *r)
 {
     char b1[32], b2[32], line[600];
     const lg_frame_t *at = lg_ci_location(r);
-    const char *file = at && at->file ? base_name(at->file) : NULL;
+    const char *file = at && at->file ? lg_basename_or_unknown(at->file) : NULL;
     snprintf(line, sizeof line, "%s: %s bytes in %s blocks, allocated by %s at %s", lg_kind_name(r->leak->kind),
              lg_thousands(r->leak->bytes, b1), lg_thousands(r->leak->blocks, b2),
              lg_fn_name(r->leak->fn), at && at->function ? at->function : "???");
@@ -57,7 +52,7 @@ static void record_line(FILE *out, const lg_ci_rec_t *r)
         lg_xml_str(out, f->function ? f->function : "???");
         if (f->file && f->line) {
             fputs(" (", out);
-            lg_xml_str(out, base_name(f->file));
+            lg_xml_str(out, lg_basename_or_unknown(f->file));
             fprintf(out, ":%d)", f->line);
         } else if (f->module) {
             fputs(" (in ", out);

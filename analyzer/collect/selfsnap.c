@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "collect.h"
+#include "writer.h"
 #include "scan.h"
 #include "trace.h"
 

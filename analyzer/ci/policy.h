@@ -12,6 +12,7 @@
 
 #include "classify.h"
 #include "leaks.h"
+#include "text.h"
 
 /* Exit codes of the CI commands (check, baseline, diff, run --check): docs/ci.md. */
 enum lg_exit {
@@ -102,8 +103,5 @@ int lg_policy_eval(lg_ci_set_t *cs);
 
 /* Is frame f in the user's own code (not libc, ld.so, libstdc++, libgcc, leakgraph)? */
 bool lg_frame_is_user(const lg_frame_t *f);
-
-/* 1,234,567 */
-const char *lg_thousands(uint64_t v, char buf[32]);
 
 #endif /* LG_POLICY_H */

@@ -10,40 +10,13 @@
  *   partialFingerprints  "leakgraph/v1": the fingerprint of baseline.h */
 #define _GNU_SOURCE
 #include "sarif.h"
+#include "path.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "trace.h"
-
-/* s escaped for the inside of a JSON string */
-static void json_inner(FILE *out, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\t': fputs("\\t", out); break;
-        case '\r': fputs("\\r", out); break;
-        default:
-            if (*p < 0x20) fprintf(out, "\\u%04x", *p);
-            else fputc(*p, out);
-        }
-    }
-}
-
-void lg_json_str(FILE *out, const char *s)
-{
-    if (!s) {
-        fputs("null", out);
-        return;
-    }
-    fputc('"', out);
-    json_inner(out, s);
-    fputc('"', out);
-}
 
 const lg_frame_t *lg_ci_location(const lg_ci_rec_t *r)
 {
@@ -83,18 +56,16 @@ static void artifact(FILE *out, const char *file, const char *root)
 
 static void frame_text(FILE *out, const lg_frame_t *f)
 {
-    const char *file = f->file ? strrchr(f->file, '/') : NULL;
-    file = file ? file + 1 : f->file;
+    const char *file = f->file ? lg_basename(f->file) : NULL;
     fputc('"', out);
-    json_inner(out, f->function ? f->function : "???");
+    lg_json_inner(out, f->function ? f->function : "???");
     if (file && f->line) {
         fputs(" (", out);
-        json_inner(out, file);
+        lg_json_inner(out, file);
         fprintf(out, ":%d)", f->line);
     } else if (f->module) {
-        const char *b = strrchr(f->module, '/');
         fputs(" (in ", out);
-        json_inner(out, b ? b + 1 : f->module);
+        lg_json_inner(out, lg_basename(f->module));
         fputc(')', out);
     }
     fputc('"', out);

@@ -13,6 +13,7 @@
  * Invariant after eval: cs->failed == (some record is LG_REC_FAILED) == (cs->nviol > 0). */
 #define _GNU_SOURCE
 #include "policy.h"
+#include "path.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -24,18 +25,6 @@
 #include <string.h>
 
 #include "baseline.h"
-
-const char *lg_thousands(uint64_t v, char buf[32])
-{
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v), o = 0;
-    for (int i = 0; i < n; i++) {
-        if (i && (n - i) % 3 == 0) buf[o++] = ',';
-        buf[o++] = tmp[i];
-    }
-    buf[o] = 0;
-    return buf;
-}
 
 /* ---- parsing ----------------------------------------------------------------------------- */
 static const int default_kinds[] = {LG_KIND_DEFINITE, LG_KIND_INDIRECT, LG_KIND_POSSIBLE,
@@ -259,8 +248,7 @@ int lg_policy_load(lg_policy_t *p, const char *path, char *err, size_t errlen)
 bool lg_frame_is_user(const lg_frame_t *f)
 {
     if (!f->module) return false;
-    const char *b = strrchr(f->module, '/');
-    b = b ? b + 1 : f->module;
+    const char *b = lg_basename(f->module);
     /* The C and C++ runtimes, the dynamic loader, and leakgraph's own shim: frames there are
      * how an allocation was made, not where the program made it. */
     static const char *const system[] = {"libc.so*", "libc-*.so", "ld-linux*", "ld-*.so*",

@@ -6,6 +6,7 @@
  * SVG: `dot -Tsvg FILE.dot -o FILE.svg` when `dot` is found on PATH. */
 #define _GNU_SOURCE
 #include "graph.h"
+#include "path.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -40,8 +41,7 @@ static void node_label(FILE *out, lg_leakset_t *ls, size_t ti, const lg_objects_
         fputs("\\nallocated in ", out);
         dot_esc(out, f.function);
         if (f.file && f.line) {
-            const char *b = strrchr(f.file, '/');
-            fprintf(out, " (%s:%d)", b ? b + 1 : f.file, f.line);
+            fprintf(out, " (%s:%d)", lg_basename(f.file), f.line);
         }
     }
     fputc('"', out);

@@ -7,7 +7,7 @@
  *   PROCESS, END : key/value list (varint key, varint length, bytes)
  * It must not interpret records: the ring stream is copied as it is. */
 #define _GNU_SOURCE
-#include "collect.h"
+#include "writer.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,8 +3,8 @@
  * grouping and classification are done when the set is built. */
 #define _GNU_SOURCE
 #include "report.h"
-#include "policy.h"
-#include "sarif.h"
+#include "path.h"
+#include "text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -12,12 +12,6 @@
 #include <string.h>
 
 /* ---- text ------------------------------------------------------------------------------ */
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
-
 static void text_frames(FILE *out, int pid, const char *indent, lg_leakset_t *ls, size_t ti,
                         uint32_t stack, uint64_t seq, int max_frames)
 {
@@ -29,7 +23,7 @@ static void text_frames(FILE *out, int pid, const char *indent, lg_leakset_t *ls
         fprintf(out, "==%d== %s%s 0x%" PRIX64 ": %s", pid, indent, k == 0 ? "at" : "by",
                 f->address, f->function ? f->function : "???");
         if (f->file && f->line)
-            fprintf(out, " (%s:%d)", base_name(f->file), f->line);
+            fprintf(out, " (%s:%d)", lg_basename(f->file), f->line);
         else if (f->module)
             fprintf(out, " (in %s)", f->module);
         fputc('\n', out);
@@ -131,7 +125,7 @@ static void site_text(FILE *out, const lg_frame_t *f)
         return;
     }
     fputs(f->function ? f->function : "???", out);
-    if (f->file && f->line) fprintf(out, " (%s:%d)", base_name(f->file), f->line);
+    if (f->file && f->line) fprintf(out, " (%s:%d)", lg_basename(f->file), f->line);
     else if (f->module) fprintf(out, " (in %s)", f->module);
 }
 

@@ -9,6 +9,8 @@
  * signature; a baseline file keeps both, and is matched by the signature's hash. */
 #define _GNU_SOURCE
 #include "baseline.h"
+#include "hash.h"
+#include "path.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,22 +18,6 @@
 #include <string.h>
 
 #define BASELINE_MAGIC "# leakgraph baseline 1"
-
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
 
 typedef struct sbuf {
     char *p;
@@ -61,8 +47,8 @@ static void sb_frame(sbuf_t *b, const lg_frame_t *f)
 {
     sb_add(b, f->function ? f->function : "?");
     sb_add(b, "@");
-    if (f->file) sb_add(b, base_name(f->file));
-    else if (f->module) sb_add(b, base_name(f->module));
+    if (f->file) sb_add(b, lg_basename(f->file));
+    else if (f->module) sb_add(b, lg_basename(f->module));
     else sb_add(b, "?");
 }
 
@@ -71,7 +57,7 @@ uint64_t lg_fingerprint(int kind, const char *exe, const lg_frame_t *fr, long n,
     sbuf_t b = {0};
     sb_add(&b, lg_kind_name(kind));
     sb_add(&b, "|");
-    sb_add(&b, base_name(exe ? exe : ""));
+    sb_add(&b, lg_basename(exe ? exe : ""));
     sb_add(&b, "|");
     int taken = 0;
     for (long k = 0; k < n && taken < LG_FP_FRAMES; k++) {
@@ -93,7 +79,7 @@ uint64_t lg_fingerprint(int kind, const char *exe, const lg_frame_t *fr, long n,
     for (char *c = b.p; *c; c++)
         if (*c == '\n' || *c == '\r' || *c == '\t') *c = ' ';
     *sig = b.p;
-    return fnv1a(b.p);
+    return lg_fnv1a(b.p);
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -190,7 +176,7 @@ int lg_baseline_load(lg_baseline_t *b, const char *path, char *err, size_t errle
             break;
         }
         char *sig = strdup(line + off);
-        if (!sig || (rc = add_entry(b, &cap, fnv1a(line + off), k, bytes, blocks, records, sig))) {
+        if (!sig || (rc = add_entry(b, &cap, lg_fnv1a(line + off), k, bytes, blocks, records, sig))) {
             snprintf(err, errlen, "out of memory");
             rc = -ENOMEM;
             break;

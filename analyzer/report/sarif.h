@@ -9,6 +9,7 @@
 
 #include "policy.h"
 #include "suppress.h"
+#include "text.h"
 
 typedef struct lg_sarif_opts {
     const char *source_root;  /* files under it get URIs relative to %SRCROOT%; NULL: absolute */
@@ -22,8 +23,5 @@ void lg_sarif_write(FILE *out, const lg_ci_set_t *cs, const lg_sarif_opts_t *o);
 /* The frame a record is located at: its first user frame with a source file, else its first
  * user frame, else NULL. */
 const lg_frame_t *lg_ci_location(const lg_ci_rec_t *r);
-
-/* s as a JSON string ("null" for NULL). */
-void lg_json_str(FILE *out, const char *s);
 
 #endif /* LG_SARIF_H */

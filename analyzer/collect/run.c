@@ -16,6 +16,7 @@
  * failed before the program ran, 126/127 if the program could not be executed / found. */
 #define _GNU_SOURCE
 #include "run.h"
+#include "path.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -34,7 +35,7 @@
 #include <unistd.h>
 
 #include "codec.h"
-#include "collect.h"
+#include "writer.h"
 #include "leakgraph/trace_format.h"
 #include "region.h"
 #include "scan.h"
@@ -638,9 +639,8 @@ int lg_run(const lg_run_opts_t *o, char *const argv[])
     s.root_pid = child;
     g_forward_pid = child;
     if (!o->output) {
-        const char *b = strrchr(argv[0], '/');
         char name[PATH_MAX];
-        snprintf(name, sizeof name, "leakgraph.%s.%d.lgt", b ? b + 1 : argv[0], (int)child);
+        snprintf(name, sizeof name, "leakgraph.%s.%d.lgt", lg_basename(argv[0]), (int)child);
         if (absolute_path(name, s.base, sizeof s.base)) /* a cwd too long: keep it relative */
             snprintf(s.base, sizeof s.base, "%s", name);
     }
