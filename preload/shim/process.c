@@ -1,27 +1,12 @@
 /* shim/process.c: the process description, the key/value entries of the PROCESS block
  * (docs/trace-format.md), written into the region header at start and in a forked child:
  * pid, parent, start time, tracer, argv, executable, working directory. The collector copies
- * them into the trace. It must never allocate (stack buffers and raw reads of /proc only)
- * and never write past LG_INFO_BYTES: an entry that does not fit is left out. */
+ * them into the trace; the entries are encoded by lg_kv_int/lg_kv_str (trace/codec.h). It
+ * must never allocate (stack buffers and raw reads of /proc only) and never write past
+ * LG_INFO_BYTES: an entry that does not fit is left out. */
 #ifndef LG_SHIM_UNIT
 #error "a part of preload/shim.c: included there once, never compiled on its own"
 #endif
-
-static uint8_t *kv_int(uint8_t *p, uint8_t *end, uint64_t key, uint64_t v)
-{
-    if (end - p < 2 * LG_VARINT_MAX + 1) return p;
-    uint8_t tmp[LG_VARINT_MAX];
-    uint8_t *e = lg_put_uv(tmp, v);
-    p = lg_put_uv(p, key);
-    return lg_put_bytes(p, tmp, (size_t)(e - tmp));
-}
-
-static uint8_t *kv_str(uint8_t *p, uint8_t *end, uint64_t key, const char *s, size_t n)
-{
-    if ((size_t)(end - p) < n + 2 * LG_VARINT_MAX) return p;
-    p = lg_put_uv(p, key);
-    return lg_put_bytes(p, s, n);
-}
 
 /* /proc/self/stat field 22 (start time in clock ticks), to tell a reused pid apart. */
 static uint64_t proc_starttime(void)
@@ -53,21 +38,22 @@ static void describe_process(lg_region_t *r, pid_t fork_parent)
     h->proc_starttime = proc_starttime();
     h->collector_pid = g_collector_pid;
     uint8_t *p = h->info, *end = h->info + LG_INFO_BYTES;
-    p = kv_int(p, end, LG_KEY_PID, (uint64_t)h->pid);
-    p = kv_int(p, end, LG_KEY_PPID, (uint64_t)h->ppid);
-    p = kv_int(p, end, LG_KEY_START_NS, h->start_ns);
+    p = lg_kv_int(p, end, LG_KEY_PID, (uint64_t)h->pid);
+    p = lg_kv_int(p, end, LG_KEY_PPID, (uint64_t)h->ppid);
+    p = lg_kv_int(p, end, LG_KEY_START_NS, h->start_ns);
     if (fork_parent) {
-        p = kv_int(p, end, LG_KEY_PARENT_PID, (uint64_t)fork_parent);
-        p = kv_int(p, end, LG_KEY_FORK_SEQ, h->fork_seq);
+        p = lg_kv_int(p, end, LG_KEY_PARENT_PID, (uint64_t)fork_parent);
+        p = lg_kv_int(p, end, LG_KEY_FORK_SEQ, h->fork_seq);
         if (g_self && g_parent_trace[0]) /* under run, the collector adds the parent's trace */
-            p = kv_str(p, end, LG_KEY_PARENT_TRACE, g_parent_trace, strlen(g_parent_trace));
+            p = lg_kv_str(p, end, LG_KEY_PARENT_TRACE, g_parent_trace,
+                          strlen(g_parent_trace));
     }
-    p = kv_str(p, end, LG_KEY_TRACER, LG_TRACER_NAME, strlen(LG_TRACER_NAME));
-    p = kv_int(p, end, LG_KEY_RC_DEPTH, (uint64_t)g_rc_depth);
+    p = lg_kv_str(p, end, LG_KEY_TRACER, LG_TRACER_NAME, strlen(LG_TRACER_NAME));
+    p = lg_kv_int(p, end, LG_KEY_RC_DEPTH, (uint64_t)g_rc_depth);
     char path[4096];
     ssize_t n = readlink("/proc/self/exe", path, sizeof path);
-    if (n > 0 && n < (ssize_t)sizeof path) p = kv_str(p, end, LG_KEY_EXE, path, (size_t)n);
-    if (getcwd(path, sizeof path)) p = kv_str(p, end, LG_KEY_CWD, path, strlen(path));
+    if (n > 0 && n < (ssize_t)sizeof path) p = lg_kv_str(p, end, LG_KEY_EXE, path, (size_t)n);
+    if (getcwd(path, sizeof path)) p = lg_kv_str(p, end, LG_KEY_CWD, path, strlen(path));
     /* argv from /proc/self/cmdline: NUL-separated */
     int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
@@ -78,7 +64,7 @@ static void describe_process(lg_region_t *r, pid_t fork_parent)
         close(fd);
         for (size_t i = 0; i < len;) {
             size_t s = strnlen(buf + i, len - i);
-            p = kv_str(p, end, LG_KEY_ARG, buf + i, s);
+            p = lg_kv_str(p, end, LG_KEY_ARG, buf + i, s);
             i += s + 1;
         }
     }
