@@ -1,7 +1,8 @@
-/* Varint and block-level encoding shared by the trace writer (shim, collector) and the reader
- * (analyzer). Everything here is inline, allocation-free and safe to call from inside a malloc
- * hook. Bounds: a uv/sv takes at most 10 bytes; decoders never read past `end` and report
- * malformed input instead of trusting it. */
+/* Varint, key/value entry and block-level encoding shared by the trace writers (shim,
+ * collector, snapshot scan) and the reader (analyzer). Everything here is inline,
+ * allocation-free and safe to call from inside a malloc hook. Bounds: a uv/sv takes at most
+ * 10 bytes; encoders given an `end` never write past it; decoders never read past `end` and
+ * report malformed input instead of trusting it. */
 #ifndef LG_CODEC_H
 #define LG_CODEC_H
 

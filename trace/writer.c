@@ -1,10 +1,10 @@
-/* The collector (see collect.h): ring bytes -> staging -> zstd EVENTS blocks in the trace
+/* The collector (see writer.h): ring bytes -> staging -> zstd EVENTS blocks in the trace
  * file. Encodings written here (docs/trace-format.md):
  *   file header  : "LGTRACE\0", u32 version, u32 header size, u32 flags, u32 0, u64 0
  *   block header : u32 type, u32 stored length, u32 raw length, u32 CRC-32C of the first
  *                  12 header bytes followed by the stored bytes
  *   EVENTS       : u32 ring index, then one zstd frame of the ring's record bytes
- *   PROCESS, END : key/value list (varint key, varint length, bytes)
+ *   PROCESS, END : key/value entries (uv key, uv length, bytes: lg_kv_int, codec.h)
  * It must not interpret records: the ring stream is copied as it is. */
 #define _GNU_SOURCE
 #include "writer.h"
