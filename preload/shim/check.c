@@ -226,15 +226,9 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
             rc = -EIO;
             break;
         }
-        struct timespec ts = {0, 200000};
-        nanosleep(&ts, NULL);
-        waited += 200000;
-        if (waited >= LG_WAIT_CHECK_NS) {
-            waited = 0;
-            if (!collector_alive()) {
-                rc = -ENOTSUP;
-                break;
-            }
+        if (!wait_on_collector(&waited, 200000)) {
+            rc = -ENOTSUP;
+            break;
         }
     }
     atomic_store(&sc->state, LG_SNAP_IDLE);

@@ -132,6 +132,19 @@ static bool collector_alive(void)
     return !(q && q[1] == ' ' && (q[2] == 'Z' || q[2] == 'X'));
 }
 
+/* Sleeps `ns` nanoseconds of a wait on the collector (for ring space, for a snapshot) and,
+ * each time *waited reaches LG_WAIT_CHECK_NS, checks that the collector still lives.
+ * Returns false when it is gone. */
+static bool wait_on_collector(uint64_t *waited, long ns)
+{
+    struct timespec ts = {0, ns};
+    nanosleep(&ts, NULL);
+    *waited += (uint64_t)ns;
+    if (*waited < LG_WAIT_CHECK_NS) return true;
+    *waited = 0;
+    return collector_alive();
+}
+
 /* Waits until `need` bytes fit in the ring at `head`. Returns false if tracing stopped. */
 __attribute__((noinline, cold)) static bool wait_space(lg_ring_t *ring, uint64_t head, size_t need)
 {
@@ -142,15 +155,9 @@ __attribute__((noinline, cold)) static bool wait_space(lg_ring_t *ring, uint64_t
             continue;
         }
         if (atomic_load(&g_state) != ST_TRACING) return false;
-        struct timespec ts = {0, 50000};
-        nanosleep(&ts, NULL);
-        waited += 50000;
-        if (waited >= LG_WAIT_CHECK_NS) {
-            waited = 0;
-            if (!collector_alive()) {
-                stop_tracing("the leakgraph collector is gone");
-                return false;
-            }
+        if (!wait_on_collector(&waited, 50000)) {
+            stop_tracing("the leakgraph collector is gone");
+            return false;
         }
     }
     return true;
