@@ -1,10 +1,12 @@
 /* The one list of functions the shim interposes. Everything per hook (the type of the real
  * function, the pointer to it, its resolution at start-up) is generated from this table; the
- * wrappers themselves are in shim.c, each with the same shape: pass through when not tracing
- * or re-entered, call the real function, record on success.
+ * wrappers themselves are in shim/alloc_wrappers.c (the malloc family) and
+ * shim/image_wrappers.c (dlopen, dlclose, exec, _exit), each with the same shape: pass through
+ * when not tracing or re-entered, call the real function, record on success.
  *
  * X(return type, name, parameter list, required): `required` hooks must resolve for tracing
- * to start; optional ones (absent from older C libraries) fall back as documented in shim.c. */
+ * to start; optional ones (absent from older C libraries) fall back as documented at their
+ * wrappers. */
 #ifndef LG_HOOKS_H
 #define LG_HOOKS_H
 

@@ -1,7 +1,8 @@
-/* Varint and block-level encoding shared by the trace writer (shim, collector) and the reader
- * (analyzer). Everything here is inline, allocation-free and safe to call from inside a malloc
- * hook. Bounds: a uv/sv takes at most 10 bytes; decoders never read past `end` and report
- * malformed input instead of trusting it. */
+/* Varint, key/value entry and block-level encoding shared by the trace writers (shim,
+ * collector, snapshot scan) and the reader (analyzer). Everything here is inline,
+ * allocation-free and safe to call from inside a malloc hook. Bounds: a uv/sv takes at most
+ * 10 bytes; encoders given an `end` never write past it; decoders never read past `end` and
+ * report malformed input instead of trusting it. */
 #ifndef LG_CODEC_H
 #define LG_CODEC_H
 
@@ -33,6 +34,48 @@ static inline uint8_t *lg_put_bytes(uint8_t *p, const void *b, size_t n)
     p = lg_put_uv(p, n);
     if (n) memcpy(p, b, n); /* b may be NULL when n is 0 */
     return p + n;
+}
+
+/* The number of bytes lg_put_uv(p, v) writes (1..LG_VARINT_MAX). */
+static inline size_t lg_uv_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* Key/value entries: the payload of PROCESS and END blocks, and the key/value part of a
+ * SNAPSHOT (docs/trace-format.md). One writer for all of them (shim, trace writer, snapshot
+ * scan, test builder); readers skip keys they do not know.
+ * Encoding: KV entry = uv key, uv length, that many value bytes.
+ * Both encoders write the whole entry or nothing: with less room than the bound before
+ * `end` they leave the entry out and return `p` unchanged (the caller sizes `end` so that
+ * this only happens to text it may lose, such as a very long argv). */
+#define LG_KV_INT_MAX (2 * LG_VARINT_MAX + 1) /* key, length (1 byte), value */
+
+/* Encoding: integer KV entry = uv key, uv length, uv value. The value is encoded twice (its
+ * length, then itself) rather than copied from a scratch buffer: no memcpy, and no false
+ * -Wstringop-overread from GCC at -O3. Needs LG_KV_INT_MAX bytes before `end`. */
+static inline uint8_t *lg_kv_int(uint8_t *p, const uint8_t *end, uint64_t key, uint64_t v)
+{
+    if (end - p < LG_KV_INT_MAX) return p;
+    p = lg_put_uv(p, key);
+    p = lg_put_uv(p, lg_uv_len(v));
+    return lg_put_uv(p, v);
+}
+
+/* Encoding: string KV entry = uv key, uv n, the n bytes of s (no NUL; s may be NULL when n
+ * is 0). Needs n + 2 * LG_VARINT_MAX bytes before `end`. */
+static inline uint8_t *lg_kv_str(uint8_t *p, const uint8_t *end, uint64_t key, const void *s,
+                                 size_t n)
+{
+    size_t room = (size_t)(end - p);
+    if (room < 2 * LG_VARINT_MAX || n > room - 2 * LG_VARINT_MAX) return p;
+    p = lg_put_uv(p, key);
+    return lg_put_bytes(p, s, n);
 }
 
 static inline void lg_put_u32le(uint8_t *p, uint32_t v)

@@ -1,10 +1,10 @@
-/* The collector (see collect.h): ring bytes -> staging -> zstd EVENTS blocks in the trace
+/* The collector (see writer.h): ring bytes -> staging -> zstd EVENTS blocks in the trace
  * file. Encodings written here (docs/trace-format.md):
  *   file header  : "LGTRACE\0", u32 version, u32 header size, u32 flags, u32 0, u64 0
  *   block header : u32 type, u32 stored length, u32 raw length, u32 CRC-32C of the first
  *                  12 header bytes followed by the stored bytes
  *   EVENTS       : u32 ring index, then one zstd frame of the ring's record bytes
- *   PROCESS, END : key/value list (varint key, varint length, bytes)
+ *   PROCESS, END : key/value entries (uv key, uv length, bytes: lg_kv_int, codec.h)
  * It must not interpret records: the ring stream is copied as it is. */
 #define _GNU_SOURCE
 #include "writer.h"
@@ -125,17 +125,6 @@ static int write_kv_block(lg_collector_t *c, uint32_t type, const uint8_t *kv, s
     return rc;
 }
 
-static uint8_t *kv_int(uint8_t *p, uint64_t key, uint64_t v)
-{
-    /* The value's length, then the value: encoded twice rather than copied (a copy from a
-     * 10-byte buffer draws a false -Wstringop-overread from GCC at -O3). */
-    uint8_t tmp[LG_VARINT_MAX];
-    size_t n = (size_t)(lg_put_uv(tmp, v) - tmp);
-    p = lg_put_uv(p, key);
-    p = lg_put_uv(p, n);
-    return lg_put_uv(p, v);
-}
-
 int lg_collector_open(lg_collector_t **out, lg_region_t *r, const char *path)
 {
     lg_collector_t *c = calloc(1, sizeof *c);
@@ -164,12 +153,13 @@ int lg_collector_open(lg_collector_t **out, lg_region_t *r, const char *path)
 
     /* PROCESS block: what the shim wrote into the region, plus the collector's own keys. */
     uint32_t ilen = r->hdr.info_len <= LG_INFO_BYTES ? r->hdr.info_len : 0;
-    uint8_t *kv = malloc(ilen + 64);
+    size_t cap = ilen + LG_KV_INT_MAX;
+    uint8_t *kv = malloc(cap);
     if (!kv) rc = -ENOMEM;
     if (rc == 0) {
         memcpy(kv, r->hdr.info, ilen);
         uint8_t *p = kv + ilen;
-        p = kv_int(p, LG_KEY_RINGS, LG_RINGS);
+        p = lg_kv_int(p, kv + cap, LG_KEY_RINGS, LG_RINGS);
         rc = write_kv_block(c, LG_BLOCK_PROCESS, kv, (size_t)(p - kv));
     }
     free(kv);
@@ -308,18 +298,20 @@ int lg_collector_finish(lg_collector_t *c, int reason, int exit_status, int sign
     if (lg_collector_flush(c)) return c->error;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint8_t kv[128], *p = kv;
-    p = kv_int(p, LG_KEY_END_REASON, (uint64_t)reason);
-    if (reason == LG_END_EXIT) p = kv_int(p, LG_KEY_EXIT_STATUS, (uint64_t)(exit_status & 0xff));
-    if (reason == LG_END_SIGNAL) p = kv_int(p, LG_KEY_SIGNAL, (uint64_t)signal);
-    p = kv_int(p, LG_KEY_EVENTS, atomic_load(&c->region->hdr.seq));
-    p = kv_int(p, LG_KEY_LOST, atomic_load(&c->region->hdr.lost));
+    uint8_t kv[7 * LG_KV_INT_MAX], *p = kv, *end = kv + sizeof kv; /* at most 7 keys */
+    p = lg_kv_int(p, end, LG_KEY_END_REASON, (uint64_t)reason);
+    if (reason == LG_END_EXIT)
+        p = lg_kv_int(p, end, LG_KEY_EXIT_STATUS, (uint64_t)(exit_status & 0xff));
+    if (reason == LG_END_SIGNAL) p = lg_kv_int(p, end, LG_KEY_SIGNAL, (uint64_t)signal);
+    p = lg_kv_int(p, end, LG_KEY_EVENTS, atomic_load(&c->region->hdr.seq));
+    p = lg_kv_int(p, end, LG_KEY_LOST, atomic_load(&c->region->hdr.lost));
     uint64_t inc = atomic_load(&c->region->hdr.rc_increfs), dec = atomic_load(&c->region->hdr.rc_decrefs);
     if (inc || dec) {
-        p = kv_int(p, LG_KEY_RC_INCREFS, inc);
-        p = kv_int(p, LG_KEY_RC_DECREFS, dec);
+        p = lg_kv_int(p, end, LG_KEY_RC_INCREFS, inc);
+        p = lg_kv_int(p, end, LG_KEY_RC_DECREFS, dec);
     }
-    p = kv_int(p, LG_KEY_END_NS, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+    uint64_t end_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    p = lg_kv_int(p, end, LG_KEY_END_NS, end_ns);
     return write_kv_block(c, LG_BLOCK_END, kv, (size_t)(p - kv));
 }
 

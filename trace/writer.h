@@ -11,8 +11,8 @@
  * The trace file is created O_CREAT|O_EXCL|O_NOFOLLOW with mode 0600 and re-opened by path
  * (O_APPEND|O_NOFOLLOW) for each write, so a traced program that closes every descriptor or
  * changes directory cannot break it. */
-#ifndef LG_COLLECT_H
-#define LG_COLLECT_H
+#ifndef LG_WRITER_H
+#define LG_WRITER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -58,4 +58,4 @@ void lg_collector_close(lg_collector_t *c);
 const char *lg_collector_path(const lg_collector_t *c);
 int lg_collector_error(const lg_collector_t *c);
 
-#endif /* LG_COLLECT_H */
+#endif /* LG_WRITER_H */

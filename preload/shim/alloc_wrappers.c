@@ -1,0 +1,219 @@
+/* shim/alloc_wrappers.c: the interposed malloc family (hooks.h is the list): malloc, calloc,
+ * free, free_sized, free_aligned_sized, realloc, reallocarray, aligned_alloc, memalign,
+ * valloc, pvalloc, posix_memalign. Every wrapper has one shape: if not tracing or re-entered
+ * (one unlikely test, enter()), pass through to the real function (or to the bootstrap arena
+ * before it is known); else guard, real call, record on success, errno preserved. A free is
+ * recorded before the real free and realloc reserves its free's sequence number before the
+ * real call (the ordering rules in shim.c). The fast path must never take a lock, make a
+ * system call or allocate from the C library: its whole cost is the real call plus record(). */
+#ifndef LG_SHIM_UNIT
+#error "a part of preload/shim.c: included there once, never compiled on its own"
+#endif
+
+static inline void record_alloc(uint8_t type, uint8_t fn, void *p, size_t size, size_t align)
+{
+    if (type != LG_REC_CALLOC && size <= g_scrub_max) memset(p, 0, size); /* see LG_SCRUB_MAX */
+    lg_event_t ev = {.type = type, .fn = fn, .addr = (uintptr_t)p, .size = size,
+                     .align = align, .seq1 = -1, .stack = true};
+    record(&ev, NULL, 0);
+}
+
+/* Records a free; must run before the real free (see the ordering rules in shim.c). */
+static inline void record_free(void *p)
+{
+    lg_event_t ev = {.type = LG_REC_FREE, .addr = (uintptr_t)p, .seq1 = -1};
+    record(&ev, NULL, 0);
+}
+
+EXPORT void *malloc(size_t n)
+{
+    if (UNLIKELY(!enter())) {
+        if (UNLIKELY(!real_malloc)) return boot_alloc(n, 16);
+        return real_malloc(n);
+    }
+    tls.guard++;
+    void *p = real_malloc(n);
+    int e = errno;
+    if (p) record_alloc(LG_REC_MALLOC, LG_FN_MALLOC, p, n, 0);
+    tls.guard--;
+    errno = e;
+    return p;
+}
+
+EXPORT void *calloc(size_t n, size_t s)
+{
+    if (UNLIKELY(!enter())) {
+        if (UNLIKELY(!real_calloc)) {
+            size_t t;
+            if (__builtin_mul_overflow(n, s, &t)) return NULL;
+            return boot_alloc(t, 16); /* static memory is zero */
+        }
+        return real_calloc(n, s);
+    }
+    tls.guard++;
+    void *p = real_calloc(n, s);
+    int e = errno;
+    if (p) record_alloc(LG_REC_CALLOC, LG_FN_CALLOC, p, n * s, 0);
+    tls.guard--;
+    errno = e;
+    return p;
+}
+
+EXPORT void free(void *p)
+{
+    if (UNLIKELY(!p || is_boot(p))) return;
+    if (UNLIKELY(!enter())) {
+        if (real_free) real_free(p);
+        return;
+    }
+    tls.guard++;
+    int e = errno;
+    record_free(p);
+    real_free(p);
+    tls.guard--;
+    errno = e;
+}
+
+EXPORT void free_sized(void *p, size_t n)
+{
+    (void)n;
+    free(p); /* same as free; real_free_sized need not exist */
+}
+
+EXPORT void free_aligned_sized(void *p, size_t a, size_t n)
+{
+    (void)a;
+    (void)n;
+    free(p);
+}
+
+/* realloc and reallocarray: `fn` says which; n is the byte count (already multiplied). */
+static void *realloc_common(void *old, size_t n, size_t nmemb, size_t size, bool array)
+{
+    if (UNLIKELY(is_boot(old))) { /* a bootstrap block: move it to the real heap */
+        size_t had = ((size_t *)old)[-1];
+        void *p = malloc(n);
+        if (p) memcpy(p, old, had < n ? had : n);
+        return p;
+    }
+    if (UNLIKELY(!enter())) {
+        if (UNLIKELY(!real_realloc)) return old ? NULL : boot_alloc(n, 16);
+        return array && real_reallocarray ? real_reallocarray(old, nmemb, size)
+                                          : real_realloc(old, n);
+    }
+    tls.guard++;
+    /* Reserve the free's sequence number before the real call: once realloc released the old
+     * block, another thread may get the same address and record it. */
+    size_t had = old && n <= g_scrub_max ? malloc_usable_size(old) : 0;
+    int64_t seq1 = old ? (int64_t)atomic_fetch_add(&g_region->hdr.seq, 1) : -1;
+    void *p = array && real_reallocarray ? real_reallocarray(old, nmemb, size) : real_realloc(old, n);
+    int e = errno;
+    if (!old) {
+        if (p) record_alloc(LG_REC_MALLOC, LG_FN_MALLOC, p, n, 0);
+    } else if (p) {
+        if (n > had && n <= g_scrub_max) memset((char *)p + had, 0, n - had); /* the new part */
+        lg_event_t ev = {.type = LG_REC_REALLOC, .addr = (uintptr_t)p, .old = (uintptr_t)old,
+                         .size = n, .seq1 = seq1, .stack = true};
+        record(&ev, NULL, 0);
+    } else if (n == 0 && !array) { /* glibc: realloc(p, 0) frees p and returns NULL */
+        lg_event_t ev = {.type = LG_REC_FREE, .addr = (uintptr_t)old, .seq1 = seq1};
+        record(&ev, NULL, 0);
+    } else { /* failed: the old block is untouched; publish the reserved number */
+        lg_event_t ev = {.type = LG_REC_NOP, .seq1 = seq1};
+        record(&ev, NULL, 0);
+    }
+    tls.guard--;
+    errno = e;
+    return p;
+}
+
+EXPORT void *realloc(void *p, size_t n)
+{
+    return realloc_common(p, n, 0, 0, false);
+}
+
+EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
+{
+    size_t n;
+    if (__builtin_mul_overflow(nmemb, size, &n)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc_common(p, n, nmemb, size, true);
+}
+
+/* The aligned family shares one shape; `call` performs the real allocation. */
+#define ALIGNED_WRAPPER(fnid, align_expr, size_expr, real_call, boot_call)                 \
+    do {                                                                                    \
+        if (UNLIKELY(!enter())) {                                                           \
+            if (UNLIKELY(!real_posix_memalign)) return boot_call;                           \
+            return real_call;                                                               \
+        }                                                                                   \
+        tls.guard++;                                                                        \
+        void *p_ = real_call;                                                               \
+        int e_ = errno;                                                                     \
+        if (p_) record_alloc(LG_REC_ALIGNED, fnid, p_, size_expr, align_expr);              \
+        tls.guard--;                                                                        \
+        errno = e_;                                                                         \
+        return p_;                                                                          \
+    } while (0)
+
+static void *via_posix_memalign(size_t a, size_t n)
+{
+    void *p = NULL;
+    int rc = real_posix_memalign(&p, a, n);
+    if (rc) {
+        errno = rc;
+        return NULL;
+    }
+    return p;
+}
+
+EXPORT void *aligned_alloc(size_t a, size_t n)
+{
+    ALIGNED_WRAPPER(LG_FN_ALIGNED_ALLOC, a, n,
+                    real_aligned_alloc ? real_aligned_alloc(a, n) : via_posix_memalign(a, n),
+                    boot_alloc(n, a));
+}
+
+EXPORT void *memalign(size_t a, size_t n)
+{
+    ALIGNED_WRAPPER(LG_FN_MEMALIGN, a, n,
+                    real_memalign ? real_memalign(a, n) : via_posix_memalign(a, n),
+                    boot_alloc(n, a));
+}
+
+EXPORT void *valloc(size_t n)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    ALIGNED_WRAPPER(LG_FN_VALLOC, pg, n, real_valloc ? real_valloc(n) : via_posix_memalign(pg, n),
+                    boot_alloc(n, pg));
+}
+
+EXPORT void *pvalloc(size_t n)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t rounded = (n + pg - 1) & ~(pg - 1);
+    if (rounded == 0) rounded = pg;
+    ALIGNED_WRAPPER(LG_FN_PVALLOC, pg, rounded,
+                    real_pvalloc ? real_pvalloc(n) : via_posix_memalign(pg, rounded),
+                    boot_alloc(rounded, pg));
+}
+
+EXPORT int posix_memalign(void **out, size_t a, size_t n)
+{
+    if (UNLIKELY(!enter())) {
+        if (UNLIKELY(!real_posix_memalign)) {
+            *out = boot_alloc(n, a);
+            return *out ? 0 : ENOMEM;
+        }
+        return real_posix_memalign(out, a, n);
+    }
+    tls.guard++;
+    int rc = real_posix_memalign(out, a, n);
+    int e = errno;
+    if (rc == 0 && *out) record_alloc(LG_REC_ALIGNED, LG_FN_POSIX_MEMALIGN, *out, n, a);
+    tls.guard--;
+    errno = e;
+    return rc;
+}

@@ -1,0 +1,298 @@
+/* shim/check.c: stop-the-world for leak checks (snapshots). The snapshot itself (roots,
+ * conservative scan) is the collector's work: it reads this process's memory while every
+ * thread here is stopped. This side only stops the threads, saves their registers, describes
+ * leakgraph's own memory, and waits. Everything here is async-signal-safe (raw system calls,
+ * no allocation), because the check signal's handler runs it. Order: stop threads -> request
+ * -> wait for DONE -> release threads -> wait until every stop handler returned. Self mode has
+ * no collector process: self_check() starts `leakgraph __snapshot` and waits for it. Also here:
+ * lg_check_now(), the check signal, and the fatal-signal handlers that take a final check.
+ * It must never scan memory itself and never leave a thread stopped: every path releases them. */
+#ifndef LG_SHIM_UNIT
+#error "a part of preload/shim.c: included there once, never compiled on its own"
+#endif
+
+static _Atomic int g_snap_busy;
+static _Atomic uint32_t g_snap_next_id = 1;
+static int g_stop_signal;
+static int g_check_signal;
+static uintptr_t g_shim_data_lo, g_shim_data_hi;
+
+static void save_regs(lg_snap_thread_t *t, const ucontext_t *uc)
+{
+#if defined(__x86_64__)
+    t->nregs = NGREG < LG_SNAP_NREGS ? NGREG : LG_SNAP_NREGS;
+    for (uint32_t i = 0; i < t->nregs; i++) t->regs[i] = (uint64_t)uc->uc_mcontext.gregs[i];
+    t->sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    t->nregs = 31;
+    for (uint32_t i = 0; i < 31; i++) t->regs[i] = uc->uc_mcontext.regs[i];
+    t->sp = uc->uc_mcontext.sp;
+#else
+    (void)uc;
+    t->nregs = 0;
+    t->sp = 0;
+#endif
+}
+
+static long futex(_Atomic uint32_t *addr, int op, uint32_t val)
+{
+    struct timespec ts = {0, 10000000}; /* 10 ms: every wait re-checks its condition */
+    return syscall(SYS_futex, (uint32_t *)addr, op, val, op == FUTEX_WAIT ? &ts : NULL, NULL, 0);
+}
+
+/* Runs in every other thread when a snapshot stops the process. */
+static void stop_handler(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig;
+    (void)si;
+    int e = errno;
+    lg_snap_ctl_t *sc = &g_region->snap;
+    uint32_t gen = atomic_load(&sc->release);
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    atomic_fetch_add(&sc->inside, 1);
+    for (uint32_t i = 0; i < sc->nthreads; i++) {
+        lg_snap_thread_t *t = &sc->threads[i];
+        if (t->tid != tid) continue;
+        save_regs(t, ucv);
+        atomic_store_explicit(&t->state, LG_TS_SAVED, memory_order_release);
+        break;
+    }
+    while (atomic_load(&sc->release) == gen) futex(&sc->release, FUTEX_WAIT, gen);
+    atomic_fetch_sub(&sc->inside, 1);
+    errno = e;
+}
+
+/* Lists the other threads of this process into the snapshot table and signals each. */
+static void stop_others(lg_snap_ctl_t *sc, pid_t self)
+{
+    struct linux_dirent64_ {
+        uint64_t ino;
+        int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[];
+    };
+    sc->nthreads = 0;
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    char buf[4096];
+    long n;
+    while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+            struct linux_dirent64_ *d = (struct linux_dirent64_ *)(buf + off);
+            off += d->reclen;
+            pid_t tid = (pid_t)atoi(d->name);
+            if (tid <= 0 || tid == self || sc->nthreads + 1 >= LG_SNAP_MAX_THREADS) continue;
+            lg_snap_thread_t *t = &sc->threads[sc->nthreads++];
+            *t = (lg_snap_thread_t){.tid = tid};
+        }
+    }
+    close(fd);
+    pid_t pid = getpid();
+    for (uint32_t i = 0; i < sc->nthreads; i++)
+        if (syscall(SYS_tgkill, pid, sc->threads[i].tid, g_stop_signal) != 0)
+            atomic_store(&sc->threads[i].state, LG_TS_NOREGS); /* exited meanwhile */
+    /* Wait for them; a thread that blocks the signal keeps state PENDING (its stack is then
+     * scanned whole, its registers are unknown). */
+    for (uint64_t waited = 0; waited < LG_STOP_WAIT_NS; waited += 100000) {
+        uint32_t pending = 0;
+        for (uint32_t i = 0; i < sc->nthreads; i++)
+            pending += atomic_load(&sc->threads[i].state) == LG_TS_PENDING;
+        if (!pending) break;
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Self mode: there is no collector process, so the check is taken by `leakgraph __snapshot`,
+ * started now (without the shim), allowed to read this process (PR_SET_PTRACER, for Yama),
+ * and waited for: it reads the request at `sc`, replays the trace we just flushed, scans our
+ * memory and appends the SNAPSHOT. SIGCHLD stays blocked meanwhile, so a program's own
+ * handler cannot reap the helper. Returns 0 or a negative errno. */
+static int self_check(lg_snap_ctl_t *sc)
+{
+    if (!g_lg_bin[0] || !g_collector) return -ENOTSUP;
+    while (atomic_exchange(&g_drain_lock, 1)) sched_yield();
+    lg_collector_drain(g_collector);
+    int rc = lg_collector_flush(g_collector);
+    atomic_store(&g_drain_lock, 0);
+    if (rc) return rc;
+    char pidbuf[24], ctlbuf[24];
+    snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
+    snprintf(ctlbuf, sizeof ctlbuf, "0x%lx", (unsigned long)(uintptr_t)sc);
+    char *argv[] = {"leakgraph", "__snapshot", "--pid", pidbuf, "--ctl", ctlbuf, "--trace",
+                    (char *)lg_collector_path(g_collector), NULL};
+    size_t nenv = 0;
+    while (environ && environ[nenv] && nenv < 4096) nenv++;
+    char *envp[nenv + 1];
+    size_t k = 0;
+    for (size_t i = 0; i < nenv; i++)
+        if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0) envp[k++] = environ[i];
+    envp[k] = NULL;
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &chld, &old);
+    pid_t child;
+    rc = posix_spawn(&child, g_lg_bin, NULL, NULL, argv, envp);
+    if (rc == 0) {
+        prctl(PR_SET_PTRACER, (unsigned long)child, 0, 0, 0);
+        int st = 0;
+        pid_t w;
+        while ((w = waitpid(child, &st, 0)) < 0 && errno == EINTR) {}
+        if (w < 0) { /* SIGCHLD ignored: reaped by the kernel; wait for it to be gone */
+            while (kill(child, 0) == 0) {
+                struct timespec ts = {0, 1000000};
+                nanosleep(&ts, NULL);
+            }
+            rc = 0;
+        } else {
+            rc = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+        }
+        prctl(PR_SET_PTRACER, 0, 0, 0, 0);
+    } else {
+        rc = -rc;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+/* Takes a snapshot through the collector. Returns its id, or a negative errno (-ENOTSUP when
+ * no collector can read this process, -EBUSY when another snapshot is under way). */
+static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t self_sp)
+{
+    if (atomic_load(&g_state) != ST_TRACING || !g_region) return -ENOTSUP;
+    if (g_self && !g_lg_bin[0]) return -ENOTSUP; /* no leakgraph binary to take the check */
+    if (atomic_exchange(&g_snap_busy, 1)) return -EBUSY;
+    tls.guard++;
+    lg_snap_ctl_t *sc = &g_region->snap;
+    pid_t self = (pid_t)syscall(SYS_gettid);
+    struct sigaction sa = {.sa_sigaction = stop_handler, .sa_flags = SA_SIGINFO | SA_RESTART}, old;
+    sigfillset(&sa.sa_mask);
+    sigaction(g_stop_signal, &sa, &old);
+    stop_others(sc, self);
+    uint32_t id = atomic_fetch_add(&g_snap_next_id, 1);
+    rc_fold_counts();
+    /* The runtimes' objects, while nothing else runs; not from a signal (a hook or a
+     * collection may have been interrupted). */
+    if (reason == LG_SNAP_EXIT || reason == LG_SNAP_CHECK) walk_runtimes(id);
+
+    /* This thread's own registers and stack pointer: those of the interrupted code when a
+     * signal asked for the check, else ours; the stack is scanned from the caller's frame up
+     * when it is known (dead frames below it are not roots). */
+    ucontext_t uc;
+    if (!self_uc) {
+        getcontext(&uc);
+        self_uc = &uc;
+    }
+    lg_snap_thread_t *me = &sc->threads[sc->nthreads++];
+    *me = (lg_snap_thread_t){.tid = self};
+    save_regs(me, self_uc);
+    if (self_sp) {
+        me->sp = self_sp;
+        me->flags |= LG_TF_EXACT_SP;
+    }
+    else if (self_uc == &uc)
+        me->sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+    atomic_store(&me->state, LG_TS_SAVED);
+
+    sc->nexcl = 0;
+    sc->excl_start[sc->nexcl] = (uintptr_t)g_region;
+    sc->excl_end[sc->nexcl++] = (uintptr_t)g_region + LG_REGION_SIZE;
+    if (g_internal) {
+        sc->excl_start[sc->nexcl] = (uintptr_t)g_internal;
+        sc->excl_end[sc->nexcl++] = (uintptr_t)g_internal + LG_INTERNAL_BYTES;
+    }
+    if (g_shim_data_hi) {
+        sc->excl_start[sc->nexcl] = g_shim_data_lo;
+        sc->excl_end[sc->nexcl++] = g_shim_data_hi;
+    }
+    sc->id = id;
+    sc->reason = reason;
+    sc->seq = atomic_load(&g_region->hdr.seq);
+    int rc = (int)id;
+    uint64_t waited = 0;
+    if (g_self) {
+        int e = self_check(sc);
+        if (e) rc = e;
+    } else {
+        atomic_store_explicit(&sc->state, LG_SNAP_REQUESTED, memory_order_release);
+    }
+    /* The collector polls every millisecond; wait as long as it lives. */
+    for (; !g_self;) {
+        uint32_t st = atomic_load_explicit(&sc->state, memory_order_acquire);
+        if (st == LG_SNAP_DONE) break;
+        if (st == LG_SNAP_FAILED) {
+            rc = -EIO;
+            break;
+        }
+        if (!wait_on_collector(&waited, 200000)) {
+            rc = -ENOTSUP;
+            break;
+        }
+    }
+    atomic_store(&sc->state, LG_SNAP_IDLE);
+    atomic_fetch_add(&sc->release, 1);
+    futex(&sc->release, FUTEX_WAKE, INT32_MAX);
+    for (int i = 0; i < 10000 && atomic_load(&sc->inside) > 0; i++) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    sigaction(g_stop_signal, &old, NULL);
+    tls.guard--;
+    atomic_store(&g_snap_busy, 0);
+    return rc;
+}
+
+/* The public on-demand check (include/leakgraph/leakgraph.h). */
+EXPORT int lg_check_now(void)
+{
+    /* the caller's stack pointer: just above this function's return address */
+    return take_snapshot(LG_SNAP_CHECK, NULL, (uint64_t)(uintptr_t)__builtin_frame_address(0) + 16);
+}
+
+static void check_signal_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)si;
+    int e = errno;
+    take_snapshot(LG_SNAP_SIGNAL, uc, 0);
+    errno = e;
+}
+
+/* Signal numbers from the environment: a number, or a name such as USR2 or RTMAX-1. */
+static int parse_signal(const char *v, int dflt)
+{
+    if (!v || !*v) return dflt;
+    if (v[0] >= '0' && v[0] <= '9') return atoi(v);
+    if (!strncmp(v, "SIG", 3)) v += 3;
+    if (!strcmp(v, "USR1")) return SIGUSR1;
+    if (!strcmp(v, "USR2")) return SIGUSR2;
+    if (!strncmp(v, "RTMAX", 5)) return SIGRTMAX + (v[5] ? atoi(v + 5) : 0);
+    if (!strncmp(v, "RTMIN", 5)) return SIGRTMIN + (v[5] ? atoi(v + 5) : 0);
+    return dflt;
+}
+
+/* A fatal signal the program does not handle itself: take the final check (as Memcheck
+ * reports leaks of a crashing program), then die by the same signal. SA_RESETHAND restored
+ * the default action; the re-raised signal stays pending until this handler returns. */
+static void fatal_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)si;
+    int e = errno;
+    take_snapshot(LG_SNAP_FATAL, uc, 0);
+    syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
+    errno = e;
+}
+
+static void install_fatal_handlers(void)
+{
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS, SIGTRAP};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        struct sigaction cur;
+        if (sigaction(sigs[i], NULL, &cur) != 0 || cur.sa_handler != SIG_DFL) continue;
+        struct sigaction sa = {.sa_sigaction = fatal_handler,
+                               .sa_flags = SA_RESETHAND | SA_SIGINFO};
+        sigaction(sigs[i], &sa, NULL);
+    }
+}

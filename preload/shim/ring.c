@@ -1,0 +1,164 @@
+/* shim/ring.c: the region and its rings on the producer side (trace/region.h owns the layout
+ * and the ring protocol). It creates the region of this process image (a session file under
+ * `leakgraph run`, private memory when self-collecting), opens the self-mode trace through the
+ * writer (trace/writer.h) and drains into it, gives each thread a ring slot (slot 0 is shared
+ * under a spin lock) and takes it back at thread exit, and waits for space when a ring is full.
+ * It must never drop an event silently (a record that cannot be written is counted in `lost`)
+ * and never wait forever: a producer that waits checks that its collector still lives. */
+#ifndef LG_SHIM_UNIT
+#error "a part of preload/shim.c: included there once, never compiled on its own"
+#endif
+
+static lg_stream_t *new_streams(void)
+{
+    lg_stream_t *s = map_anon(sizeof(lg_stream_t) * LG_RINGS);
+    if (s)
+        for (uint32_t i = 0; i < LG_RINGS; i++) s[i] = (lg_stream_t){.last_seq = -1};
+    return s;
+}
+
+static void init_region_header(lg_region_t *r, uint32_t state)
+{
+    r->hdr.version = LG_REGION_VERSION;
+    r->hdr.nrings = LG_RINGS;
+    r->hdr.ring_bytes = LG_RING_BYTES;
+    atomic_store(&r->hdr.state, state);
+}
+
+/* Run mode: a new region file in the session directory, header initialized but magic unset. */
+static lg_region_t *create_session_region(void)
+{
+    char path[1200];
+    for (int tries = 0; tries < 64; tries++) {
+        snprintf(path, sizeof path, "%s/r.%d.%u", g_session, (int)getpid(), g_region_counter++);
+        lg_region_t *r = lg_region_create_file(path);
+        if (r) return r;
+        if (errno != EEXIST) break;
+    }
+    return NULL;
+}
+
+/* Makes `r` visible to the collector. */
+static void publish_region(lg_region_t *r)
+{
+    atomic_store_explicit(&r->hdr.magic, LG_REGION_MAGIC, memory_order_release);
+}
+
+/* Self mode: opens the trace file for this process: the base path if free, else base.<pid>,
+ * else base.<pid>.<n>. Never overwrites. */
+static int open_self_trace(void)
+{
+    char path[1200];
+    int rc = lg_collector_open(&g_collector, g_region, g_output);
+    if (rc != -EEXIST) return rc;
+    for (int n = 0; n < 1000; n++) {
+        if (n == 0)
+            snprintf(path, sizeof path, "%s.%d", g_output, (int)getpid());
+        else
+            snprintf(path, sizeof path, "%s.%d.%d", g_output, (int)getpid(), n);
+        rc = lg_collector_open(&g_collector, g_region, path);
+        if (rc != -EEXIST) return rc;
+    }
+    return -EEXIST;
+}
+
+/* Self mode: drains every ring into the trace if no other thread is doing it. */
+static void self_drain(bool wait)
+{
+    int expected = 0;
+    while (!atomic_compare_exchange_weak(&g_drain_lock, &expected, 1)) {
+        if (!wait) return;
+        expected = 0;
+        sched_yield();
+    }
+    if (g_collector && lg_collector_drain(g_collector) < 0)
+        say_once("cannot write the trace %s: %s; events are being discarded",
+                 lg_collector_path(g_collector), strerror(-lg_collector_error(g_collector)));
+    atomic_store(&g_drain_lock, 0);
+}
+
+static pid_t my_tid(void)
+{
+    if (UNLIKELY(tls.tid == 0)) tls.tid = (pid_t)syscall(SYS_gettid);
+    return tls.tid;
+}
+
+/* Takes a free ring slot for this thread (or one left by a thread that died), else the
+ * shared slot 0. */
+static uint32_t claim_ring(void)
+{
+    pid_t tid = my_tid();
+    uint32_t idx = 0;
+    for (uint32_t i = 1; i < LG_RINGS && !idx; i++) {
+        uint32_t z = 0;
+        if (atomic_compare_exchange_strong(&g_region->rings[i].owner, &z, (uint32_t)tid)) idx = i;
+    }
+    for (uint32_t i = 1; i < LG_RINGS && !idx; i++) {
+        uint32_t o = atomic_load(&g_region->rings[i].owner);
+        if (o && syscall(SYS_tgkill, getpid(), (pid_t)o, 0) != 0 && errno == ESRCH &&
+            atomic_compare_exchange_strong(&g_region->rings[i].owner, &o, (uint32_t)tid))
+            idx = i;
+    }
+    tls.ring = idx;
+    tls.gen = atomic_load(&g_gen);
+    pthread_setspecific(g_thread_key, (void *)1); /* so thread exit releases the slot */
+    return idx;
+}
+
+static void release_ring(void *unused)
+{
+    (void)unused;
+    rc_fold_counts();
+    if (tls.gen == atomic_load(&g_gen) && tls.ring != 0 && g_region)
+        atomic_store(&g_region->rings[tls.ring].owner, 0);
+    tls.gen = 0;
+}
+
+/* Is the `leakgraph run` process that drains our region still there? A zombie is not: kill()
+ * still succeeds on it, so its state is read from /proc. No allocation. */
+static bool collector_alive(void)
+{
+    if (g_collector_pid <= 0) return true;
+    if (kill(g_collector_pid, 0) != 0 && errno == ESRCH) return false;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)g_collector_pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno != ENOENT;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return true;
+    buf[n] = 0;
+    const char *q = strrchr(buf, ')');
+    return !(q && q[1] == ' ' && (q[2] == 'Z' || q[2] == 'X'));
+}
+
+/* Sleeps `ns` nanoseconds of a wait on the collector (for ring space, for a snapshot) and,
+ * each time *waited reaches LG_WAIT_CHECK_NS, checks that the collector still lives.
+ * Returns false when it is gone. */
+static bool wait_on_collector(uint64_t *waited, long ns)
+{
+    struct timespec ts = {0, ns};
+    nanosleep(&ts, NULL);
+    *waited += (uint64_t)ns;
+    if (*waited < LG_WAIT_CHECK_NS) return true;
+    *waited = 0;
+    return collector_alive();
+}
+
+/* Waits until `need` bytes fit in the ring at `head`. Returns false if tracing stopped. */
+__attribute__((noinline, cold)) static bool wait_space(lg_ring_t *ring, uint64_t head, size_t need)
+{
+    uint64_t waited = 0;
+    while (head + need - atomic_load_explicit(&ring->tail, memory_order_acquire) > LG_RING_BYTES) {
+        if (g_self) {
+            self_drain(true);
+            continue;
+        }
+        if (atomic_load(&g_state) != ST_TRACING) return false;
+        if (!wait_on_collector(&waited, 50000)) {
+            stop_tracing("the leakgraph collector is gone");
+            return false;
+        }
+    }
+    return true;
+}
