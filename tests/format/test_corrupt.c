@@ -1,4 +1,4 @@
-/* test_corrupt.c: the reader (analyzer/trace.c) on damaged traces. A real trace is written
+/* test_corrupt.c: the reader (analyzer/replay/trace.c) on damaged traces. A real trace is written
  * with the real collector (lgtest.c: lgt_write_sample), then
  *  (a) cut at every byte offset: inside the file header or the PROCESS block the load fails
  *      with a message; after it the load succeeds, incomplete, with a problem, and gives
@@ -23,6 +23,7 @@
 #include <zstd.h>
 
 #include "codec.h"
+#include "check.h"
 #include "lgtest.h"
 #include "trace.h"
 
@@ -108,7 +109,7 @@ static void walk_blocks(void)
         g_bound[g_nbound++] = off;
         off += LG_TRACE_BLOCK_HEADER_SIZE + lg_get_u32le(g_file + off + 4);
     }
-    CHECK_INT(off, g_size); /* the blocks tile the file exactly */
+    CHECK_EQ(off, g_size); /* the blocks tile the file exactly */
     g_bound[g_nbound] = g_size;
 }
 
@@ -151,7 +152,7 @@ static int check_damage(const summary_t *s, size_t off, const char *what)
         }
     }
 #undef EXPECT
-    if (bad) lgt_failures++;
+    CHECK_SILENT(!bad); /* EXPECT said why */
     return bad;
 }
 
@@ -176,7 +177,7 @@ static void test_truncation(void)
         if (bad && reported++ < 10)
             fprintf(stderr, "cut at %zu: rc=%d complete=%d nlive=%llu err='%s' problem='%s'\n", cut,
                     s.rc, s.complete, (unsigned long long)s.nlive, s.err, s.problem);
-        if (bad) lgt_failures++;
+        CHECK_SILENT(!bad); /* the first ten failures are printed above */
     }
 }
 
@@ -249,7 +250,7 @@ static void test_headers(void)
     char missing[4300];
     snprintf(missing, sizeof missing, "%s/does-not-exist", g_dir);
     s = load(missing);
-    CHECK_INT(s.rc, -ENOENT);
+    CHECK_EQ(s.rc, -ENOENT);
     CHECK_HAS(s.err, "No such file");
 
     /* header size < 32, and larger than the file */
@@ -268,8 +269,8 @@ static void test_headers(void)
     memcpy(copy + LG_TRACE_FILE_HEADER_SIZE + 16, g_file + LG_TRACE_FILE_HEADER_SIZE,
            g_size - LG_TRACE_FILE_HEADER_SIZE);
     s = load_bytes(copy, g_size + 16);
-    CHECK_INT(s.rc, 0);
-    CHECK_INT(s.complete, 1);
+    CHECK_EQ(s.rc, 0);
+    CHECK_EQ(s.complete, 1);
     CHECK(same_contents(&s, &g_full));
     free(copy);
 
@@ -284,8 +285,8 @@ static void test_headers(void)
     memcpy(p, g_file + g_bound[g_nbound - 1], g_size - g_bound[g_nbound - 1]);
     p += g_size - g_bound[g_nbound - 1];
     s = load_bytes(ext, (size_t)(p - ext));
-    CHECK_INT(s.rc, 0);
-    CHECK_INT(s.complete, 1);
+    CHECK_EQ(s.rc, 0);
+    CHECK_EQ(s.complete, 1);
     CHECK(same_contents(&s, &g_full));
 
     /* An EVENTS block before the PROCESS block: not a trace header. */
@@ -308,8 +309,8 @@ static void test_headers(void)
     lg_put_u32le(payload, LG_RINGS);
     p = lgt_put_block(p, LG_BLOCK_EVENTS, payload, 4, 0);
     s = load_bytes(ext, (size_t)(p - ext));
-    CHECK_INT(s.rc, 0);
-    CHECK_INT(s.complete, 0);
+    CHECK_EQ(s.rc, 0);
+    CHECK_EQ(s.complete, 0);
     CHECK_HAS(s.problem, "corrupt events block");
 
     /* Stored length beyond LG_TRACE_MAX_BLOCK: corrupt header, not a huge allocation. */
@@ -318,8 +319,8 @@ static void test_headers(void)
     lg_put_u32le(p + g_bound[1] + 8, LG_TRACE_MAX_BLOCK + 1); /* raw length of EVENTS block */
     p += g_bound[2];
     s = load_bytes(ext, (size_t)(p - ext));
-    CHECK_INT(s.rc, 0);
-    CHECK_INT(s.complete, 0);
+    CHECK_EQ(s.rc, 0);
+    CHECK_EQ(s.complete, 0);
     CHECK_HAS(s.problem, "corrupt block header");
 
     /* Fixed bug (second-process-block): a second PROCESS block is parsed again and may raise
@@ -395,18 +396,18 @@ static void test_bad_records(void)
         char path[4300];
         snprintf(path, sizeof path, "%s/bad%zu.lgt", g_dir, i);
         lgt_builder_t *b = calloc(1, sizeof *b);
-        CHECK_INT(lgt_open(b, path), 0);
+        CHECK_EQ(lgt_open(b, path), 0);
         if (!b->c) {
             free(b);
             continue;
         }
-        CHECK_INT(lgt_stack(b, 1, ips, 1), 1);
+        CHECK_EQ(lgt_stack(b, 1, ips, 1), 1);
         lgt_malloc(b, 1, 0, 0x1000, 10, 1);
-        CHECK_INT(lgt_flush(b), 0);
+        CHECK_EQ(lgt_flush(b), 0);
         lgt_raw(b, 1, bc->bytes, bc->len);
         lgt_malloc(b, 2, 1, 0x2000, 20, 0); /* ring 2's block follows the bad one: dropped */
         b->max_seq_plus1 = 2;
-        CHECK_INT(lgt_finish(b, LG_END_EXIT, 0, 0, 0), 0);
+        CHECK_EQ(lgt_finish(b, LG_END_EXIT, 0, 0, 0), 0);
         lgt_close(b);
         free(b);
         summary_t s = load(path);
@@ -415,12 +416,10 @@ static void test_bad_records(void)
          * marked incomplete with that reason. Every other case is undecodable. */
         bool unmodule = strstr(bc->name, "unmodule") != NULL;
         const char *want = unmodule ? "unload of unknown module 5" : "undecodable record";
-        if (s.rc != 0 || s.complete != 0 || !strstr(s.problem, want) ||
-            s.nlive != (unmodule ? 2u : 1u)) {
-            fprintf(stderr, "bad record '%s': rc=%d complete=%d nlive=%llu err='%s' problem='%s'\n",
-                    bc->name, s.rc, s.complete, (unsigned long long)s.nlive, s.err, s.problem);
-            lgt_failures++;
-        }
+        CHECK_MSG(s.rc == 0 && s.complete == 0 && strstr(s.problem, want) &&
+                      s.nlive == (unmodule ? 2u : 1u),
+                  "bad record '%s': rc=%d complete=%d nlive=%llu err='%s' problem='%s'", bc->name,
+                  s.rc, s.complete, (unsigned long long)s.nlive, s.err, s.problem);
     }
 
     /* Fixed bug (seq-overflow): decode_stream computes rs->last_seq + 1 + d in int64_t. A delta that
@@ -429,13 +428,13 @@ static void test_bad_records(void)
     char path[4300];
     snprintf(path, sizeof path, "%s/seqoverflow.lgt", g_dir);
     lgt_builder_t *b = calloc(1, sizeof *b);
-    CHECK_INT(lgt_open(b, path), 0);
+    CHECK_EQ(lgt_open(b, path), 0);
     uint8_t rec[32], *p = rec;
     *p++ = LG_REC_NOP;
     p = lg_put_sv(p, INT64_MAX); /* seq = -1 + 1 + INT64_MAX */
     *p++ = LG_REC_NOP | LG_TAG_SEQ1; /* INT64_MAX + 1 */
     lgt_raw(b, 1, rec, (size_t)(p - rec));
-    CHECK_INT(lgt_finish(b, LG_END_EXIT, 0, 0, 0), 0);
+    CHECK_EQ(lgt_finish(b, LG_END_EXIT, 0, 0, 0), 0);
     lgt_close(b);
     free(b);
     summary_t s = load(path);
@@ -461,18 +460,18 @@ int main(void)
     snprintf(g_scratch, sizeof g_scratch, "%s/scratch.lgt", g_dir);
     char sample[4300];
     snprintf(sample, sizeof sample, "%s/sample.lgt", g_dir);
-    CHECK_INT(lgt_write_sample(sample, 1), 0);
+    CHECK_EQ(lgt_write_sample(sample, 1), 0);
     g_file = lgt_read_file(sample, &g_size);
     CHECK(g_file != NULL);
-    if (!g_file) return lgt_result("test_corrupt");
+    if (!g_file) return check_result("test_corrupt");
     walk_blocks();
     g_full = load(sample);
-    CHECK_INT(g_full.rc, 0);
-    CHECK_INT(g_full.complete, 1);
+    CHECK_EQ(g_full.rc, 0);
+    CHECK_EQ(g_full.complete, 1);
     CHECK(g_nbound >= 10); /* PROCESS, several EVENTS blocks per ring, END */
     CHECK(g_full.nevents > 300);
     CHECK(g_full.nlive > 0 && g_full.nlive < g_full.nallocs);
-    CHECK_INT(g_full.unknown_frees, 1);
+    CHECK_EQ(g_full.unknown_frees, 1);
     printf("sample: %zu bytes, %zu blocks, %llu events, %llu live\n", g_size, g_nbound,
            (unsigned long long)g_full.nevents, (unsigned long long)g_full.nlive);
 
@@ -480,8 +479,8 @@ int main(void)
     for (size_t k = 0; k <= g_nbound; k++) g_prefix[k] = load_bytes(g_file, g_bound[k]);
     /* Prefixes grow monotonically and never exceed the whole trace. */
     for (size_t k = 2; k < g_nbound; k++) {
-        CHECK_INT(g_prefix[k].rc, 0);
-        CHECK_INT(g_prefix[k].complete, 0);
+        CHECK_EQ(g_prefix[k].rc, 0);
+        CHECK_EQ(g_prefix[k].complete, 0);
         CHECK(g_prefix[k].nevents >= g_prefix[k - 1].nevents);
         CHECK(g_prefix[k].nallocs <= g_full.nallocs);
         CHECK(g_prefix[k].nlive <= g_full.nallocs);
@@ -497,5 +496,5 @@ int main(void)
     free(g_prefix);
     free(g_file);
     lgt_rmtree(g_dir);
-    return lgt_result("test_corrupt");
+    return check_result("test_corrupt");
 }

@@ -57,7 +57,7 @@ int main(int argc, char **argv)
     if (traced) {
         CHECK(counts != NULL && dump != NULL);
         if (counts == NULL || dump == NULL)
-            return check_result();
+            return check_result("rcrt_hooks");
         CHECK_EQ(rc_trace_mask, RC_TRACE_REFS | RC_TRACE_OBJS | RC_TRACE_GC);
         CHECK_EQ(counts->registers, 1);
         CHECK_EQ(counts->abi_version, 1);
@@ -121,5 +121,5 @@ int main(int argc, char **argv)
         CHECK_EQ(counts->increfs - before_increfs, 200);
     CHECK_EQ(rc_getrefcount(big), 2);
     rc_decref(big);
-    return check_result();
+    return check_result("rcrt_hooks");
 }

@@ -229,5 +229,5 @@ int main(void)
     RUN(test_random_stress);
     CHECK_EQ(rc_alloc_set_debug(true), -16 /* EBUSY */);
     rc_alloc_print_stats(stdout);
-    return check_result();
+    return check_result("rcrt_test_alloc");
 }

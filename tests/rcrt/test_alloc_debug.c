@@ -90,5 +90,5 @@ int main(void)
     }
     CHECK_EQ(rc_int_value(rc_list_get(l, 999)), 999);
     rc_decref(l);
-    return check_result();
+    return check_result("rcrt_test_alloc_debug");
 }

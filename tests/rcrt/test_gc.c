@@ -372,5 +372,5 @@ int main(void)
     CHECK_EQ(rc_class_free(Node), 0);
     CHECK_EQ(rc_class_free(Fin), 0);
     CHECK_EQ(rc_class_free(Legacy), 0);
-    return check_result();
+    return check_result("rcrt_test_gc");
 }

@@ -334,5 +334,5 @@ int main(void)
     RUN(test_user_type);
     RUN(test_finalizer_resurrection);
     RUN(test_long_chains);
-    return check_result();
+    return check_result("rcrt_test_objects");
 }

@@ -1,9 +1,11 @@
-/* test_symbolize.c: unit tests of analyzer/symbolize.c, run inside the process whose code they
- * look up. The module map is taken from dl_iterate_phdr as the shim would record it; pcs come
- * from fixture functions that report a return address and the __LINE__ it must map to. Built
- * twice: as a PIE and as a non-PIE executable (LG_EXPECT_ET_EXEC), both loading the fixture
- * shared library. It must assert exact outcomes, and touch nothing outside its build folder. */
+/* test_symbolize.c: unit tests of analyzer/symbols/symbolize.c, run inside the process whose
+ * code they look up. The module map is taken from dl_iterate_phdr as the shim would record it;
+ * pcs come from fixture functions that report a return address and the __LINE__ it must map
+ * to. Built twice: as a PIE and as a non-PIE executable (LG_EXPECT_ET_EXEC), both loading the
+ * fixture shared library. It must assert exact outcomes, and touch nothing outside its build
+ * folder. */
 #define _GNU_SOURCE
+#include "check.h"
 #include "fixture.h"
 #include "symbolize.h"
 
@@ -19,36 +21,6 @@
 
 FIX_DECLARE(_so)
 FIX_DECLARE(_exe)
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_INT(a, b)                                                                            \
-    do {                                                                                           \
-        long long va_ = (long long)(a), vb_ = (long long)(b);                                      \
-        if (va_ != vb_) {                                                                          \
-            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n", __FILE__, __LINE__,  \
-                    #a, #b, va_, vb_);                                                             \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_STR(a, b)                                                                            \
-    do {                                                                                           \
-        const char *sa_ = (a), *sb_ = (b);                                                         \
-        if (!sa_ || !sb_ || strcmp(sa_, sb_) != 0) {                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" != \"%s\")\n", __FILE__,        \
-                    __LINE__, #a, #b, sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");                 \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 /* ---- The module map, as the shim records it -------------------------------------------------- */
 
@@ -132,7 +104,7 @@ static lg_symbolizer_t *new_symbolizer(void)
     CHECK(s != NULL);
     for (int i = 0; i < nmodules; i++) {
         const test_module_t *m = &modules[i];
-        CHECK_INT(
+        CHECK_EQ(
             lg_sym_add_module(s, m->path, m->bias, m->start, m->end, m->build_id, m->build_id_len),
             i);
     }
@@ -163,27 +135,27 @@ static void test_plain(const char *sfx, void (*fn)(fix_site_t *), void *(*addr_f
     lg_symbolizer_t *s = new_symbolizer();
     lg_frame_t f[8];
     int n = lg_sym_lookup(s, -1, (uint64_t)(uintptr_t)site.pc, true, f, 8);
-    CHECK_INT(n, 1);
+    CHECK_EQ(n, 1);
     if (n >= 1) {
         CHECK_STR(f[0].function, want);
         CHECK_STR(base_name(f[0].file), "fixture_plain.c");
         CHECK(f[0].file && f[0].file[0] == '/'); /* joined to comp_dir */
-        CHECK_INT(f[0].line, site.line);
+        CHECK_EQ(f[0].line, site.line);
         CHECK(f[0].column > 0);
         CHECK(!f[0].inlined);
         CHECK_STR(f[0].module, m->path);
-        CHECK_INT(f[0].address, (uint64_t)(uintptr_t)site.pc);
-        CHECK_INT(f[0].offset, (uint64_t)(uintptr_t)site.pc - m->bias);
+        CHECK_EQ(f[0].address, (uint64_t)(uintptr_t)site.pc);
+        CHECK_EQ(f[0].offset, (uint64_t)(uintptr_t)site.pc - m->bias);
     }
 
     /* The entry address, not a return address: the function's opening line. */
     uint64_t entry = (uint64_t)(uintptr_t)addr_fn();
     n = lg_sym_lookup(s, (int)(m - modules), entry, false, f, 8);
-    CHECK_INT(n, 1);
+    CHECK_EQ(n, 1);
     if (n >= 1) {
         CHECK_STR(f[0].function, want);
-        CHECK_INT(f[0].line, decl_line);
-        CHECK_INT(f[0].address, entry);
+        CHECK_EQ(f[0].line, decl_line);
+        CHECK_EQ(f[0].address, entry);
     }
     lg_sym_free(s);
 }
@@ -203,24 +175,24 @@ static void test_inline(const char *sfx, void (*fn)(fix_site_t *))
     lg_symbolizer_t *s = new_symbolizer();
     lg_frame_t f[8];
     int n = lg_sym_lookup(s, -1, (uint64_t)(uintptr_t)site.pc, true, f, 8);
-    CHECK_INT(n, 2);
+    CHECK_EQ(n, 2);
     if (n == 2) {
         CHECK_STR(f[0].function, "fix_inner");
         CHECK(f[0].inlined);
         CHECK_STR(base_name(f[0].file), "fixture_inline.c");
-        CHECK_INT(f[0].line, site.inner_line);
+        CHECK_EQ(f[0].line, site.inner_line);
         CHECK_STR(f[1].function, want);
         CHECK(!f[1].inlined);
         CHECK_STR(base_name(f[1].file), "fixture_inline.c");
-        CHECK_INT(f[1].line, site.line);
-        CHECK_INT(f[0].address, (uint64_t)(uintptr_t)site.pc);
-        CHECK_INT(f[1].address, (uint64_t)(uintptr_t)site.pc);
-        CHECK_INT(f[1].offset, (uint64_t)(uintptr_t)site.pc - m->bias);
+        CHECK_EQ(f[1].line, site.line);
+        CHECK_EQ(f[0].address, (uint64_t)(uintptr_t)site.pc);
+        CHECK_EQ(f[1].address, (uint64_t)(uintptr_t)site.pc);
+        CHECK_EQ(f[1].offset, (uint64_t)(uintptr_t)site.pc - m->bias);
         CHECK_STR(f[1].module, m->path);
     }
     /* A short output array gets the innermost frames (here served from the cache). */
     n = lg_sym_lookup(s, -1, (uint64_t)(uintptr_t)site.pc, true, f, 1);
-    CHECK_INT(n, 1);
+    CHECK_EQ(n, 1);
     if (n == 1) CHECK_STR(f[0].function, "fix_inner");
     lg_sym_free(s);
 }
@@ -236,11 +208,11 @@ static void test_asm_label(void)
     if (!m) return;
     lg_symbolizer_t *s = new_symbolizer();
     lg_frame_t f[8];
-    CHECK_INT(lg_sym_lookup(s, -1, (uint64_t)(uintptr_t)site.pc, true, f, 8), 1);
+    CHECK_EQ(lg_sym_lookup(s, -1, (uint64_t)(uintptr_t)site.pc, true, f, 8), 1);
     CHECK_STR(f[0].function, "fix_label_so");
-    CHECK_INT(f[0].line, site.line);
+    CHECK_EQ(f[0].line, site.line);
     int h = lg_sym_add_module(s, LG_FIX_STRIPPED, m->bias, m->start, m->end, NULL, 0);
-    CHECK_INT(lg_sym_lookup(s, h, (uint64_t)(uintptr_t)site.pc, true, f, 8), 1);
+    CHECK_EQ(lg_sym_lookup(s, h, (uint64_t)(uintptr_t)site.pc, true, f, 8), 1);
     CHECK_STR(f[0].function, "fix_label_asm_so");
     lg_sym_free(s);
 }
@@ -253,11 +225,11 @@ static void test_cxx(void)
     lg_symbolizer_t *s = new_symbolizer();
     lg_frame_t f[8];
     int n = lg_sym_lookup(s, -1, (uint64_t)(uintptr_t)site.pc, true, f, 8);
-    CHECK_INT(n, 1);
+    CHECK_EQ(n, 1);
     if (n >= 1) {
         CHECK_STR(f[0].function, "ns::Klass::method(int)");
         CHECK_STR(base_name(f[0].file), "fixture_cxx.cpp");
-        CHECK_INT(f[0].line, site.line);
+        CHECK_EQ(f[0].line, site.line);
     }
     lg_sym_free(s);
 }
@@ -270,13 +242,13 @@ static void test_exe_kind(void)
     CHECK(fd >= 0);
     if (fd < 0) return;
     ElfW(Ehdr) eh;
-    CHECK_INT(read(fd, &eh, sizeof eh), sizeof eh);
+    CHECK_EQ(read(fd, &eh, sizeof eh), sizeof eh);
     close(fd);
 #ifdef LG_EXPECT_ET_EXEC
-    CHECK_INT(eh.e_type, ET_EXEC);
-    CHECK_INT(modules[0].bias, 0);
+    CHECK_EQ(eh.e_type, ET_EXEC);
+    CHECK_EQ(modules[0].bias, 0);
 #else
-    CHECK_INT(eh.e_type, ET_DYN);
+    CHECK_EQ(eh.e_type, ET_DYN);
     CHECK(modules[0].bias != 0);
 #endif
 }
@@ -294,22 +266,22 @@ static void test_missing_and_overlap(void)
 
     lg_symbolizer_t *s = new_symbolizer();
     lg_frame_t f[8];
-    CHECK_INT(lg_sym_lookup(s, -1, pc, true, f, 8), 1);
+    CHECK_EQ(lg_sym_lookup(s, -1, pc, true, f, 8), 1);
     CHECK_STR(f[0].function, "fix_plain_so");
 
     const char *gone = "/nonexistent/leakgraph-test/libgone.so";
     int h = lg_sym_add_module(s, gone, m->bias, m->start, m->end, m->build_id, m->build_id_len);
-    CHECK_INT(h, nmodules);
-    CHECK_INT(lg_sym_module_status(s, h), -ENOENT);
-    CHECK_INT(lg_sym_lookup(s, -1, pc, true, f, 8), 1);
+    CHECK_EQ(h, nmodules);
+    CHECK_EQ(lg_sym_module_status(s, h), -ENOENT);
+    CHECK_EQ(lg_sym_lookup(s, -1, pc, true, f, 8), 1);
     CHECK(f[0].function == NULL);
     CHECK(f[0].file == NULL);
-    CHECK_INT(f[0].line, 0);
+    CHECK_EQ(f[0].line, 0);
     CHECK_STR(f[0].module, gone);
-    CHECK_INT(f[0].offset, pc - m->bias);
-    CHECK_INT(f[0].address, pc);
+    CHECK_EQ(f[0].offset, pc - m->bias);
+    CHECK_EQ(f[0].address, pc);
     /* The original module is still reachable by its handle. */
-    CHECK_INT(lg_sym_lookup(s, (int)(m - modules), pc, true, f, 8), 1);
+    CHECK_EQ(lg_sym_lookup(s, (int)(m - modules), pc, true, f, 8), 1);
     CHECK_STR(f[0].function, "fix_plain_so");
     lg_sym_free(s);
 }
@@ -324,20 +296,20 @@ static void test_build_id_mismatch(void)
     if (!m) return;
 
     lg_symbolizer_t *s = new_symbolizer();
-    CHECK_INT(lg_sym_module_status(s, (int)(m - modules)), 1);
+    CHECK_EQ(lg_sym_module_status(s, (int)(m - modules)), 1);
     uint8_t wrong[20];
     memset(wrong, 0xab, sizeof wrong);
     int h = lg_sym_add_module(s, m->path, m->bias, m->start, m->end, wrong, sizeof wrong);
     CHECK(h >= 0);
-    CHECK_INT(lg_sym_module_status(s, h), 0);
+    CHECK_EQ(lg_sym_module_status(s, h), 0);
     /* No recorded build-id: nothing to contradict. */
     int h2 = lg_sym_add_module(s, m->path, m->bias, m->start, m->end, NULL, 0);
-    CHECK_INT(lg_sym_module_status(s, h2), 1);
+    CHECK_EQ(lg_sym_module_status(s, h2), 1);
 
     lg_frame_t f[8];
-    CHECK_INT(lg_sym_lookup(s, h, (uint64_t)(uintptr_t)site.pc, true, f, 8), 1);
+    CHECK_EQ(lg_sym_lookup(s, h, (uint64_t)(uintptr_t)site.pc, true, f, 8), 1);
     CHECK_STR(f[0].function, "fix_plain_so");
-    CHECK_INT(f[0].line, site.line);
+    CHECK_EQ(f[0].line, site.line);
     lg_sym_free(s);
 }
 
@@ -352,12 +324,12 @@ static void test_stripped(void)
     lg_symbolizer_t *s = lg_sym_new();
     int h = lg_sym_add_module(s, LG_FIX_STRIPPED, m->bias, m->start, m->end, m->build_id,
                               m->build_id_len);
-    CHECK_INT(lg_sym_module_status(s, h), 1);
+    CHECK_EQ(lg_sym_module_status(s, h), 1);
     lg_frame_t f[8];
-    CHECK_INT(lg_sym_lookup(s, h, (uint64_t)(uintptr_t)site.pc, true, f, 8), 1);
+    CHECK_EQ(lg_sym_lookup(s, h, (uint64_t)(uintptr_t)site.pc, true, f, 8), 1);
     CHECK_STR(f[0].function, "fix_plain_so");
     CHECK(f[0].file == NULL);
-    CHECK_INT(f[0].line, 0);
+    CHECK_EQ(f[0].line, 0);
     CHECK_STR(f[0].module, LG_FIX_STRIPPED);
     lg_sym_free(s);
 }
@@ -374,11 +346,11 @@ static void test_debuglink(void)
     int h = lg_sym_add_module(s, LG_FIX_DEBUGLINK, m->bias, m->start, m->end, m->build_id,
                               m->build_id_len);
     lg_frame_t f[8];
-    CHECK_INT(lg_sym_lookup(s, h, (uint64_t)(uintptr_t)site.pc, true, f, 8), 2);
+    CHECK_EQ(lg_sym_lookup(s, h, (uint64_t)(uintptr_t)site.pc, true, f, 8), 2);
     CHECK_STR(f[0].function, "fix_inner");
-    CHECK_INT(f[0].line, site.inner_line);
+    CHECK_EQ(f[0].line, site.inner_line);
     CHECK_STR(f[1].function, "fix_outer_so");
-    CHECK_INT(f[1].line, site.line);
+    CHECK_EQ(f[1].line, site.line);
     lg_sym_free(s);
 }
 
@@ -388,41 +360,41 @@ static void test_garbage(void)
     lg_symbolizer_t *s = new_symbolizer();
     lg_frame_t f[8];
     /* No module at all. */
-    CHECK_INT(lg_sym_lookup(s, -1, 0x10, true, f, 8), 1);
+    CHECK_EQ(lg_sym_lookup(s, -1, 0x10, true, f, 8), 1);
     CHECK(f[0].function == NULL && f[0].module == NULL && f[0].file == NULL);
-    CHECK_INT(f[0].address, 0x10);
-    CHECK_INT(f[0].offset, 0x10);
+    CHECK_EQ(f[0].address, 0x10);
+    CHECK_EQ(f[0].offset, 0x10);
     /* Data, not code (in the library; in the non-PIE build, in the executable's copy of it). */
     const test_module_t *m = module_of(&fix_data_so);
     CHECK(m != NULL);
     if (m) {
         int h = (int)(m - modules);
-        CHECK_INT(lg_sym_lookup(s, h, (uint64_t)(uintptr_t)&fix_data_so, false, f, 8), 1);
+        CHECK_EQ(lg_sym_lookup(s, h, (uint64_t)(uintptr_t)&fix_data_so, false, f, 8), 1);
         CHECK(f[0].function == NULL);
         CHECK_STR(f[0].module, m->path);
         /* Far outside the module, explicitly asked for. */
-        CHECK_INT(lg_sym_lookup(s, h, UINT64_MAX, true, f, 8), 1);
+        CHECK_EQ(lg_sym_lookup(s, h, UINT64_MAX, true, f, 8), 1);
         CHECK(f[0].function == NULL);
-        CHECK_INT(lg_sym_lookup(s, h, 0, true, f, 8), 1);
+        CHECK_EQ(lg_sym_lookup(s, h, 0, true, f, 8), 1);
         CHECK(f[0].function == NULL);
     }
     /* A file that is not ELF. */
     int h = lg_sym_add_module(s, "/proc/self/status", 0, 0x1000, 0x2000, NULL, 0);
-    CHECK_INT(lg_sym_module_status(s, h), -ENOEXEC);
-    CHECK_INT(lg_sym_lookup(s, h, 0x1234, true, f, 8), 1);
+    CHECK_EQ(lg_sym_module_status(s, h), -ENOEXEC);
+    CHECK_EQ(lg_sym_lookup(s, h, 0x1234, true, f, 8), 1);
     CHECK(f[0].function == NULL);
     /* A directory. */
     h = lg_sym_add_module(s, "/", 0, 0x1000, 0x2000, NULL, 0);
-    CHECK_INT(lg_sym_module_status(s, h), -ENOEXEC);
+    CHECK_EQ(lg_sym_module_status(s, h), -ENOEXEC);
     /* Bad arguments. */
-    CHECK_INT(lg_sym_lookup(s, 100000, 0x1234, true, f, 8), -EINVAL);
-    CHECK_INT(lg_sym_lookup(s, -2, 0x1234, true, f, 8), -EINVAL);
-    CHECK_INT(lg_sym_lookup(s, -1, 0x1234, true, f, 0), -EINVAL);
-    CHECK_INT(lg_sym_lookup(s, -1, 0x1234, true, NULL, 8), -EINVAL);
-    CHECK_INT(lg_sym_lookup(NULL, -1, 0x1234, true, f, 8), -EINVAL);
-    CHECK_INT(lg_sym_module_status(s, -1), -EINVAL);
-    CHECK_INT(lg_sym_add_module(s, NULL, 0, 0, 0, NULL, 0), -EINVAL);
-    CHECK_INT(lg_sym_add_module(s, "/x", 0, 0, 0, NULL, 4), -EINVAL);
+    CHECK_EQ(lg_sym_lookup(s, 100000, 0x1234, true, f, 8), -EINVAL);
+    CHECK_EQ(lg_sym_lookup(s, -2, 0x1234, true, f, 8), -EINVAL);
+    CHECK_EQ(lg_sym_lookup(s, -1, 0x1234, true, f, 0), -EINVAL);
+    CHECK_EQ(lg_sym_lookup(s, -1, 0x1234, true, NULL, 8), -EINVAL);
+    CHECK_EQ(lg_sym_lookup(NULL, -1, 0x1234, true, f, 8), -EINVAL);
+    CHECK_EQ(lg_sym_module_status(s, -1), -EINVAL);
+    CHECK_EQ(lg_sym_add_module(s, NULL, 0, 0, 0, NULL, 0), -EINVAL);
+    CHECK_EQ(lg_sym_add_module(s, "/x", 0, 0, 0, NULL, 4), -EINVAL);
     lg_sym_free(s);
     lg_sym_free(NULL);
 }
@@ -436,7 +408,7 @@ static void test_cache(void)
     uint64_t pc = (uint64_t)(uintptr_t)site.pc;
     lg_symbolizer_t *s = new_symbolizer();
     lg_frame_t a[8], b[8];
-    CHECK_INT(lg_sym_lookup(s, -1, pc, true, a, 8), 2);
+    CHECK_EQ(lg_sym_lookup(s, -1, pc, true, a, 8), 2);
 
     const test_module_t *m = module_of(site.pc);
     for (uint64_t i = 0; m && i < 20000; i++) /* distinct pcs across the library */
@@ -455,7 +427,7 @@ static void test_cache(void)
     CHECK(secs < 2.0); /* about 20 ns a lookup without sanitizers; generous for ASan */
     CHECK(a[0].function == b[0].function && a[1].function == b[1].function);
     CHECK(a[0].file == b[0].file);
-    CHECK_INT(a[1].line, b[1].line);
+    CHECK_EQ(a[1].line, b[1].line);
     lg_sym_free(s);
 }
 
@@ -524,10 +496,5 @@ int main(void)
     test_garbage();
     test_cache();
 
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("all symbolizer checks passed\n");
-    return 0;
+    return check_result("symbolize");
 }

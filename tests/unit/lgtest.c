@@ -14,18 +14,6 @@
 
 #include "codec.h"
 
-int lgt_failures;
-
-int lgt_result(const char *name)
-{
-    if (lgt_failures) {
-        fprintf(stderr, "%s: %d check(s) failed\n", name, lgt_failures);
-        return 1;
-    }
-    printf("%s: all checks passed\n", name);
-    return 0;
-}
-
 int lgt_tmpdir(char *out, size_t len)
 {
     const char *t = getenv("TMPDIR");

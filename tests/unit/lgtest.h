@@ -1,11 +1,10 @@
-/* lgtest.h: what the unit and format tests of the trace format share: CHECK macros that count
- * failures instead of aborting, and a trace builder that writes records into the rings of a
- * private region by hand (the encodings of include/leakgraph/trace_format.h, as preload/shim.c
- * writes them) and has the real collector (preload/collect.c) turn them into a trace file.
+/* lgtest.h: what the unit and format tests of the trace format share: a trace builder that
+ * writes records into the rings of a private region by hand (the encodings of
+ * include/leakgraph/trace_format.h, as preload/shim.c writes them) and has the real collector (preload/collect.c) turn them into a trace file.
  * The builder keeps its own per-ring stream state (last sequence number, previous address,
  * next stack id), so tests name global sequence numbers and absolute addresses and the
  * builder produces the deltas. It must not depend on the analyzer: the reader is what the
- * tests check. */
+ * tests check. The checks themselves are tests/harness/check.h. */
 #ifndef LG_TEST_LGTEST_H
 #define LG_TEST_LGTEST_H
 
@@ -17,50 +16,6 @@
 #include "writer.h"
 #include "leakgraph/trace_format.h"
 #include "region.h"
-
-extern int lgt_failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
-            lgt_failures++;                                                                        \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_INT(a, b)                                                                            \
-    do {                                                                                           \
-        unsigned long long va_ = (unsigned long long)(a), vb_ = (unsigned long long)(b);           \
-        if (va_ != vb_) {                                                                          \
-            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%llu/0x%llx != %llu/0x%llx)\n",        \
-                    __FILE__, __LINE__, #a, #b, va_, va_, vb_, vb_);                               \
-            lgt_failures++;                                                                        \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_STR(a, b)                                                                            \
-    do {                                                                                           \
-        const char *sa_ = (a), *sb_ = (b);                                                         \
-        if (!sa_ || !sb_ || strcmp(sa_, sb_) != 0) {                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" != \"%s\")\n", __FILE__,        \
-                    __LINE__, #a, #b, sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");                 \
-            lgt_failures++;                                                                        \
-        }                                                                                          \
-    } while (0)
-
-/* Substring check; a NULL haystack fails. */
-#define CHECK_HAS(hay, needle)                                                                     \
-    do {                                                                                           \
-        const char *ha_ = (hay), *ne_ = (needle);                                                  \
-        if (!ha_ || !strstr(ha_, ne_)) {                                                           \
-            fprintf(stderr, "%s:%d: CHECK failed: \"%s\" contains \"%s\"\n", __FILE__, __LINE__,   \
-                    ha_ ? ha_ : "(null)", ne_);                                                    \
-            lgt_failures++;                                                                        \
-        }                                                                                          \
-    } while (0)
-
-/* Exit status of a test's main(): prints a summary. */
-int lgt_result(const char *name);
 
 /* ---- the trace builder ------------------------------------------------------------------ */
 typedef struct lgt_stream {

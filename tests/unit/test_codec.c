@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "codec.h"
+#include "check.h"
 #include "lgtest.h"
 
 /* Encodes v, checks the length and the exact bytes (if given), decodes it back from a buffer
@@ -14,13 +15,13 @@ static void uv_case(uint64_t v, size_t want_len, const uint8_t *want)
 {
     uint8_t enc[LG_VARINT_MAX + 1];
     size_t n = (size_t)(lg_put_uv(enc, v) - enc);
-    CHECK_INT(n, want_len);
+    CHECK_EQ(n, want_len);
     if (want) CHECK(memcmp(enc, want, want_len) == 0);
     uint8_t *exact = malloc(n);
     memcpy(exact, enc, n);
     lg_cursor_t c = {exact, exact + n, 0};
-    CHECK_INT(lg_get_uv(&c), v);
-    CHECK_INT(c.bad, 0);
+    CHECK_EQ(lg_get_uv(&c), v);
+    CHECK_EQ(c.bad, 0);
     CHECK(c.p == c.end);
     free(exact);
 }
@@ -29,13 +30,13 @@ static void sv_case(int64_t v, uint64_t zigzag)
 {
     uint8_t a[LG_VARINT_MAX], b[LG_VARINT_MAX];
     size_t na = (size_t)(lg_put_sv(a, v) - a), nb = (size_t)(lg_put_uv(b, zigzag) - b);
-    CHECK_INT(na, nb);
+    CHECK_EQ(na, nb);
     CHECK(memcmp(a, b, na) == 0); /* sv is zigzag, then uv */
     uint8_t *exact = malloc(na);
     memcpy(exact, a, na);
     lg_cursor_t c = {exact, exact + na, 0};
-    CHECK_INT(lg_get_sv(&c), v);
-    CHECK_INT(c.bad, 0);
+    CHECK_EQ(lg_get_sv(&c), v);
+    CHECK_EQ(c.bad, 0);
     CHECK(c.p == c.end);
     free(exact);
 }
@@ -91,19 +92,19 @@ static void test_varints(void)
     p = lg_put_bytes(p, "abc", 3);
     *p++ = 0xee;
     lg_cursor_t c = {buf, p, 0};
-    CHECK_INT(lg_get_uv(&c), 5);
-    CHECK_INT(lg_get_sv(&c), -300);
-    CHECK_INT(lg_get_uv(&c), UINT64_MAX);
+    CHECK_EQ(lg_get_uv(&c), 5);
+    CHECK_EQ(lg_get_sv(&c), -300);
+    CHECK_EQ(lg_get_uv(&c), UINT64_MAX);
     CHECK(lg_get_sv(&c) == INT64_MIN);
     size_t n;
     const uint8_t *s = lg_get_bytes(&c, &n);
     CHECK(s && n == 3 && memcmp(s, "abc", 3) == 0);
-    CHECK_INT(lg_get_u8(&c), 0xee);
-    CHECK_INT(c.bad, 0);
+    CHECK_EQ(lg_get_u8(&c), 0xee);
+    CHECK_EQ(c.bad, 0);
     CHECK(c.p == c.end);
     /* reading at the end sets bad and returns 0 */
-    CHECK_INT(lg_get_u8(&c), 0);
-    CHECK_INT(c.bad, 1);
+    CHECK_EQ(lg_get_u8(&c), 0);
+    CHECK_EQ(c.bad, 1);
 }
 
 static void test_malformed(void)
@@ -114,8 +115,8 @@ static void test_malformed(void)
 
     /* empty input */
     c = decode_exact(NULL, 0, &v, &b);
-    CHECK_INT(v, 0);
-    CHECK_INT(c.bad, 1);
+    CHECK_EQ(v, 0);
+    CHECK_EQ(c.bad, 1);
     CHECK(c.p == c.end);
     free(b);
 
@@ -124,8 +125,8 @@ static void test_malformed(void)
                                                 0xff, 0x80, 0xff, 0x80, 0xff};
     for (size_t len = 1; len <= LG_VARINT_MAX; len++) {
         c = decode_exact(cont, len, &v, &b);
-        CHECK_INT(v, 0);
-        CHECK_INT(c.bad, 1);
+        CHECK_EQ(v, 0);
+        CHECK_EQ(c.bad, 1);
         CHECK(c.p == c.end);
         free(b);
     }
@@ -134,8 +135,8 @@ static void test_malformed(void)
     static const uint8_t eleven[11] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
                                        0x80, 0x80, 0x80, 0x80, 0x00};
     c = decode_exact(eleven, sizeof eleven, &v, &b);
-    CHECK_INT(v, 0);
-    CHECK_INT(c.bad, 1);
+    CHECK_EQ(v, 0);
+    CHECK_EQ(c.bad, 1);
     CHECK(c.p == c.end); /* it never trusts the rest of a malformed buffer */
     free(b);
 
@@ -145,11 +146,11 @@ static void test_malformed(void)
     memset(longer, 0x80, sizeof longer);
     longer[19] = 0x01;
     c = decode_exact(longer, sizeof longer, &v, &b);
-    CHECK_INT(c.bad, 1);
-    CHECK_INT(lg_get_uv(&c), 0);
-    CHECK_INT(lg_get_sv(&c), 0);
-    CHECK_INT(lg_get_u8(&c), 0);
-    CHECK_INT(c.bad, 1);
+    CHECK_EQ(c.bad, 1);
+    CHECK_EQ(lg_get_uv(&c), 0);
+    CHECK_EQ(lg_get_sv(&c), 0);
+    CHECK_EQ(lg_get_u8(&c), 0);
+    CHECK_EQ(c.bad, 1);
     free(b);
 
     /* 10 bytes whose last byte carries more than the one bit left of a 64-bit value: the
@@ -158,7 +159,7 @@ static void test_malformed(void)
     c = decode_exact(over, sizeof over, &v, &b);
     /* Fixed bug (codec-overflow): lg_get_uv accepted a 10th byte > 1 and silently dropped the bits
      * that do not fit (returned UINT64_MAX here) instead of reporting malformed input. */
-    CHECK_INT(c.bad, 1);
+    CHECK_EQ(c.bad, 1);
     free(b);
 
     /* byte strings: a length past the end is rejected without reading it */
@@ -168,8 +169,8 @@ static void test_malformed(void)
     c = (lg_cursor_t){b, b + sizeof str, 0};
     size_t n = 99;
     CHECK(lg_get_bytes(&c, &n) == NULL);
-    CHECK_INT(n, 0);
-    CHECK_INT(c.bad, 1);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(c.bad, 1);
     CHECK(c.p == c.end);
     /* exactly fitting, and empty */
     b[0] = 0x03;
@@ -187,7 +188,7 @@ static void test_malformed(void)
     memcpy(b, huge, sizeof huge);
     c = (lg_cursor_t){b, b + sizeof huge, 0};
     CHECK(lg_get_bytes(&c, &n) == NULL);
-    CHECK_INT(c.bad, 1);
+    CHECK_EQ(c.bad, 1);
     free(b);
 }
 
@@ -196,9 +197,9 @@ static void test_u32le(void)
     uint8_t b[4];
     lg_put_u32le(b, 0x12345678u);
     CHECK(b[0] == 0x78 && b[1] == 0x56 && b[2] == 0x34 && b[3] == 0x12);
-    CHECK_INT(lg_get_u32le(b), 0x12345678u);
+    CHECK_EQ(lg_get_u32le(b), 0x12345678u);
     lg_put_u32le(b, 0xffffffffu);
-    CHECK_INT(lg_get_u32le(b), 0xffffffffu);
+    CHECK_EQ(lg_get_u32le(b), 0xffffffffu);
 }
 
 /* Bit-at-a-time reference CRC-32C (reflected, polynomial 0x82F63B78). */
@@ -215,17 +216,17 @@ static uint32_t crc_ref(uint32_t crc, const uint8_t *p, size_t n)
 static void test_crc(void)
 {
     /* Check value of CRC-32C, and the iSCSI vectors of RFC 3720, B.4. */
-    CHECK_INT(lg_crc32c(0, "123456789", 9), 0xE3069283u);
-    CHECK_INT(lg_crc32c(0, "", 0), 0);
+    CHECK_EQ(lg_crc32c(0, "123456789", 9), 0xE3069283u);
+    CHECK_EQ(lg_crc32c(0, "", 0), 0);
     uint8_t v[32];
     memset(v, 0, sizeof v);
-    CHECK_INT(lg_crc32c(0, v, 32), 0x8A9136AAu);
+    CHECK_EQ(lg_crc32c(0, v, 32), 0x8A9136AAu);
     memset(v, 0xff, sizeof v);
-    CHECK_INT(lg_crc32c(0, v, 32), 0x62A8AB43u);
+    CHECK_EQ(lg_crc32c(0, v, 32), 0x62A8AB43u);
     for (int i = 0; i < 32; i++) v[i] = (uint8_t)i;
-    CHECK_INT(lg_crc32c(0, v, 32), 0x46DD794Eu);
+    CHECK_EQ(lg_crc32c(0, v, 32), 0x46DD794Eu);
     for (int i = 0; i < 32; i++) v[i] = (uint8_t)(31 - i);
-    CHECK_INT(lg_crc32c(0, v, 32), 0x113FDB5Cu);
+    CHECK_EQ(lg_crc32c(0, v, 32), 0x113FDB5Cu);
 
     /* Every length and alignment against the reference, and chaining: crc(crc(a), b) is
      * crc(a b) (the block CRC is computed as header then payload). */
@@ -249,7 +250,7 @@ static void test_crc(void)
                     mismatches++;
             free(exact);
         }
-    CHECK_INT(mismatches, 0);
+    CHECK_EQ(mismatches, 0);
     /* a single flipped bit always changes the CRC */
     uint32_t base = lg_crc32c(0, data, 64);
     int same = 0;
@@ -258,7 +259,7 @@ static void test_crc(void)
         if (lg_crc32c(0, data, 64) == base) same++;
         data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
     }
-    CHECK_INT(same, 0);
+    CHECK_EQ(same, 0);
 }
 
 int main(void)
@@ -267,5 +268,5 @@ int main(void)
     test_malformed();
     test_u32le();
     test_crc();
-    return lgt_result("test_codec");
+    return check_result("test_codec");
 }

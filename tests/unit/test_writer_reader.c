@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "lgtest.h"
 #include "trace.h"
 
@@ -95,8 +96,8 @@ static void write_full(lgt_builder_t *b)
     lgt_thread(b, 2, 202);
     r2s2 = lgt_stack(b, 2, S2, 2);
     r2s3 = lgt_stack(b, 2, S3, 4);
-    CHECK_INT(r1s1, 1); /* local ids start at 1 in every ring */
-    CHECK_INT(r2s2, 1);
+    CHECK_EQ(r1s1, 1); /* local ids start at 1 in every ring */
+    CHECK_EQ(r2s2, 1);
 
     lgt_module(b, 1, 0, 0, 0x400000 - 0x400000, 0x400000, 0x410000, "/usr/bin/prog", BID,
                sizeof BID);
@@ -109,7 +110,7 @@ static void write_full(lgt_builder_t *b)
     lgt_malloc(b, 2, 4, 0x5000, 10, r2s3);
     lgt_malloc(b, 2, 6, 0x5000, 20, r2s2);
     lgt_nop(b, 2, 8);
-    CHECK_INT(lgt_flush(b), 0);
+    CHECK_EQ(lgt_flush(b), 0);
 
     lgt_free(b, 2, 10, 0x9999);
     lgt_module(b, 2, 11, 1, 0x7f0000000000, 0x7f0000000000, 0x7f0000100000, "/lib/libfoo.so",
@@ -128,15 +129,15 @@ static void write_full(lgt_builder_t *b)
 
 static void check_process(const lg_trace_t *t)
 {
-    CHECK_INT(t->pid, 4242);
-    CHECK_INT(t->ppid, 4241);
-    CHECK_INT(t->parent_pid, 4000);
-    CHECK_INT(t->start_ns, 1700000000123456789ull);
-    CHECK_INT(t->nrings, LG_RINGS);
+    CHECK_EQ(t->pid, 4242);
+    CHECK_EQ(t->ppid, 4241);
+    CHECK_EQ(t->parent_pid, 4000);
+    CHECK_EQ(t->start_ns, 1700000000123456789ull);
+    CHECK_EQ(t->nrings, LG_RINGS);
     CHECK_STR(t->exe, "/usr/bin/prog");
     CHECK_STR(t->cwd, "/home/user");
     CHECK_STR(t->tracer, "leakgraph test");
-    CHECK_INT(t->argc, 2);
+    CHECK_EQ(t->argc, 2);
     if (t->argc == 2) {
         CHECK_STR(t->argv[0], "prog");
         CHECK_STR(t->argv[1], "arg1");
@@ -151,45 +152,45 @@ static void check_full_live(const lg_trace_t *t)
              g4 = find_stack(t, S4, LG_MAX_FRAMES);
     CHECK(g1 && g2 && g3 && g4);
     CHECK(g1 != g2 && g1 != g3 && g2 != g3 && g4 != g1 && g4 != g2 && g4 != g3);
-    CHECK_INT(t->nstacks, 5); /* [0] = none, then S1..S4 once each */
+    CHECK_EQ(t->nstacks, 5); /* [0] = none, then S1..S4 once each */
 
-    CHECK_INT(t->nlive, 5);
+    CHECK_EQ(t->nlive, 5);
     const lg_block_t *b;
     if ((b = find_live(t, 0x1000))) {
-        CHECK_INT(b->size, 8);
-        CHECK_INT(b->stack, 0);
-        CHECK_INT(b->seq, 14);
-        CHECK_INT(b->tid, 101);
-        CHECK_INT(b->fn, LG_FN_MALLOC);
+        CHECK_EQ(b->size, 8);
+        CHECK_EQ(b->stack, 0);
+        CHECK_EQ(b->seq, 14);
+        CHECK_EQ(b->tid, 101);
+        CHECK_EQ(b->fn, LG_FN_MALLOC);
     } else CHECK(!"0x1000 live");
     if ((b = find_live(t, 0x3000))) {
-        CHECK_INT(b->size, 48);
-        CHECK_INT(b->stack, 0);
-        CHECK_INT(b->seq, 17);
-        CHECK_INT(b->tid, 301);
-        CHECK_INT(b->fn, LG_FN_MEMALIGN);
+        CHECK_EQ(b->size, 48);
+        CHECK_EQ(b->stack, 0);
+        CHECK_EQ(b->seq, 17);
+        CHECK_EQ(b->tid, 301);
+        CHECK_EQ(b->fn, LG_FN_MEMALIGN);
     } else CHECK(!"0x3000 live");
     if ((b = find_live(t, 0x5000))) {
-        CHECK_INT(b->size, 20); /* the seq-6 allocation, not the seq-4 one */
-        CHECK_INT(b->stack, g2);
-        CHECK_INT(b->seq, 6);
-        CHECK_INT(b->tid, 202);
+        CHECK_EQ(b->size, 20); /* the seq-6 allocation, not the seq-4 one */
+        CHECK_EQ(b->stack, g2);
+        CHECK_EQ(b->seq, 6);
+        CHECK_EQ(b->tid, 202);
     } else CHECK(!"0x5000 live");
     if ((b = find_live(t, 0x7000))) {
-        CHECK_INT(b->size, 100);
-        CHECK_INT(b->stack, g1);
-        CHECK_INT(b->seq, 9);
-        CHECK_INT(b->fn, LG_FN_REALLOC);
-        CHECK_INT(b->tid, 101);
+        CHECK_EQ(b->size, 100);
+        CHECK_EQ(b->stack, g1);
+        CHECK_EQ(b->seq, 9);
+        CHECK_EQ(b->fn, LG_FN_REALLOC);
+        CHECK_EQ(b->tid, 101);
     } else CHECK(!"0x7000 live");
     if ((b = find_live(t, 0xffff800000001000ull))) {
-        CHECK_INT(b->size, 7);
-        CHECK_INT(b->stack, g4);
-        CHECK_INT(b->seq, 16);
-        CHECK_INT(b->tid, 300);
+        CHECK_EQ(b->size, 7);
+        CHECK_EQ(b->stack, g4);
+        CHECK_EQ(b->seq, 16);
+        CHECK_EQ(b->tid, 300);
     } else CHECK(!"0xffff800000001000 live");
     CHECK(find_live(t, 0x2000) == NULL);
-    for (uint32_t i = 0; i < LG_MAX_FRAMES && g4; i++) CHECK_INT(t->stacks[g4].ips[i], S4[i]);
+    for (uint32_t i = 0; i < LG_MAX_FRAMES && g4; i++) CHECK_EQ(t->stacks[g4].ips[i], S4[i]);
 }
 
 static void test_full(void)
@@ -199,11 +200,11 @@ static void test_full(void)
     char path[4200];
     path_in_dir(path, sizeof path, "full.lgt");
     lgt_builder_t *b = calloc(1, sizeof *b);
-    CHECK_INT(lgt_open(b, path), 0);
+    CHECK_EQ(lgt_open(b, path), 0);
     if (!b->c) return;
     write_full(b);
-    CHECK_INT(lgt_finish(b, LG_END_EXIT, 3, 0, 2), 0);
-    CHECK_INT(lg_collector_error(b->c), 0);
+    CHECK_EQ(lgt_finish(b, LG_END_EXIT, 3, 0, 2), 0);
+    CHECK_EQ(lg_collector_error(b->c), 0);
     lgt_close(b);
     free(b);
 
@@ -211,7 +212,7 @@ static void test_full(void)
     lg_trace_t t;
     char err[512] = "";
     int rc = lg_trace_load(path, &t, log_event, log, err, sizeof err);
-    CHECK_INT(rc, 0);
+    CHECK_EQ(rc, 0);
     if (rc) {
         fprintf(stderr, "load: %s\n", err);
         lg_trace_free(&t);
@@ -221,20 +222,20 @@ static void test_full(void)
     CHECK(t.complete);
     CHECK(t.has_end);
     CHECK(t.problem == NULL);
-    CHECK_INT(t.end_reason, LG_END_EXIT);
-    CHECK_INT(t.exit_status, 3);
-    CHECK_INT(t.signal, 0);
-    CHECK_INT(t.events_declared, 18);
-    CHECK_INT(t.lost, 2);
+    CHECK_EQ(t.end_reason, LG_END_EXIT);
+    CHECK_EQ(t.exit_status, 3);
+    CHECK_EQ(t.signal, 0);
+    CHECK_EQ(t.events_declared, 18);
+    CHECK_EQ(t.lost, 2);
     CHECK(t.end_ns > 0);
     check_process(&t);
     check_full_live(&t);
 
-    CHECK_INT(t.nevents, 18);
-    CHECK_INT(t.nallocs, 9);
-    CHECK_INT(t.nfrees, 4);
-    CHECK_INT(t.unknown_frees, 1);
-    CHECK_INT(t.allocated_bytes, 16 + 32 + 64 + 10 + 20 + 100 + 8 + 7 + 48);
+    CHECK_EQ(t.nevents, 18);
+    CHECK_EQ(t.nallocs, 9);
+    CHECK_EQ(t.nfrees, 4);
+    CHECK_EQ(t.unknown_frees, 1);
+    CHECK_EQ(t.allocated_bytes, 16 + 32 + 64 + 10 + 20 + 100 + 8 + 7 + 48);
 
     /* Replay order: every number once, ascending, across rings and blocks. */
     static const uint8_t types[18] = {
@@ -243,47 +244,47 @@ static void test_full(void)
         LG_REC_FREE,   LG_REC_MODULE, LG_REC_UNMODULE, LG_REC_FREE,  LG_REC_MALLOC,
         LG_REC_FREE,   LG_REC_MALLOC, LG_REC_ALIGNED};
     static const uint32_t rings[18] = {1, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 2, 2, 2, 1, 0, 0, 0};
-    CHECK_INT(log->n, 18);
+    CHECK_EQ(log->n, 18);
     for (size_t i = 0; i < 18 && i < log->n; i++) {
-        CHECK_INT(log->ev[i].seq, i);
-        CHECK_INT(log->ev[i].type, types[i]);
-        CHECK_INT(log->ev[i].ring, rings[i]);
+        CHECK_EQ(log->ev[i].seq, i);
+        CHECK_EQ(log->ev[i].type, types[i]);
+        CHECK_EQ(log->ev[i].ring, rings[i]);
     }
     /* realloc: the free half (seq 7, old address) and the allocation half (seq 9) */
-    CHECK_INT(log->ev[7].addr, 0x1000);
-    CHECK_INT(log->ev[9].addr, 0x7000);
-    CHECK_INT(log->ev[9].size, 100);
-    CHECK_INT(log->ev[9].fn, LG_FN_REALLOC);
-    CHECK_INT(log->ev[3].align, 64);
-    CHECK_INT(log->ev[3].fn, LG_FN_POSIX_MEMALIGN);
-    CHECK_INT(log->ev[2].fn, LG_FN_CALLOC);
-    CHECK_INT(log->ev[2].size, 32);
-    CHECK_INT(log->ev[5].addr, 0x5000);
-    CHECK_INT(log->ev[15].tid, 301);
-    CHECK_INT(log->ev[16].tid, 300);
+    CHECK_EQ(log->ev[7].addr, 0x1000);
+    CHECK_EQ(log->ev[9].addr, 0x7000);
+    CHECK_EQ(log->ev[9].size, 100);
+    CHECK_EQ(log->ev[9].fn, LG_FN_REALLOC);
+    CHECK_EQ(log->ev[3].align, 64);
+    CHECK_EQ(log->ev[3].fn, LG_FN_POSIX_MEMALIGN);
+    CHECK_EQ(log->ev[2].fn, LG_FN_CALLOC);
+    CHECK_EQ(log->ev[2].size, 32);
+    CHECK_EQ(log->ev[5].addr, 0x5000);
+    CHECK_EQ(log->ev[15].tid, 301);
+    CHECK_EQ(log->ev[16].tid, 300);
 
     /* modules */
-    CHECK_INT(t.nmods, 2);
+    CHECK_EQ(t.nmods, 2);
     if (t.nmods == 2) {
-        CHECK_INT(t.mods[0].id, 0);
+        CHECK_EQ(t.mods[0].id, 0);
         CHECK_STR(t.mods[0].path, "/usr/bin/prog");
-        CHECK_INT(t.mods[0].start, 0x400000);
-        CHECK_INT(t.mods[0].end, 0x410000);
-        CHECK_INT(t.mods[0].bias, 0);
-        CHECK_INT(t.mods[0].build_id_len, sizeof BID);
+        CHECK_EQ(t.mods[0].start, 0x400000);
+        CHECK_EQ(t.mods[0].end, 0x410000);
+        CHECK_EQ(t.mods[0].bias, 0);
+        CHECK_EQ(t.mods[0].build_id_len, sizeof BID);
         CHECK(memcmp(t.mods[0].build_id, BID, sizeof BID) == 0);
-        CHECK_INT(t.mods[0].load_seq, 0);
-        CHECK_INT(t.mods[0].unload_seq, UINT64_MAX);
-        CHECK_INT(t.mods[1].id, 1);
+        CHECK_EQ(t.mods[0].load_seq, 0);
+        CHECK_EQ(t.mods[0].unload_seq, UINT64_MAX);
+        CHECK_EQ(t.mods[1].id, 1);
         CHECK_STR(t.mods[1].path, "/lib/libfoo.so");
-        CHECK_INT(t.mods[1].bias, 0x7f0000000000);
-        CHECK_INT(t.mods[1].build_id_len, 0);
-        CHECK_INT(t.mods[1].load_seq, 11);
-        CHECK_INT(t.mods[1].unload_seq, 12);
-        CHECK_INT(lg_trace_module_at(&t, 0x401234, 1), 0);
-        CHECK_INT(lg_trace_module_at(&t, 0x7f0000001000, 11), 1);
-        CHECK_INT(lg_trace_module_at(&t, 0x7f0000001000, 12), 1); /* fallback: any holder */
-        CHECK_INT(lg_trace_module_at(&t, 0x1, 5), -1);
+        CHECK_EQ(t.mods[1].bias, 0x7f0000000000);
+        CHECK_EQ(t.mods[1].build_id_len, 0);
+        CHECK_EQ(t.mods[1].load_seq, 11);
+        CHECK_EQ(t.mods[1].unload_seq, 12);
+        CHECK_EQ(lg_trace_module_at(&t, 0x401234, 1), 0);
+        CHECK_EQ(lg_trace_module_at(&t, 0x7f0000001000, 11), 1);
+        CHECK_EQ(lg_trace_module_at(&t, 0x7f0000001000, 12), 1); /* fallback: any holder */
+        CHECK_EQ(lg_trace_module_at(&t, 0x1, 5), -1);
     }
     lg_trace_free(&t);
     free(log);
@@ -295,26 +296,26 @@ static void test_no_end(void)
     char path[4200];
     path_in_dir(path, sizeof path, "noend.lgt");
     lgt_builder_t *b = calloc(1, sizeof *b);
-    CHECK_INT(lgt_open(b, path), 0);
+    CHECK_EQ(lgt_open(b, path), 0);
     if (!b->c) return;
     write_full(b);
-    CHECK_INT(lgt_flush(b), 0);
+    CHECK_EQ(lgt_flush(b), 0);
     lgt_close(b); /* the writer stops without lg_collector_finish */
     free(b);
 
     lg_trace_t t;
     char err[512] = "";
     int rc = lg_trace_load(path, &t, NULL, NULL, err, sizeof err);
-    CHECK_INT(rc, 0);
+    CHECK_EQ(rc, 0);
     if (rc == 0) {
         CHECK(!t.complete);
         CHECK(!t.has_end);
         CHECK_HAS(t.problem, "no end record");
-        CHECK_INT(t.end_reason, 0);
-        CHECK_INT(t.exit_status, -1);
+        CHECK_EQ(t.end_reason, 0);
+        CHECK_EQ(t.exit_status, -1);
         check_process(&t);
         check_full_live(&t); /* everything written before the stop is still there */
-        CHECK_INT(t.nevents, 18);
+        CHECK_EQ(t.nevents, 18);
     }
     lg_trace_free(&t);
 }
@@ -325,31 +326,31 @@ static void test_end_reasons(void)
     char path[4200];
     path_in_dir(path, sizeof path, "signal.lgt");
     lgt_builder_t *b = calloc(1, sizeof *b);
-    CHECK_INT(lgt_open(b, path), 0);
+    CHECK_EQ(lgt_open(b, path), 0);
     if (!b->c) return;
     lgt_malloc(b, 3, 0, 0x10, 1, 0);
-    CHECK_INT(lgt_finish(b, LG_END_SIGNAL, 0, 9, 0), 0);
+    CHECK_EQ(lgt_finish(b, LG_END_SIGNAL, 0, 9, 0), 0);
     lgt_close(b);
     lg_trace_t t;
     char err[512] = "";
-    CHECK_INT(lg_trace_load(path, &t, NULL, NULL, err, sizeof err), 0);
+    CHECK_EQ(lg_trace_load(path, &t, NULL, NULL, err, sizeof err), 0);
     CHECK(t.complete);
-    CHECK_INT(t.end_reason, LG_END_SIGNAL);
-    CHECK_INT(t.signal, 9);
-    CHECK_INT(t.exit_status, -1);
-    CHECK_INT(t.events_declared, 1);
-    CHECK_INT(t.nlive, 1);
+    CHECK_EQ(t.end_reason, LG_END_SIGNAL);
+    CHECK_EQ(t.signal, 9);
+    CHECK_EQ(t.exit_status, -1);
+    CHECK_EQ(t.events_declared, 1);
+    CHECK_EQ(t.nlive, 1);
     lg_trace_free(&t);
 
     /* A failed exec: END(EXEC), then more events, and no second END: incomplete. Then the
      * same with a final END: complete again, with the last END's fields. */
     path_in_dir(path, sizeof path, "exec.lgt");
-    CHECK_INT(lgt_open(b, path), 0);
+    CHECK_EQ(lgt_open(b, path), 0);
     if (!b->c) return;
     lgt_malloc(b, 3, 0, 0x10, 1, 0);
-    CHECK_INT(lgt_finish(b, LG_END_EXEC, 0, 0, 0), 0);
+    CHECK_EQ(lgt_finish(b, LG_END_EXEC, 0, 0, 0), 0);
     lgt_free(b, 3, 1, 0x10);
-    CHECK_INT(lgt_flush(b), 0);
+    CHECK_EQ(lgt_flush(b), 0);
     char path2[4200];
     path_in_dir(path2, sizeof path2, "exec2.lgt");
     /* copy the unfinished file aside, then finish the original */
@@ -357,22 +358,22 @@ static void test_end_reasons(void)
     uint8_t *bytes = lgt_read_file(path, &len);
     CHECK(bytes && lgt_write_file(path2, bytes, len) == 0);
     free(bytes);
-    CHECK_INT(lgt_finish(b, LG_END_EXIT, 0, 0, 0), 0);
+    CHECK_EQ(lgt_finish(b, LG_END_EXIT, 0, 0, 0), 0);
     lgt_close(b);
     free(b);
 
-    CHECK_INT(lg_trace_load(path2, &t, NULL, NULL, err, sizeof err), 0);
+    CHECK_EQ(lg_trace_load(path2, &t, NULL, NULL, err, sizeof err), 0);
     CHECK(!t.complete);
     CHECK(!t.has_end);
     CHECK(t.problem != NULL);
-    CHECK_INT(t.nlive, 0);
+    CHECK_EQ(t.nlive, 0);
     lg_trace_free(&t);
-    CHECK_INT(lg_trace_load(path, &t, NULL, NULL, err, sizeof err), 0);
+    CHECK_EQ(lg_trace_load(path, &t, NULL, NULL, err, sizeof err), 0);
     CHECK(t.complete);
-    CHECK_INT(t.end_reason, LG_END_EXIT);
-    CHECK_INT(t.exit_status, 0);
-    CHECK_INT(t.nlive, 0);
-    CHECK_INT(t.nfrees, 1);
+    CHECK_EQ(t.end_reason, LG_END_EXIT);
+    CHECK_EQ(t.exit_status, 0);
+    CHECK_EQ(t.nlive, 0);
+    CHECK_EQ(t.nfrees, 1);
     lg_trace_free(&t);
 }
 
@@ -385,31 +386,31 @@ static void test_unmodule_other_ring(void)
     char path[4200];
     path_in_dir(path, sizeof path, "unmodule.lgt");
     lgt_builder_t *b = calloc(1, sizeof *b);
-    CHECK_INT(lgt_open(b, path), 0);
+    CHECK_EQ(lgt_open(b, path), 0);
     if (!b->c) return;
     lgt_malloc(b, 9, 0, 0x100, 1, 0);
     lgt_module(b, 9, 1, 7, 0x7f0000000000, 0x7f0000000000, 0x7f0000010000, "/lib/plugin.so",
                NULL, 0);
     lgt_unmodule(b, 8, 2, 7);
     lgt_malloc(b, 8, 3, 0x200, 2, 0);
-    CHECK_INT(lgt_finish(b, LG_END_EXIT, 0, 0, 0), 0);
+    CHECK_EQ(lgt_finish(b, LG_END_EXIT, 0, 0, 0), 0);
     lgt_close(b);
     free(b);
     lg_trace_t t;
     char err[512] = "";
-    CHECK_INT(lg_trace_load(path, &t, NULL, NULL, err, sizeof err), 0);
+    CHECK_EQ(lg_trace_load(path, &t, NULL, NULL, err, sizeof err), 0);
     /* Fixed bug (unmodule-decode-order): analyzer/trace.c resolves an UNMODULE's module id when the
      * record is decoded (file order), not when it is replayed (sequence order); ring 8's
      * block comes first, the id is unknown yet, and the rest of the trace is dropped as
      * "undecodable record (type 9)". */
     CHECK(t.complete);
     CHECK(t.problem == NULL);
-    CHECK_INT(t.nmods, 1);
+    CHECK_EQ(t.nmods, 1);
     if (t.nmods == 1) {
-        CHECK_INT(t.mods[0].load_seq, 1);
-        CHECK_INT(t.mods[0].unload_seq, 2);
+        CHECK_EQ(t.mods[0].load_seq, 1);
+        CHECK_EQ(t.mods[0].unload_seq, 2);
     }
-    CHECK_INT(t.nlive, 2);
+    CHECK_EQ(t.nlive, 2);
     lg_trace_free(&t);
 }
 
@@ -422,7 +423,7 @@ static void test_volume(void)
     char path[4200];
     path_in_dir(path, sizeof path, "volume.lgt");
     lgt_builder_t *b = calloc(1, sizeof *b);
-    CHECK_INT(lgt_open(b, path), 0);
+    CHECK_EQ(lgt_open(b, path), 0);
     if (!b->c) return;
     const uint64_t n = 400000;
     uint32_t s[2];
@@ -438,21 +439,21 @@ static void test_volume(void)
         if (i % 2 == 0 && i >= 2) lgt_free(b, ring == 5 ? 6 : 5, seq++, 0x100000 + (i - 1) * 32);
         if (i % 50000 == 0) lgt_drain(b);
     }
-    CHECK_INT(lgt_finish(b, LG_END_EXIT, 0, 0, 0), 0);
+    CHECK_EQ(lgt_finish(b, LG_END_EXIT, 0, 0, 0), 0);
     lgt_close(b);
     free(b);
     lg_trace_t t;
     char err[512] = "";
-    CHECK_INT(lg_trace_load(path, &t, NULL, NULL, err, sizeof err), 0);
+    CHECK_EQ(lg_trace_load(path, &t, NULL, NULL, err, sizeof err), 0);
     CHECK(t.complete);
-    CHECK_INT(t.nallocs, n);
+    CHECK_EQ(t.nallocs, n);
     uint64_t frees = n / 2 - 1;
-    CHECK_INT(t.nfrees, frees);
-    CHECK_INT(t.unknown_frees, 0);
-    CHECK_INT(t.nlive, n - frees);
-    CHECK_INT(t.nevents, seq);
-    CHECK_INT(t.events_declared, seq);
-    CHECK_INT(t.nstacks, 3);
+    CHECK_EQ(t.nfrees, frees);
+    CHECK_EQ(t.unknown_frees, 0);
+    CHECK_EQ(t.nlive, n - frees);
+    CHECK_EQ(t.nevents, seq);
+    CHECK_EQ(t.events_declared, seq);
+    CHECK_EQ(t.nstacks, 3);
     CHECK(t.raw_bytes > 2 * LG_RING_BYTES);
     lg_trace_free(&t);
 }
@@ -469,5 +470,5 @@ int main(void)
     test_unmodule_other_ring();
     test_volume();
     lgt_rmtree(g_dir);
-    return lgt_result("test_writer_reader");
+    return check_result("test_writer_reader");
 }
