@@ -68,7 +68,7 @@ int lg_addrmap_put(lg_addrmap_t *m, uint64_t key, uint64_t val)
 
 bool lg_addrmap_del(lg_addrmap_t *m, uint64_t key, uint64_t *val)
 {
-    if (!m->slots) return false;
+    if (!m->slots || !key) return false;
     size_t i = lg_addrmap_home(key, m->mask);
     for (; m->slots[i].key != key; i = (i + 1) & m->mask)
         if (!m->slots[i].key) return false;

@@ -52,7 +52,7 @@ int lg_addrmap_reserve(lg_addrmap_t *m, size_t n);
 int lg_addrmap_put(lg_addrmap_t *m, uint64_t key, uint64_t val);
 
 /* Removes key; stores its value in *val when val is not NULL. Returns false if key was not in
- * the map. */
+ * the map (key 0 never is). */
 bool lg_addrmap_del(lg_addrmap_t *m, uint64_t key, uint64_t *val);
 
 /* Frees the slots; the map is empty and reusable afterwards. */

@@ -41,6 +41,8 @@ static void test_put_replace(void)
     CHECK(p && *p == 11);
     CHECK(lg_addrmap_find(&m, 0x3000) == NULL);
     CHECK(lg_addrmap_find(&m, 0x1001) == NULL);
+    CHECK(!lg_addrmap_del(&m, 0, NULL)); /* 0 marks an empty slot: never a key */
+    CHECK_EQ(m.used, 2);
     uint64_t v = 0;
     CHECK(lg_addrmap_del(&m, 0x2000, &v));
     CHECK_EQ(v, 2);
