@@ -35,20 +35,6 @@ void lgt_rmtree(const char *dir)
 }
 
 /* ---- process description ---------------------------------------------------------------- */
-static uint8_t *kv_int(uint8_t *p, uint64_t key, uint64_t v)
-{
-    uint8_t tmp[LG_VARINT_MAX];
-    uint8_t *e = lg_put_uv(tmp, v);
-    p = lg_put_uv(p, key);
-    return lg_put_bytes(p, tmp, (size_t)(e - tmp));
-}
-
-static uint8_t *kv_str(uint8_t *p, uint64_t key, const char *s)
-{
-    p = lg_put_uv(p, key);
-    return lg_put_bytes(p, s, strlen(s));
-}
-
 int lgt_open(lgt_builder_t *b, const char *path)
 {
     memset(b, 0, sizeof *b);
@@ -63,17 +49,19 @@ int lgt_open(lgt_builder_t *b, const char *path)
     h->pid = 4242;
     h->ppid = 4241;
     h->start_ns = 1700000000123456789ull;
+    /* the description, encoded as the shim encodes it (codec.h) */
     uint8_t *p = h->info;
-    p = kv_int(p, LG_KEY_PID, 4242);
-    p = kv_int(p, LG_KEY_PPID, 4241);
-    p = kv_int(p, LG_KEY_START_NS, h->start_ns);
-    p = kv_int(p, LG_KEY_PARENT_PID, 4000);
-    p = kv_str(p, LG_KEY_TRACER, "leakgraph test");
-    p = kv_str(p, LG_KEY_EXE, "/usr/bin/prog");
-    p = kv_str(p, LG_KEY_CWD, "/home/user");
-    p = kv_str(p, LG_KEY_ARG, "prog");
-    p = kv_str(p, LG_KEY_ARG, "arg1");
-    p = kv_str(p, 200, "an unknown key that readers skip");
+    const uint8_t *end = h->info + sizeof h->info;
+    p = lg_kv_int(p, end, LG_KEY_PID, 4242);
+    p = lg_kv_int(p, end, LG_KEY_PPID, 4241);
+    p = lg_kv_int(p, end, LG_KEY_START_NS, h->start_ns);
+    p = lg_kv_int(p, end, LG_KEY_PARENT_PID, 4000);
+    p = lg_kv_str(p, end, LG_KEY_TRACER, "leakgraph test", strlen("leakgraph test"));
+    p = lg_kv_str(p, end, LG_KEY_EXE, "/usr/bin/prog", strlen("/usr/bin/prog"));
+    p = lg_kv_str(p, end, LG_KEY_CWD, "/home/user", strlen("/home/user"));
+    p = lg_kv_str(p, end, LG_KEY_ARG, "prog", strlen("prog"));
+    p = lg_kv_str(p, end, LG_KEY_ARG, "arg1", strlen("arg1"));
+    p = lg_kv_str(p, end, 200, "an unknown key that readers skip", strlen("an unknown key that readers skip"));
     h->info_len = (uint32_t)(p - h->info);
     atomic_store(&h->state, LG_RS_RUNNING);
     atomic_store(&h->magic, LG_REGION_MAGIC);
