@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "addrmap.h"
 #include "codec.h"
 
 /* ---- small growable arrays ------------------------------------------------------------- */
@@ -178,89 +179,6 @@ static void live_del(live_table_t *lt, lg_block_t *slot)
     lt->used--;
 }
 
-/* ---- the live tracker's table: address -> size only -------------------------------------
- * A collector's check needs the live blocks' addresses and sizes, nothing else (the report
- * attaches stacks from its own replay), so the tracker keeps 16-byte entries instead of
- * lg_block_t's 40: 2.5 times less memory for programs that hold millions of blocks, and
- * fewer cache misses per event. Same probing and deletion as the live table above. */
-typedef struct addr_size {
-    uint64_t addr, size;
-} addr_size_t;
-
-typedef struct compact_table {
-    addr_size_t *slots;
-    size_t mask, used;
-} compact_table_t;
-
-/* A big table is mapped on its own, with transparent huge pages requested: millions of
- * random probes otherwise miss the TLB as well as the cache. */
-static addr_size_t *compact_alloc(size_t cap)
-{
-    size_t bytes = cap * sizeof(addr_size_t);
-    if (bytes < (4u << 20)) return calloc(cap, sizeof(addr_size_t));
-    void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) return NULL;
-    madvise(m, bytes, MADV_HUGEPAGE);
-    return m;
-}
-
-static void compact_release(addr_size_t *slots, size_t cap)
-{
-    if (!slots) return;
-    if (cap * sizeof(addr_size_t) < (4u << 20)) free(slots);
-    else munmap(slots, cap * sizeof(addr_size_t));
-}
-
-static int compact_grow(compact_table_t *ct)
-{
-    size_t cap = ct->slots ? (ct->mask + 1) * 2 : 4096;
-    addr_size_t *ns = compact_alloc(cap);
-    if (!ns) return -ENOMEM;
-    for (size_t i = 0; ct->slots && i <= ct->mask; i++) {
-        if (!ct->slots[i].addr) continue;
-        size_t j = addr_slot(ct->slots[i].addr, cap - 1);
-        while (ns[j].addr) j = (j + 1) & (cap - 1);
-        ns[j] = ct->slots[i];
-    }
-    compact_release(ct->slots, ct->slots ? ct->mask + 1 : 0);
-    ct->slots = ns;
-    ct->mask = cap - 1;
-    return 0;
-}
-
-static int compact_put(compact_table_t *ct, uint64_t addr, uint64_t size)
-{
-    if ((!ct->slots || (ct->used + 1) * 2 > ct->mask + 1) && compact_grow(ct)) return -ENOMEM;
-    size_t j = addr_slot(addr, ct->mask);
-    for (; ct->slots[j].addr; j = (j + 1) & ct->mask)
-        if (ct->slots[j].addr == addr) break;
-    if (!ct->slots[j].addr) ct->used++;
-    ct->slots[j] = (addr_size_t){addr, size};
-    return 0;
-}
-
-/* Removes addr; returns false if it was not there. */
-static bool compact_del(compact_table_t *ct, uint64_t addr)
-{
-    if (!ct->slots) return false;
-    size_t i = addr_slot(addr, ct->mask);
-    for (; ct->slots[i].addr != addr; i = (i + 1) & ct->mask)
-        if (!ct->slots[i].addr) return false;
-    size_t j = i;
-    for (;;) { /* shift back every entry whose probe path crossed the hole */
-        j = (j + 1) & ct->mask;
-        if (!ct->slots[j].addr) break;
-        size_t home = addr_slot(ct->slots[j].addr, ct->mask);
-        if (((j - home) & ct->mask) >= ((j - i) & ct->mask)) {
-            ct->slots[i] = ct->slots[j];
-            i = j;
-        }
-    }
-    ct->slots[i].addr = 0;
-    ct->used--;
-    return true;
-}
-
 /* ---- reorder heap ---------------------------------------------------------------------- */
 typedef struct heap {
     lg_event_t *v;
@@ -332,8 +250,13 @@ typedef struct loader {
     uint32_t snapparts;
     size_t snapcap_arr;
     bool live_only;    /* a live tracker: keep no history of runtime events, no callback,
-                          live blocks in `compact` (address and size only) */
-    compact_table_t compact;
+                          live blocks in `compact` */
+    lg_addrmap_t compact; /* the tracker's live set: address -> size. A collector's check needs
+                             the live blocks' addresses and sizes, nothing else (the report
+                             attaches stacks from its own replay), so the tracker keeps 16-byte
+                             entries instead of lg_block_t's 40: 2.5 times less memory for
+                             programs that hold millions of blocks, and fewer cache misses per
+                             event. */
     /* tracker: allocations and frees queued with their slot prefetched, applied in order */
     struct pending_op { uint64_t addr, size; bool alloc; } batch[32];
     unsigned nbatch;
@@ -365,9 +288,9 @@ static void flush_batch(loader_t *L)
     for (unsigned i = 0; i < L->nbatch; i++) {
         const struct pending_op *op = &L->batch[i];
         if (op->alloc) {
-            if (compact_put(&L->compact, op->addr, op->size))
+            if (lg_addrmap_put(&L->compact, op->addr, op->size))
                 set_problem(t, "out of memory while replaying");
-        } else if (compact_del(&L->compact, op->addr)) {
+        } else if (lg_addrmap_del(&L->compact, op->addr, NULL)) {
             t->nfrees++;
         } else {
             t->unknown_frees++;
@@ -380,8 +303,7 @@ static void flush_batch(loader_t *L)
  * slot, so the misses of a batch overlap instead of following one another. */
 static void queue_op(loader_t *L, uint64_t addr, uint64_t size, bool alloc)
 {
-    if (L->compact.slots)
-        __builtin_prefetch(&L->compact.slots[addr_slot(addr, L->compact.mask)], 1);
+    lg_addrmap_prefetch(&L->compact, addr);
     L->batch[L->nbatch++] = (struct pending_op){addr, size, alloc};
     if (L->nbatch == sizeof L->batch / sizeof L->batch[0]) flush_batch(L);
 }
@@ -1118,7 +1040,7 @@ static void loader_free(loader_t *L)
     free(L->rings);
     free(L->stacks.slots);
     free(L->live.slots);
-    compact_release(L->compact.slots, L->compact.slots ? L->compact.mask + 1 : 0);
+    lg_addrmap_free(&L->compact);
     free(L->heap.v);
     free(L->raw);
     free(L->snapbuf);
@@ -1433,9 +1355,9 @@ long lg_live_blocks(lg_live_tracker_t *lt, uint64_t below, lg_block_t **out)
     lg_block_t *v = malloc((L->compact.used ? L->compact.used : 1) * sizeof *v);
     if (!v) return -ENOMEM;
     size_t n = 0;
-    for (size_t i = 0; L->compact.slots && i <= L->compact.mask; i++)
-        if (L->compact.slots[i].addr)
-            v[n++] = (lg_block_t){.addr = L->compact.slots[i].addr, .size = L->compact.slots[i].size};
+    for (size_t i = 0; i < lg_addrmap_capacity(&L->compact); i++)
+        if (L->compact.slots[i].key)
+            v[n++] = (lg_block_t){.addr = L->compact.slots[i].key, .size = L->compact.slots[i].val};
     *out = v;
     return (long)n;
 }
