@@ -8,15 +8,7 @@
 
 #include "loader.h"
 
-/* ---- live set: open addressing on the address, backward-shift deletion ----------------- */
-static inline size_t addr_slot(uint64_t a, size_t mask)
-{
-    a ^= a >> 29;
-    a *= 0xbf58476d1ce4e5b9ull;
-    a ^= a >> 32;
-    return (size_t)a & mask;
-}
-
+/* ---- live set (loader.h): open addressing on the address, backward-shift deletion ------- */
 static int live_grow(live_table_t *lt)
 {
     size_t cap = lt->slots ? (lt->mask + 1) * 2 : 4096;
@@ -24,7 +16,7 @@ static int live_grow(live_table_t *lt)
     if (!ns) return -ENOMEM;
     for (size_t i = 0; lt->slots && i <= lt->mask; i++) {
         if (!lt->slots[i].addr) continue;
-        size_t j = addr_slot(lt->slots[i].addr, cap - 1);
+        size_t j = lg_addrmap_home(lt->slots[i].addr, cap - 1);
         while (ns[j].addr) j = (j + 1) & (cap - 1);
         ns[j] = lt->slots[i];
     }
@@ -34,18 +26,10 @@ static int live_grow(live_table_t *lt)
     return 0;
 }
 
-lg_block_t *lg_liveset_find(live_table_t *lt, uint64_t addr)
-{
-    if (!lt->slots) return NULL;
-    for (size_t j = addr_slot(addr, lt->mask); lt->slots[j].addr; j = (j + 1) & lt->mask)
-        if (lt->slots[j].addr == addr) return &lt->slots[j];
-    return NULL;
-}
-
 int lg_liveset_put(live_table_t *lt, const lg_block_t *b)
 {
     if ((!lt->slots || (lt->used + 1) * 2 > lt->mask + 1) && live_grow(lt)) return -ENOMEM;
-    size_t j = addr_slot(b->addr, lt->mask);
+    size_t j = lg_addrmap_home(b->addr, lt->mask);
     for (; lt->slots[j].addr; j = (j + 1) & lt->mask)
         if (lt->slots[j].addr == b->addr) break;
     if (!lt->slots[j].addr) lt->used++;
@@ -60,7 +44,7 @@ static void live_del(live_table_t *lt, lg_block_t *slot)
     for (;;) { /* shift back every entry whose probe path crossed the hole */
         j = (j + 1) & lt->mask;
         if (!lt->slots[j].addr) break;
-        size_t home = addr_slot(lt->slots[j].addr, lt->mask);
+        size_t home = lg_addrmap_home(lt->slots[j].addr, lt->mask);
         if (((j - home) & lt->mask) >= ((j - i) & lt->mask)) {
             lt->slots[i] = lt->slots[j];
             i = j;
