@@ -11,8 +11,10 @@
 #include "loader.h"
 
 /* A forked child starts with its parent's live blocks: replay the parent's trace up to the
- * fork and take its blocks (and their stacks) as this trace's first events. A missing parent
- * trace is not an error of this trace: the inherited blocks are then unknown, and said so. */
+ * fork and put its blocks (and their stacks) into this trace's live set, numbered 0 (before
+ * every event of this trace; no callback sees them). read.c calls it once, right after the
+ * PROCESS block. A missing parent trace is not an error of this trace: the inherited blocks
+ * are then unknown, and said so. */
 int lg_inherit(loader_t *L)
 {
     lg_trace_t *t = L->t;

@@ -75,7 +75,7 @@ static int fifo_push(loader_t *L, uint32_t ring, const lg_event_t *ev)
     return 0;
 }
 
-/* The waiting event with the smallest number: its ring (or UINT32_MAX for the heap). */
+/* The waiting event with the smallest number: its ring (UINT32_MAX - 1 for the heap). */
 static uint32_t min_waiting(loader_t *L, uint64_t *seq, size_t *slot)
 {
     uint32_t best = UINT32_MAX;

@@ -22,10 +22,13 @@
  *  4. Replay keeps the live set keyed by address: allocations insert, frees remove. Because
  *     replay follows the sequence order, an address reused by another thread is always freed
  *     before it is allocated again (replay.c).
- *  5. A forked child's trace first takes the blocks its parent's trace held at the fork
+ *  5. A SNAPSHOT (possibly in several blocks, joined here) gets the allocation stack of each
+ *     of its blocks from the live set at its number (snapshot.c).
+ *  6. A forked child's trace first takes the blocks its parent's trace held at the fork
  *     (inherit.c), right after its PROCESS block.
  * Memory: the live set, the distinct stacks and the modules, plus the events waiting to be
- * ordered; what bounds that window is in README.md. */
+ * ordered (how many depends on the writer: README.md), plus the snapshots and runtime history
+ * that a report needs whole. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
