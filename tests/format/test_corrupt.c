@@ -1,4 +1,4 @@
-/* test_corrupt.c: the reader (analyzer/replay/trace.c) on damaged traces. A real trace is written
+/* test_corrupt.c: the reader (analyzer/replay/) on damaged traces. A real trace is written
  * with the real collector (lgtest.c: lgt_write_sample), then
  *  (a) cut at every byte offset: inside the file header or the PROCESS block the load fails
  *      with a message; after it the load succeeds, incomplete, with a problem, and gives

@@ -1,5 +1,5 @@
 /* test_writer_reader.c: the writer (preload/collect.c fed with records built by hand, see
- * lgtest.c) and the reader (analyzer/trace.c) agree on every record of trace_format.h. Each
+ * lgtest.c) and the reader (analyzer/replay/) agree on every record of trace_format.h. Each
  * scenario writes a trace with known contents and asserts exactly what lg_trace_load returns:
  * the process description, the live blocks (address, size, stack, thread, function, seq),
  * stack deduplication across rings, the replay order by sequence number across rings and
@@ -399,10 +399,10 @@ static void test_unmodule_other_ring(void)
     lg_trace_t t;
     char err[512] = "";
     CHECK_EQ(lg_trace_load(path, &t, NULL, NULL, err, sizeof err), 0);
-    /* Fixed bug (unmodule-decode-order): analyzer/trace.c resolves an UNMODULE's module id when the
-     * record is decoded (file order), not when it is replayed (sequence order); ring 8's
-     * block comes first, the id is unknown yet, and the rest of the trace is dropped as
-     * "undecodable record (type 9)". */
+    /* Fixed bug (unmodule-decode-order): the reader resolved an UNMODULE's module id when the
+     * record was decoded (file order, analyzer/replay/decode.c), not when it is replayed
+     * (sequence order, replay.c); ring 8's block comes first, the id is unknown yet, and the
+     * rest of the trace is dropped as "undecodable record (type 9)". */
     CHECK(t.complete);
     CHECK(t.problem == NULL);
     CHECK_EQ(t.nmods, 1);

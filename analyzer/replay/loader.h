@@ -1,0 +1,159 @@
+/* loader.h: the state shared by the files of replay/ while one trace is loaded (lg_trace_load)
+ * or kept up to date (lg_live_*): per-ring decoding state, the global stack table, the live
+ * set, the reordering queues, and the declarations each file offers the others, grouped under
+ * the file that defines them. Internal to this folder: other folders include "trace.h" only.
+ * See README.md for the data path through the files. */
+#ifndef LG_REPLAY_LOADER_H
+#define LG_REPLAY_LOADER_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <zstd.h>
+
+#include "addrmap.h"
+#include "codec.h"
+#include "trace.h"
+
+/* ---- small growable arrays ------------------------------------------------------------- */
+static inline int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need) n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q) return -ENOMEM;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+/* ---- global stack table (decode.c) ----------------------------------------------------- */
+typedef struct stack_table {
+    uint32_t *slots; /* global ids, 0 = empty */
+    size_t mask, used, cap;
+} stack_table_t;
+
+/* ---- live set (replay.c): open addressing on the address, backward-shift deletion --------
+ * The same table as common/addrmap.h (same home slot, growth, probing and deletion, so the
+ * same slot order), but each slot holds the whole lg_block_t instead of a 64-bit value. It is
+ * not an lg_addrmap_t because that costs: an addrmap from address to an index into a pool of
+ * blocks (free indexes reused) was measured on a 10M-event bench/mallocbench.c trace at +10%
+ * instructions and +12% user time for `leakgraph report` (a lookup before each insert, the
+ * map's calls out of line, the extra indirection), for the same output. It would take less
+ * memory per live block (16 bytes a slot + 48 in the pool, instead of 40 a slot). */
+typedef struct live_table {
+    lg_block_t *slots; /* addr 0 = empty */
+    size_t mask, used;
+} live_table_t;
+
+/* The live block at addr (a pointer into the table, valid until the next insert or delete),
+ * or NULL. */
+static inline lg_block_t *lg_liveset_find(live_table_t *lt, uint64_t addr)
+{
+    if (!lt->slots) return NULL;
+    for (size_t j = lg_addrmap_home(addr, lt->mask); lt->slots[j].addr; j = (j + 1) & lt->mask)
+        if (lt->slots[j].addr == addr) return &lt->slots[j];
+    return NULL;
+}
+
+/* ---- reordering (order.c) --------------------------------------------------------------- */
+typedef struct heap {
+    lg_event_t *v;
+    size_t n, cap;
+} heap_t;
+
+typedef struct fifo {
+    lg_event_t *v;
+    size_t head, n, cap;
+    uint64_t last;
+} fifo_t;
+
+/* ---- loading --------------------------------------------------------------------------- */
+typedef struct ring_state {
+    int64_t last_seq;
+    uint64_t prev_addr;
+    uint32_t tid;
+    uint32_t *stack_ids; /* local id -> global id; [0] = 0 */
+    size_t nstack, capstack;
+    uint32_t *type_ids;  /* local type id - 1 -> global type id */
+    size_t ntype, captype;
+    long walk;           /* index of the walk this stream is writing, -1: none */
+    uint64_t walk_prev;  /* previous WALK_OBJ address */
+} ring_state_t;
+
+typedef struct loader {
+    lg_trace_t *t;
+    lg_event_cb cb;
+    void *ctx;
+    ring_state_t *rings;
+    stack_table_t stacks;
+    live_table_t live;
+    heap_t heap;        /* events that arrived out of order within their own ring */
+    uint64_t next_seq;
+    struct fifo *fifo;  /* per ring: events waiting for a smaller number from another ring */
+    uint32_t *active;   /* rings whose fifo is not empty */
+    size_t nactive;
+    size_t pending;     /* events in fifos and heap */
+    size_t modcap;
+    uint8_t *raw;
+    size_t rawcap;
+    ZSTD_DCtx *zd;
+    uint8_t *snapbuf; /* parts of the snapshot being read */
+    size_t snaplen, snapcap;
+    uint32_t snapparts;
+    size_t snapcap_arr;
+    bool live_only;    /* a live tracker: keep no history of runtime events, no callback,
+                          live blocks in `compact` */
+    lg_addrmap_t compact; /* the tracker's live set: address -> size. A collector's check needs
+                             the live blocks' addresses and sizes, nothing else (the report
+                             attaches stacks from its own replay), so the tracker keeps 16-byte
+                             entries instead of lg_block_t's 40: 2.5 times less memory for
+                             programs that hold millions of blocks, and fewer cache misses per
+                             event. */
+    /* tracker: allocations and frees queued with their slot prefetched, applied in order */
+    struct pending_op { uint64_t addr, size; bool alloc; } batch[32];
+    unsigned nbatch;
+    uint64_t stop_seq; /* replay only events below it (0: all); loading a fork's parent */
+    int depth;         /* fork ancestors being loaded */
+    size_t captypes, caplabels, capobjev, capgcev, capwalks;
+} loader_t;
+
+/* ---- read.c: the file, its blocks, the loader's lifetime ---------------------------------- */
+/* Loads `path` into t; with `stop`, replays only the events numbered below it (a fork's
+ * parent); `depth`: fork ancestors being loaded. */
+int lg_load_file(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx, uint64_t stop,
+                 int depth, char *err, size_t errlen);
+/* Records why the trace is incomplete (the first reason only). */
+void lg_load_problem(lg_trace_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The tables whose entry 0 means "none": stacks, types, labels. Returns 0 or -ENOMEM. */
+int lg_loader_tables(lg_trace_t *t, loader_t *L);
+/* The per-ring state of n rings. Returns 0 or -ENOMEM (lg_loader_free frees what was made). */
+int lg_loader_rings(loader_t *L, uint32_t n);
+void lg_loader_free(loader_t *L);
+
+/* ---- decode.c: one ring's record bytes -> events ---------------------------------------- */
+int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len);
+uint32_t lg_intern_stack(lg_trace_t *t, stack_table_t *st, uint64_t *ips, uint32_t depth);
+
+/* ---- order.c: events -> sequence order ------------------------------------------------- */
+int lg_order_emit(loader_t *L, const lg_event_t *ev);
+void lg_order_drain(loader_t *L, uint64_t below);
+
+/* ---- replay.c: ordered events -> the live set ------------------------------------------ */
+void lg_replay_event(loader_t *L, const lg_event_t *ev);
+void lg_replay_flush(loader_t *L);
+void lg_replay_finish(loader_t *L);
+/* Adds b to the live set, replacing any block at its address. Returns 0 or -ENOMEM. */
+int lg_liveset_put(live_table_t *lt, const lg_block_t *b);
+
+/* ---- snapshot.c: SNAPSHOT payloads ----------------------------------------------------- */
+int lg_snapshot_parse(loader_t *L, const uint8_t *p, size_t len);
+void lg_snapshot_free(lg_snapshot_t *S);
+
+/* ---- inherit.c: a forked child's blocks from its parent's trace ------------------------- */
+int lg_inherit(loader_t *L);
+
+#endif /* LG_REPLAY_LOADER_H */

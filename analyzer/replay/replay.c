@@ -1,0 +1,175 @@
+/* replay.c: ordered events -> the live set. It owns the live set (allocations insert, frees
+ * remove; because replay follows the sequence order, an address reused by another thread is
+ * always freed before it is allocated again), the statistics of lg_trace_t, module load and
+ * unload numbers, and the history of runtime events (object and GC events); then calls the
+ * caller's callback with the event. A live tracker (live_only) keeps only addresses and sizes
+ * in its own table and no history. It must be called in sequence order (order.c does). */
+#include <errno.h>
+
+#include "loader.h"
+
+/* ---- live set (loader.h): open addressing on the address, backward-shift deletion ------- */
+static int live_grow(live_table_t *lt)
+{
+    size_t cap = lt->slots ? (lt->mask + 1) * 2 : 4096;
+    lg_block_t *ns = calloc(cap, sizeof *ns);
+    if (!ns) return -ENOMEM;
+    for (size_t i = 0; lt->slots && i <= lt->mask; i++) {
+        if (!lt->slots[i].addr) continue;
+        size_t j = lg_addrmap_home(lt->slots[i].addr, cap - 1);
+        while (ns[j].addr) j = (j + 1) & (cap - 1);
+        ns[j] = lt->slots[i];
+    }
+    free(lt->slots);
+    lt->slots = ns;
+    lt->mask = cap - 1;
+    return 0;
+}
+
+int lg_liveset_put(live_table_t *lt, const lg_block_t *b)
+{
+    if ((!lt->slots || (lt->used + 1) * 2 > lt->mask + 1) && live_grow(lt)) return -ENOMEM;
+    size_t j = lg_addrmap_home(b->addr, lt->mask);
+    for (; lt->slots[j].addr; j = (j + 1) & lt->mask)
+        if (lt->slots[j].addr == b->addr) break;
+    if (!lt->slots[j].addr) lt->used++;
+    lt->slots[j] = *b;
+    return 0;
+}
+
+static void live_del(live_table_t *lt, lg_block_t *slot)
+{
+    size_t i = (size_t)(slot - lt->slots);
+    size_t j = i;
+    for (;;) { /* shift back every entry whose probe path crossed the hole */
+        j = (j + 1) & lt->mask;
+        if (!lt->slots[j].addr) break;
+        size_t home = lg_addrmap_home(lt->slots[j].addr, lt->mask);
+        if (((j - home) & lt->mask) >= ((j - i) & lt->mask)) {
+            lt->slots[i] = lt->slots[j];
+            i = j;
+        }
+    }
+    lt->slots[i].addr = 0;
+    lt->used--;
+}
+
+static int module_index(const lg_trace_t *t, uint32_t id)
+{
+    for (size_t i = t->nmods; i-- > 0;)
+        if (t->mods[i].id == id) return (int)i;
+    return -1;
+}
+
+/* Applies the tracker's queued allocations and frees, in order. */
+void lg_replay_flush(loader_t *L)
+{
+    lg_trace_t *t = L->t;
+    for (unsigned i = 0; i < L->nbatch; i++) {
+        const struct pending_op *op = &L->batch[i];
+        if (op->alloc) {
+            if (lg_addrmap_put(&L->compact, op->addr, op->size))
+                lg_load_problem(t, "out of memory while replaying");
+        } else if (lg_addrmap_del(&L->compact, op->addr, NULL)) {
+            t->nfrees++;
+        } else {
+            t->unknown_frees++;
+        }
+    }
+    L->nbatch = 0;
+}
+
+/* The tracker's table is far bigger than the caches: queue the operation and prefetch its
+ * slot, so the misses of a batch overlap instead of following one another. */
+static void queue_op(loader_t *L, uint64_t addr, uint64_t size, bool alloc)
+{
+    lg_addrmap_prefetch(&L->compact, addr);
+    L->batch[L->nbatch++] = (struct pending_op){addr, size, alloc};
+    if (L->nbatch == sizeof L->batch / sizeof L->batch[0]) lg_replay_flush(L);
+}
+
+void lg_replay_event(loader_t *L, const lg_event_t *ev)
+{
+    lg_trace_t *t = L->t;
+    if (L->stop_seq && ev->seq >= L->stop_seq) return;
+    t->nevents++;
+    switch (ev->type) {
+    case LG_REC_MALLOC:
+    case LG_REC_CALLOC:
+    case LG_REC_ALIGNED:
+    case LG_REC_REALLOC: {
+        lg_block_t b = {ev->addr, ev->size, ev->seq, ev->stack, ev->tid, ev->fn};
+        t->nallocs++;
+        t->allocated_bytes += ev->size;
+        if (L->live_only)
+            queue_op(L, ev->addr, ev->size, true);
+        else if (lg_liveset_put(&L->live, &b))
+            lg_load_problem(t, "out of memory while replaying");
+        break;
+    }
+    case LG_REC_FREE: {
+        if (L->live_only) {
+            queue_op(L, ev->addr, 0, false);
+            break;
+        }
+        lg_block_t *b = lg_liveset_find(&L->live, ev->addr);
+        if (b) {
+            live_del(&L->live, b);
+            t->nfrees++;
+        } else {
+            t->unknown_frees++; /* allocated before tracing started, or by the loader */
+        }
+        break;
+    }
+    case LG_REC_MODULE:
+        t->mods[ev->module].load_seq = ev->seq;
+        break;
+    case LG_REC_OBJ_ALLOC:
+    case LG_REC_OBJ_FREE:
+    case LG_REC_INCREF:
+    case LG_REC_DECREF:
+        if (L->live_only) break;
+        if (grow((void **)&t->objev, &L->capobjev, t->nobjev + 1, sizeof *t->objev)) {
+            lg_load_problem(t, "out of memory while replaying");
+            break;
+        }
+        t->objev[t->nobjev++] = (lg_obj_event_t){
+            ev->seq, ev->addr, ev->type == LG_REC_OBJ_ALLOC ? (int64_t)ev->size : ev->refcount,
+            ev->stack, ev->otype, ev->tid, ev->type};
+        break;
+    case LG_REC_GC_START:
+    case LG_REC_GC_END:
+        if (L->live_only) break;
+        if (grow((void **)&t->gcev, &L->capgcev, t->ngcev + 1, sizeof *t->gcev)) {
+            lg_load_problem(t, "out of memory while replaying");
+            break;
+        }
+        t->gcev[t->ngcev++] = (lg_gc_event_t){ev->seq, ev->gen, ev->type == LG_REC_GC_END,
+                                              ev->collected, ev->uncollectable, ev->ns};
+        break;
+    case LG_REC_UNMODULE: {
+        int mi = module_index(t, ev->module);
+        if (mi < 0) {
+            lg_load_problem(t, "unload of unknown module %u", ev->module);
+            return;
+        }
+        t->mods[mi].unload_seq = ev->seq;
+        lg_event_t resolved = *ev;
+        resolved.module = (uint32_t)mi;
+        if (L->cb) L->cb(L->ctx, t, &resolved);
+        return;
+    }
+    default:
+        break;
+    }
+    if (L->cb) L->cb(L->ctx, t, ev);
+}
+
+void lg_replay_finish(loader_t *L)
+{
+    lg_trace_t *t = L->t;
+    t->live = malloc((L->live.used ? L->live.used : 1) * sizeof *t->live);
+    if (!t->live) return;
+    for (size_t i = 0; L->live.slots && i <= L->live.mask; i++)
+        if (L->live.slots[i].addr) t->live[t->nlive++] = L->live.slots[i];
+}
