@@ -20,8 +20,4 @@ typedef struct lg_sarif_opts {
 
 void lg_sarif_write(FILE *out, const lg_ci_set_t *cs, const lg_sarif_opts_t *o);
 
-/* The frame a record is located at: its first user frame with a source file, else its first
- * user frame, else NULL. */
-const lg_frame_t *lg_ci_location(const lg_ci_rec_t *r);
-
 #endif /* LG_SARIF_H */
