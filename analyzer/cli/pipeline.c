@@ -10,7 +10,7 @@
  * `run --check` first runs the program (run.c), then checks its trace and the PATH.<pid> traces
  * its descendants wrote during the run. */
 #define _GNU_SOURCE
-#include "cli_ci.h"
+#include "cli.h"
 #include "path.h"
 
 #include <dirent.h>

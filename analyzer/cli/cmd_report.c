@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_ci.h"
+#include "cli.h"
 #include "graph.h"
 #include "report.h"
 #include "run.h"
