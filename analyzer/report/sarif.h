@@ -1,7 +1,7 @@
 /* SARIF 2.1.0 output of a CI verdict: one result per leak record that the policy names (or that
  * a suppression or the baseline hid, marked as such), located at the record's first frame in
  * the user's own code, with the whole allocation stack as a code flow and as a SARIF stack.
- * Also the JSON string writer the CI outputs share. Prints only. */
+ * One of the outputs of a CI verdict (the others: ci_out.h, junit.h). Prints only. */
 #ifndef LG_SARIF_H
 #define LG_SARIF_H
 
