@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 
+#include "report.h"
 #include "trace.h"
 
 static void json_frames(FILE *out, const lg_ci_rec_t *r)
@@ -12,15 +13,9 @@ static void json_frames(FILE *out, const lg_ci_rec_t *r)
     fputc('[', out);
     for (long k = 0; k < r->nframes; k++) {
         const lg_frame_t *f = &r->frames[k];
-        fputs(k ? ",{\"function\":" : "{\"function\":", out);
-        lg_json_str(out, f->function);
-        fputs(",\"file\":", out);
-        lg_json_str(out, f->file);
-        fprintf(out, ",\"line\":%d,\"module\":", f->line);
-        lg_json_str(out, f->module);
-        fprintf(out, ",\"address\":\"0x%" PRIx64 "\",\"offset\":\"0x%" PRIx64 "\",\"inlined\":%s,\"user\":%s}",
-                f->address, f->offset, f->inlined ? "true" : "false",
-                lg_frame_is_user(f) ? "true" : "false");
+        if (k) fputc(',', out);
+        lg_json_frame_open(out, f); /* the report's frame, and whether it is the user's code */
+        fprintf(out, ",\"user\":%s}", lg_frame_is_user(f) ? "true" : "false");
     }
     fputc(']', out);
 }
