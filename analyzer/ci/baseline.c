@@ -1,86 +1,20 @@
-/* Fingerprints and baseline files (see baseline.h; the file format is in docs/ci.md).
- *
- * A signature is "KIND|EXE|F1;F2;F3": EXE the base name of the traced executable, each F a
- * frame as function@file (the source file's base name; the module's when there is no line
- * information; '?' for an unknown function), taken innermost first from the frames in the
- * user's own code (lg_frame_is_user), at most LG_FP_FRAMES of them. A stack with no user frame
- * uses its first frames whatever their module. Nothing in it depends on where a module was
- * loaded, on line numbers or on build paths. The fingerprint is the 64-bit FNV-1a hash of the
- * signature; a baseline file keeps both, and is matched by the signature's hash. */
+/* Baseline files (see baseline.h; the file format is in docs/ci.md): reading, writing, the
+ * baseline of a CI set, and marking a CI set's records against a baseline. A baseline file keeps
+ * each fingerprint (records.c) with its signature, and an entry is matched by the hash of the
+ * signature it keeps. The records a baseline covers are those whose kind the policy fails and
+ * that no suppression hid; it decides no verdict. */
 #define _GNU_SOURCE
 #include "baseline.h"
 #include "hash.h"
-#include "path.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy.h"
+
 #define BASELINE_MAGIC "# leakgraph baseline 1"
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf_t;
-
-static void sb_add(sbuf_t *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = (b->len + n + 1) * 2;
-        char *np = realloc(b->p, nc);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->len, s, n + 1);
-    b->len += n;
-}
-
-static void sb_frame(sbuf_t *b, const lg_frame_t *f)
-{
-    sb_add(b, f->function ? f->function : "?");
-    sb_add(b, "@");
-    if (f->file) sb_add(b, lg_basename(f->file));
-    else if (f->module) sb_add(b, lg_basename(f->module));
-    else sb_add(b, "?");
-}
-
-uint64_t lg_fingerprint(int kind, const char *exe, const lg_frame_t *fr, long n, char **sig)
-{
-    sbuf_t b = {0};
-    sb_add(&b, lg_kind_name(kind));
-    sb_add(&b, "|");
-    sb_add(&b, lg_basename(exe ? exe : ""));
-    sb_add(&b, "|");
-    int taken = 0;
-    for (long k = 0; k < n && taken < LG_FP_FRAMES; k++) {
-        if (!lg_frame_is_user(&fr[k])) continue;
-        if (taken++) sb_add(&b, ";");
-        sb_frame(&b, &fr[k]);
-    }
-    for (long k = 0; taken == 0 && k < n && k < LG_FP_FRAMES; k++) {
-        if (k) sb_add(&b, ";");
-        sb_frame(&b, &fr[k]);
-    }
-    if (b.len == 0) sb_add(&b, "");
-    if (b.oom) {
-        free(b.p);
-        *sig = NULL;
-        return 0;
-    }
-    /* a signature is one field of a line: no newlines in it */
-    for (char *c = b.p; *c; c++)
-        if (*c == '\n' || *c == '\r' || *c == '\t') *c = ' ';
-    *sig = b.p;
-    return lg_fnv1a(b.p);
-}
 
 static int cmp_entry(const void *a, const void *b)
 {

@@ -1,9 +1,10 @@
 /* Baselines: fingerprints of the leaks a program is known to have, so that CI fails only on
- * new leaks or on growth. A fingerprint is a hash of a record's signature: its kind, the base
- * name of the traced executable, and the first LG_FP_FRAMES frames in the user's own code, each
- * as function@file-basename -- never addresses or line numbers, so it holds across rebuilds,
- * load addresses and line shifts (docs/ci.md). This file computes fingerprints, reads and writes
- * baseline files and compares a leak set with one; it does not decide verdicts (policy.c). */
+ * new leaks or on growth. A fingerprint (records.h) is a hash of a record's signature: its kind,
+ * the base name of the traced executable, and the first LG_FP_FRAMES frames in the user's own
+ * code, each as function@file-basename -- never addresses or line numbers, so it holds across
+ * rebuilds, load addresses and line shifts (docs/ci.md). This file reads and writes baseline
+ * files and compares the CI records of a leak set with one; it does not compute fingerprints
+ * (records.c) and does not decide verdicts (policy.c). */
 #ifndef LG_BASELINE_H
 #define LG_BASELINE_H
 
@@ -11,19 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "policy.h"
-#include "symbolize.h"
-
-/* How many user frames identify a leak. Three tell apart the same allocator reached from
- * different callers (a helper used by two functions) while staying clear of the frames near
- * main that test harnesses vary; deeper frames change with refactorings that do not change the
- * leak. */
-#define LG_FP_FRAMES 3
-_Static_assert(LG_FP_FRAMES >= 1 && LG_FP_FRAMES <= 16, "fingerprint depth out of range");
-
-/* The signature of a record and its 64-bit FNV-1a hash. *sig is malloc'ed (NULL on -ENOMEM,
- * then the hash is 0). */
-uint64_t lg_fingerprint(int kind, const char *exe, const lg_frame_t *fr, long n, char **sig);
+#include "records.h"
 
 typedef struct lg_base_entry {
     uint64_t fp;

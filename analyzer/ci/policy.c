@@ -1,6 +1,6 @@
 /* Policies and verdicts (see policy.h and docs/ci.md). A policy names the kinds that fail and,
- * optionally, limits within which they are tolerated. It owns parsing, the CI view of a leak
- * set (frames, fingerprints), and the evaluation; it never prints.
+ * optionally, limits within which they are tolerated. It owns parsing and the evaluation; the
+ * records it evaluates are built in records.c. It never prints.
  *
  * How a verdict is reached (lg_policy_eval), for the records that no suppression hid and that
  * the baseline does not know (or knows but they grew):
@@ -13,18 +13,14 @@
  * Invariant after eval: cs->failed == (some record is LG_REC_FAILED) == (cs->nviol > 0). */
 #define _GNU_SOURCE
 #include "policy.h"
-#include "path.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "baseline.h"
 
 /* ---- parsing ----------------------------------------------------------------------------- */
 static const int default_kinds[] = {LG_KIND_DEFINITE, LG_KIND_INDIRECT, LG_KIND_POSSIBLE,
@@ -242,65 +238,6 @@ int lg_policy_load(lg_policy_t *p, const char *path, char *err, size_t errlen)
     }
     free(buf);
     return rc;
-}
-
-/* ---- the CI view of a leak set ------------------------------------------------------------ */
-bool lg_frame_is_user(const lg_frame_t *f)
-{
-    if (!f->module) return false;
-    const char *b = lg_basename(f->module);
-    /* The C and C++ runtimes, the dynamic loader, and leakgraph's own shim: frames there are
-     * how an allocation was made, not where the program made it. */
-    static const char *const system[] = {"libc.so*", "libc-*.so", "ld-linux*", "ld-*.so*",
-                                         "ld64.so*", "libstdc++.so*", "libgcc_s.so*",
-                                         "libpthread.so*", "libpthread-*", "libm.so*",
-                                         "libdl.so*", "libleakgraph*", "linux-vdso*"};
-    for (size_t i = 0; i < sizeof system / sizeof *system; i++)
-        if (fnmatch(system[i], b, 0) == 0) return false;
-    return true;
-}
-
-int lg_ci_build(lg_ci_set_t *cs, lg_leakset_t *ls, const lg_policy_t *p)
-{
-    memset(cs, 0, sizeof *cs);
-    cs->ls = ls;
-    cs->policy = p;
-    cs->recs = calloc(ls->nleaks ? ls->nleaks : 1, sizeof *cs->recs);
-    if (!cs->recs) return -ENOMEM;
-    cs->nrecs = ls->nleaks;
-    for (size_t i = 0; i < ls->ntraces; i++)
-        if (!ls->procs[i].snap) cs->no_check_traces++;
-    for (size_t i = 0; i < ls->nleaks; i++) {
-        lg_ci_rec_t *r = &cs->recs[i];
-        const lg_leak_t *l = &ls->leaks[i];
-        r->leak = l;
-        r->rule = -1;
-        r->user = -1;
-        long n = lg_leakset_frames(ls, l->trace, l->stack, l->seq, 0, &r->frames);
-        if (n < 0) return (int)n;
-        r->nframes = n;
-        for (long k = 0; k < n; k++)
-            if (lg_frame_is_user(&r->frames[k]) && (r->frames[k].function || r->frames[k].file)) {
-                r->user = k;
-                break;
-            }
-        const lg_trace_t *t = &ls->traces[l->trace];
-        const char *exe = t->exe ? t->exe : t->argc ? t->argv[0] : "";
-        r->fp = lg_fingerprint(l->kind, exe, r->frames, n, &r->sig);
-        if (!r->sig) return -ENOMEM;
-    }
-    return 0;
-}
-
-void lg_ci_free(lg_ci_set_t *cs)
-{
-    for (size_t i = 0; cs->recs && i < cs->nrecs; i++) {
-        free(cs->recs[i].frames);
-        free(cs->recs[i].sig);
-    }
-    free(cs->recs);
-    free(cs->viol);
-    memset(cs, 0, sizeof *cs);
 }
 
 /* ---- evaluation --------------------------------------------------------------------------- */

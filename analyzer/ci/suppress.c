@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "classify.h"
-#include "policy.h"
+#include "records.h"
 #include "trace.h"
 
 #define VG_PRELOAD "/usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so"

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "records.h"
 #include "symbolize.h"
 
 enum lg_supp_origin { LG_SUPP_LEAKGRAPH = 0, LG_SUPP_VALGRIND = 1, LG_SUPP_LSAN = 2 };
@@ -53,11 +54,10 @@ void lg_supp_free(lg_supp_set_t *s);
  * -1. Does not count. */
 int lg_supp_match(const lg_supp_set_t *s, int kind, int fn, const lg_frame_t *fr, long n);
 
-/* Matches every record of a CI set (policy.h) against the rules: counts per rule what it
+/* Matches every record of a CI set (records.h) against the rules: counts per rule what it
  * matched, marks rules over their limits, and sets each record's rule (-1 if none, or if its
  * rule is over its limits and so hides nothing). Returns 0. */
-struct lg_ci_set;
-int lg_supp_apply(lg_supp_set_t *s, struct lg_ci_set *cs);
+int lg_supp_apply(lg_supp_set_t *s, lg_ci_set_t *cs);
 
 /* Glob match of a whole string ('*', '?', '[...]'): fnmatch without flags. */
 bool lg_glob(const char *pat, const char *s);

@@ -1,20 +1,17 @@
-/* `leakgraph graph` (see graph.h). One DOT digraph with a cluster per record:
+/* The DOT pictures of `leakgraph graph` (see graph.h). One DOT digraph with a cluster per record:
  *   - a cycle: its members (type@n, size, refcount, allocation site) and the references among
  *     them (label on the edge; a pointer the type's traverse does not report is dashed red);
  *   - a refcount leak: the leaked object, its referrers up to REFERRER_DEPTH levels back (the
  *     walk's edges reversed), holders as one "roots" node, and a red "unexplained xN" node.
- * SVG: `dot -Tsvg FILE.dot -o FILE.svg` when `dot` is found on PATH. */
+ * It only writes DOT; the command (cli/cmd_graph.c) also makes the SVG with Graphviz. */
 #define _GNU_SOURCE
 #include "graph.h"
 #include "path.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 /* ---- tunables -------------------------------------------------------------------------- */
 #define REFERRER_DEPTH 4    /* levels of referrers drawn back from a leaked object */
@@ -157,93 +154,4 @@ int lg_graph_dot(FILE *out, lg_leakset_t *ls)
     }
     fputs("}\n", out);
     return ferror(out) ? -EIO : 0;
-}
-
-/* Runs `dot -Tsvg dotfile -o svgfile`. Returns its exit status, or -1 if dot is not found. */
-static int run_dot(const char *dotfile, const char *svgfile)
-{
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        execlp("dot", "dot", "-Tsvg", dotfile, "-o", svgfile, (char *)NULL);
-        _exit(127);
-    }
-    int st;
-    if (waitpid(pid, &st, 0) < 0) return -1;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 127) return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
-}
-
-int lg_cmd_graph(int argc, char **argv)
-{
-    lg_leak_opts_t lo = {0};
-    const char *output = NULL;
-    static const struct option opts[] = {{"check", required_argument, NULL, 'c'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:o:", opts, NULL)) != -1) {
-        if (c == 'c') {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 1000000) {
-                fputs("leakgraph graph: --check takes a number\n", stderr);
-                return 2;
-            }
-            lo.check = (uint32_t)v;
-        } else if (c == 'o') {
-            output = optarg;
-        } else {
-            fputs("usage: leakgraph graph [--check N] [--output FILE.dot] TRACE\n", stderr);
-            return 2;
-        }
-    }
-    if (argc - optind != 1) {
-        fputs("usage: leakgraph graph [--check N] [--output FILE.dot] TRACE\n", stderr);
-        return 2;
-    }
-    lg_trace_t t;
-    char err[512];
-    if (lg_trace_load(argv[optind], &t, NULL, NULL, err, sizeof err)) {
-        fprintf(stderr, "leakgraph: %s\n", err);
-        lg_trace_free(&t);
-        return 1;
-    }
-    lg_leakset_t ls;
-    int rc = 0;
-    if (lg_leakset_build(&ls, &t, 1, &lo, err, sizeof err)) {
-        fprintf(stderr, "leakgraph: %s\n", err);
-        rc = 1;
-    } else {
-        FILE *f = output ? fopen(output, "we") : stdout;
-        if (!f) {
-            fprintf(stderr, "leakgraph: cannot write %s: %s\n", output, strerror(errno));
-            rc = 1;
-        } else {
-            if (lg_graph_dot(f, &ls)) rc = 1;
-            if (output && fclose(f)) rc = 1;
-            if (!output && fflush(f)) rc = 1;
-        }
-        if (rc == 0 && output) {
-            size_t n = strlen(output);
-            char *svg = malloc(n + 5);
-            if (svg) {
-                memcpy(svg, output, n + 1);
-                if (n > 4 && !strcmp(svg + n - 4, ".dot")) svg[n - 4] = 0;
-                strcat(svg, ".svg");
-                int d = run_dot(output, svg);
-                if (d == 0) fprintf(stderr, "leakgraph: wrote %s and %s\n", output, svg);
-                else if (d < 0) fprintf(stderr, "leakgraph: wrote %s (Graphviz's dot not found: no SVG)\n", output);
-                else {
-                    fprintf(stderr, "leakgraph: dot failed on %s\n", output);
-                    rc = 1;
-                }
-                free(svg);
-            }
-        }
-        lg_leakset_free(&ls);
-    }
-    lg_trace_free(&t);
-    return rc;
 }

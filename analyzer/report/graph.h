@@ -1,8 +1,8 @@
-/* `leakgraph graph`: pictures of the runtime-object analysis (objects.h) in Graphviz DOT: each
- * reported cycle (one per group of alike cycles, its members and labelled references, hidden
+/* The pictures of `leakgraph graph` (the command is cli/cmd_graph.c): the runtime-object
+ * analysis (objects.h) in Graphviz DOT: each reported cycle (one per group of alike cycles, its members and labelled references, hidden
  * pointers dashed) and the referrer chain of each refcount-leaked object (what points to it,
  * and what points to those, as objgraph's back-reference charts; unexplained references as a
- * node of their own). SVG too when Graphviz's `dot` is on PATH. It only formats. */
+ * node of their own). It only formats. */
 #ifndef LG_GRAPH_H
 #define LG_GRAPH_H
 
@@ -12,8 +12,5 @@
 
 /* Writes the DOT of every object record of the set to `out`. Returns 0 or a negative errno. */
 int lg_graph_dot(FILE *out, lg_leakset_t *ls);
-
-/* The command: leakgraph graph [--check N] [--output FILE.dot] TRACE. Exit codes as report's. */
-int lg_cmd_graph(int argc, char **argv);
 
 #endif /* LG_GRAPH_H */

@@ -433,6 +433,18 @@ static void json_program(FILE *out, const lg_trace_t *t, const lg_snapshot_t *S)
     fputc('}', out);
 }
 
+void lg_json_frame_open(FILE *out, const lg_frame_t *f)
+{
+    fputs("{\"function\":", out);
+    lg_json_str(out, f->function);
+    fputs(",\"file\":", out);
+    lg_json_str(out, f->file);
+    fprintf(out, ",\"line\":%d,\"module\":", f->line);
+    lg_json_str(out, f->module);
+    fprintf(out, ",\"address\":\"0x%" PRIx64 "\",\"offset\":\"0x%" PRIx64 "\",\"inlined\":%s",
+            f->address, f->offset, f->inlined ? "true" : "false");
+}
+
 static void json_frames(FILE *out, lg_leakset_t *ls, size_t ti, uint32_t stack, uint64_t seq,
                         int max_frames)
 {
@@ -440,16 +452,9 @@ static void json_frames(FILE *out, lg_leakset_t *ls, size_t ti, uint32_t stack, 
     long n = lg_leakset_frames(ls, ti, stack, seq, max_frames, &fr);
     fputc('[', out);
     for (long k = 0; k < n; k++) {
-        const lg_frame_t *f = &fr[k];
         if (k) fputc(',', out);
-        fputs("{\"function\":", out);
-        lg_json_str(out, f->function);
-        fputs(",\"file\":", out);
-        lg_json_str(out, f->file);
-        fprintf(out, ",\"line\":%d,\"module\":", f->line);
-        lg_json_str(out, f->module);
-        fprintf(out, ",\"address\":\"0x%" PRIx64 "\",\"offset\":\"0x%" PRIx64 "\",\"inlined\":%s}",
-                f->address, f->offset, f->inlined ? "true" : "false");
+        lg_json_frame_open(out, &fr[k]);
+        fputc('}', out);
     }
     fputc(']', out);
     free(fr);

@@ -20,6 +20,11 @@ typedef struct lg_report_opts {
  * Returns 0 or a negative errno. */
 int lg_report(FILE *out, lg_leakset_t *ls, const lg_report_opts_t *o);
 
+/* A frame as the report's JSON writes it (docs/report-json.md), without the closing brace, so
+ * that the CI JSON (ci_json.c) can add its own fields: {"function":..,"file":..,"line":..,
+ * "module":..,"address":..,"offset":..,"inlined":.. */
+void lg_json_frame_open(FILE *out, const lg_frame_t *f);
+
 /* `leakgraph dump`: loads `path` and prints its header, modules, stacks and every event in
  * sequence order. Returns 0, or a negative errno with a message in err. */
 int lg_dump(FILE *out, const char *path, char *err, size_t errlen);

@@ -18,14 +18,6 @@
 
 #include "trace.h"
 
-const lg_frame_t *lg_ci_location(const lg_ci_rec_t *r)
-{
-    for (long k = r->user < 0 ? r->nframes : r->user; k < r->nframes; k++)
-        if (lg_frame_is_user(&r->frames[k]) && r->frames[k].file && r->frames[k].line > 0)
-            return &r->frames[k];
-    return r->user >= 0 ? &r->frames[r->user] : NULL;
-}
-
 /* A URI for a file: relative to the source root when under it, else file:///abs/path. Bytes
  * outside RFC 3986's unreserved set and '/' are percent-encoded. */
 static void uri_chars(FILE *out, const char *s)

@@ -1,7 +1,7 @@
 /* SARIF 2.1.0 output of a CI verdict: one result per leak record that the policy names (or that
  * a suppression or the baseline hid, marked as such), located at the record's first frame in
  * the user's own code, with the whole allocation stack as a code flow and as a SARIF stack.
- * Also the JSON string writer the CI outputs share. Prints only. */
+ * One of the outputs of a CI verdict (the others: ci_out.h, junit.h). Prints only. */
 #ifndef LG_SARIF_H
 #define LG_SARIF_H
 
@@ -19,9 +19,5 @@ typedef struct lg_sarif_opts {
 } lg_sarif_opts_t;
 
 void lg_sarif_write(FILE *out, const lg_ci_set_t *cs, const lg_sarif_opts_t *o);
-
-/* The frame a record is located at: its first user frame with a source file, else its first
- * user frame, else NULL. */
-const lg_frame_t *lg_ci_location(const lg_ci_rec_t *r);
 
 #endif /* LG_SARIF_H */
