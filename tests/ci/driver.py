@@ -1,5 +1,11 @@
 #!/usr/bin/env python3
-"""CI gate tests: real programs run under `leakgraph run`, then `check`, `baseline`, `diff` and
+"""CI gate tests (label ci). This driver owns the ci_ test cases (t_<scenario>, one per CTest
+test ci_<scenario>), what they expect, and the helpers only they use (ciprog's builds and SITE
+marks, `check --format json` records, the schema and JUnit validators). The scaffolding (command
+line, running leakgraph or the shim by hand, temporary directories, a run's traces, check/fail,
+exit-code checks, dispatch by name) is tests/lib/lgdriver.py; it must not be copied here.
+
+Real programs run under `leakgraph run`, then `check`, `baseline`, `diff` and
 `run --check`, asserting exact exit codes, exact counts hidden by suppression rules, and the
 file:line of the leaking frame in SARIF.
 
@@ -7,55 +13,33 @@ progs/ciprog.c leaks on request; each allocation line carries a SITE:<name> mark
 Usage: driver.py --bin BINDIR --progs PROGDIR --src SRCDIR --schema SARIF_SCHEMA
                  [--python PYTHON_WITH_JSONSCHEMA_AND_JUNITPARSER] SCENARIO
 """
-import argparse, json, os, re, subprocess, sys, tempfile
+import json, os, re, subprocess, sys
 
-A = None
-FAILS = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import lgdriver
+from lgdriver import A, check, fail, tmpdir, traces
+from lgdriver import leakgraph as lg, expect_exit as expect
 
 PASS, LEAKS, USAGE, ERROR, PROGRAM = 0, 1, 2, 3, 4
 
 
-def fail(msg):
-    FAILS.append(msg)
-    print("FAIL:", msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    return cond
-
-
-def lg(*args, **kw):
-    r = subprocess.run([os.path.join(A.bin, "leakgraph")] + [str(a) for a in args],
-                       capture_output=True, text=True, timeout=300, **kw)
-    return r
-
-
 def prog(v="a"):
-    return os.path.join(A.progs, "ciprog_" + v)
+    return lgdriver.prog("ciprog_" + v)
 
 
 def site(name):
     """Line of the SITE:<name> mark in ciprog.c."""
-    with open(os.path.join(A.src, "ciprog.c")) as f:
-        for n, line in enumerate(f, 1):
-            if "SITE:%s " % name in line or line.rstrip().endswith("SITE:%s */" % name):
-                return n
-    raise KeyError(name)
-
-
-def tmpdir():
-    return tempfile.mkdtemp(prefix="lgci.")
+    return lgdriver.line_of(os.path.join(A.src, "ciprog.c"),
+                            lambda line: "SITE:%s " % name in line
+                            or line.rstrip().endswith("SITE:%s */" % name))
 
 
 def trace(d, *actions, v="a", name="t.lgt"):
     """Runs ciprog under leakgraph; returns the list of its traces (main first)."""
     out = os.path.join(d, name)
-    r = lg("run", "--quiet", "--output", out, "--", prog(v), *actions)
+    r = lgdriver.run([prog(v), *actions], out, quiet=True)
     check(os.path.exists(out), "no trace for %s %s: %s" % (v, actions, r.stderr))
-    kids = sorted(os.path.join(d, f) for f in os.listdir(d) if f.startswith(name + "."))
-    return [out] + kids
+    return traces(out)
 
 
 def check_json(*args):
@@ -75,11 +59,6 @@ def recs(j, status=None, kind=None):
 def at(rec):
     loc = rec.get("location") or {}
     return loc.get("function"), loc.get("line")
-
-
-def expect(r, code, what):
-    return check(r.returncode == code, "%s: exit %d, want %d\nstdout: %s\nstderr: %s" %
-                 (what, r.returncode, code, r.stdout[-1500:], r.stderr[-1500:]))
 
 
 def write(d, name, text):
@@ -258,11 +237,9 @@ def t_children():
         check(len(json.load(fh)["processes"]) == 1, "one process")
     # a suite preloaded by hand (docs/ci.md): LD_PRELOAD and LEAKGRAPH_OUTPUT. The shim takes
     # its leak checks through `leakgraph __snapshot`, so the records are classified as under run
-    shim = os.path.join(A.bin, "..", "lib", "libleakgraph.so")
     h = os.path.join(d, "hand.lgt")
-    env = dict(os.environ, LD_PRELOAD=shim, LEAKGRAPH_OUTPUT=h)
-    subprocess.run([prog(), "child", "definite", "1"], env=env, timeout=120)
-    ht = [h] + sorted(os.path.join(d, f) for f in os.listdir(d) if f.startswith("hand.lgt."))
+    lgdriver.preloaded([prog(), "child", "definite", "1"], h)
+    ht = traces(h)
     check(len(ht) == 2, "hand traces: %s" % ht)
     r, j = check_json(*ht)
     expect(r, LEAKS, "hand-preloaded traces and the default policy")
@@ -275,9 +252,8 @@ def t_children():
     # without a leakgraph binary to take the checks, the records are 'unfreed', and only a
     # policy naming unfreed gates them
     h2 = os.path.join(d, "nocheck.lgt")
-    env = dict(os.environ, LD_PRELOAD=shim, LEAKGRAPH_OUTPUT=h2, LEAKGRAPH_BIN="/nonexistent")
-    subprocess.run([prog(), "child", "definite", "1"], env=env, timeout=120)
-    ht = [h2] + sorted(os.path.join(d, f) for f in os.listdir(d) if f.startswith("nocheck.lgt."))
+    lgdriver.preloaded([prog(), "child", "definite", "1"], h2, env={"LEAKGRAPH_BIN": "/nonexistent"})
+    ht = traces(h2)
     check(len(ht) == 2, "unchecked traces: %s" % ht)
     r = lg("check", *ht)
     expect(r, PASS, "unfreed records and the default policy")
@@ -676,27 +652,8 @@ def t_json_text():
     check("--quiet" and len(lg("check", "--quiet", *t).stdout.splitlines()) == 1, "--quiet: one line")
 
 
-def main():
-    global A
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--progs", required=True)
-    ap.add_argument("--src", required=True)
-    ap.add_argument("--schema", required=True)
-    ap.add_argument("--python", default="/usr/bin/python3")
-    ap.add_argument("scenario")
-    A = ap.parse_args()
-    fn = globals().get("t_" + A.scenario)
-    if not fn:
-        print("unknown scenario", A.scenario)
-        return 2
-    fn()
-    if FAILS:
-        print("%d check(s) failed" % len(FAILS))
-        return 1
-    print("ok")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    p = lgdriver.parser(__doc__, "--progs", "--src", "--schema")
+    p.add_argument("--python", default="/usr/bin/python3")
+    p.add_argument("scenario")
+    sys.exit(lgdriver.main(p, lgdriver.by_name(globals())))

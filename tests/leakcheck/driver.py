@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""Leak-check scenarios: each program in progs/ states its exact expected totals per kind
+"""Leak-check scenarios. This driver owns the leakcheck_ and memcheck_ test cases: the EXPECT
+totals read from a scenario's source, and the comparison with Valgrind's Memcheck (its log
+parsed, the known DTV difference). The scaffolding (command line, running leakgraph, reading
+reports, check/fail, the verdict and SKIP) is tests/lib/lgdriver.py; it must not be copied here.
+
+Each program in progs/ states its exact expected totals per kind
 (EXPECT definite=B/N indirect=B/N possible=B/N reachable=B/N cycles=K, where reachable>=
 means at least: glibc's own thread and loader blocks come on top). The driver runs it under
 `leakgraph run`, reads `leakgraph report --format json`, and checks. With --memcheck it also
@@ -8,17 +13,13 @@ runs the same program under Valgrind's Memcheck and checks that the four totals 
 Usage: driver.py --bin BINDIR --progs DIR --src DIR [--memcheck] SCENARIO [ARGS...]
        driver.py --bin BINDIR --memcheck --command -- PROGRAM ARGS...   (a real program)
 """
-import argparse, json, os, re, shutil, subprocess, sys, tempfile
+import argparse, os, re, shutil, subprocess, sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import lgdriver
+from lgdriver import A, check
 
 KINDS = ("definite", "indirect", "possible", "reachable")
-FAILS = []
-
-
-def check(cond, msg):
-    if not cond:
-        FAILS.append(msg)
-        print("FAIL:", msg)
-    return cond
 
 
 def expectations(src):
@@ -30,18 +31,16 @@ def expectations(src):
     return exp
 
 
-def leakgraph_totals(lg, cmd, tmp):
-    out = os.path.join(tmp, "t.lgt")
-    r = subprocess.run([lg, "run", "--quiet", "--output", out, "--"] + cmd,
-                       capture_output=True, text=True, errors="replace", timeout=300)
-    rep = subprocess.run([lg, "report", "--format", "json", out], capture_output=True, text=True,
-                         timeout=300)
-    if not check(rep.returncode == 0, "report failed: %s %s" % (rep.stderr, r.stderr)):
-        return None, r.returncode
-    d = json.loads(rep.stdout)
+def leakgraph_totals(cmd):
+    """cmd run under leakgraph in a new temporary directory: (its JSON report, or None if there
+    is none with a leak check, and that directory)."""
+    tmp, out, r = lgdriver.run_fresh(cmd, quiet=True, errors="replace")
+    d = lgdriver.report(out, note=r.stderr)
+    if d is None:
+        return None, tmp
     if not check(d["program"].get("check") is not None, "no leak check in the trace: %s" % r.stderr):
-        return None, r.returncode
-    return d, r.returncode
+        return None, tmp
+    return d, tmp
 
 
 def memcheck_totals(cmd, tmp):
@@ -67,9 +66,9 @@ def memcheck_totals(cmd, tmp):
     return tot, r.returncode, text
 
 
-def leakgraph_tls_modules(lg_bin):
+def leakgraph_tls_modules():
     """TLS segments leakgraph brings into the traced process: the shim and its libraries."""
-    shim = os.path.join(lg_bin, "..", "lib", "libleakgraph.so")
+    shim = lgdriver.shim()
     libs = [shim]
     ldd = subprocess.run(["ldd", shim], capture_output=True, text=True).stdout
     libs += re.findall(r"=> (/\S+)", ldd)
@@ -82,14 +81,14 @@ def leakgraph_tls_modules(lg_bin):
     return n
 
 
-def compare_with_memcheck(d, cmd, tmp, name, lg_bin):
+def compare_with_memcheck(d, cmd, tmp, name):
     vg, vrc, text = memcheck_totals(cmd, tmp)
     ours = {k: (d["summary"][k]["bytes"], d["summary"][k]["blocks"]) for k in KINDS}
     # Known and exact difference: glibc sizes each thread's DTV by the number of loaded modules
     # with TLS, and leakgraph's shim (and libunwind) add some: 16 bytes each, in every live
     # thread but main (whose DTV is not a heap block). Those DTVs are possibly lost in both.
     threads = max(0, d["program"]["check"]["threads"] - 1)
-    dtv = 16 * leakgraph_tls_modules(lg_bin) * threads
+    dtv = 16 * leakgraph_tls_modules() * threads
     if dtv:
         print("%s: leakgraph's TLS enlarges %d thread DTV(s) by %d bytes in all" % (name, threads, dtv))
         vg["possible"] = (vg["possible"][0] + dtv, vg["possible"][1])
@@ -102,53 +101,49 @@ def compare_with_memcheck(d, cmd, tmp, name, lg_bin):
               (name, k, ours[k][0], ours[k][1], vg[k][0], vg[k][1]))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--progs")
-    ap.add_argument("--src")
-    ap.add_argument("--memcheck", action="store_true")
-    ap.add_argument("--command", action="store_true")
-    ap.add_argument("rest", nargs=argparse.REMAINDER)
-    a = ap.parse_args()
-    lg = os.path.join(a.bin, "leakgraph")
-    rest = [x for x in a.rest if x != "--"] if a.command else a.rest
-    tmp = tempfile.mkdtemp(prefix="lgcheck.")
-    if a.memcheck and not shutil.which("valgrind"):
-        print("SKIP: valgrind is not installed")
-        return 0
-    if a.command and not shutil.which(rest[0]):
-        print("SKIP: %s is not installed" % rest[0])
-        return 0
-    if a.command:
-        d, rc = leakgraph_totals(lg, rest, tmp)
-        if d:
-            compare_with_memcheck(d, rest, tmp, os.path.basename(rest[0]), a.bin)
-    else:
-        name = rest[0]
-        cmd = [os.path.join(a.progs, name)] + rest[1:]
-        d, rc = leakgraph_totals(lg, cmd, tmp)
-        if d:
-            exp = expectations(os.path.join(a.src, name + ".c"))
-            for k in KINDS:
-                op, b, n = exp[k]
-                got = d["summary"][k]
-                if op == "=":
-                    check(got["bytes"] == b and got["blocks"] == n,
-                          "%s %s: %s, want %d bytes in %d blocks" % (name, k, got, b, n))
-                else:
-                    check(got["bytes"] >= b and got["blocks"] >= n,
-                          "%s %s: %s, want at least %d bytes in %d blocks" % (name, k, got, b, n))
-            check(d["summary"]["cycles"]["count"] == exp["cycles"][1],
-                  "%s cycles: %s, want %d" % (name, d["summary"]["cycles"], exp["cycles"][1]))
-            if a.memcheck:
-                compare_with_memcheck(d, cmd, tmp, name, a.bin)
-    if FAILS:
-        print("%d check(s) failed" % len(FAILS))
-        return 1
-    print("ok")
-    return 0
+def t_real():
+    """memcheck_real_*: a real program (--command -- PROGRAM ARGS), the same totals as Memcheck."""
+    cmd = [x for x in A.rest if x != "--"]
+    if not shutil.which(cmd[0]):
+        raise lgdriver.Skip("%s is not installed" % cmd[0])
+    d, tmp = leakgraph_totals(cmd)
+    if d:
+        compare_with_memcheck(d, cmd, tmp, os.path.basename(cmd[0]))
+
+
+def t_scenario():
+    """leakcheck_<name>: the totals progs/<name>.c states; memcheck_<name> (--memcheck): and
+    the same totals as Memcheck."""
+    name = A.rest[0]
+    cmd = [lgdriver.prog(name)] + A.rest[1:]
+    d, tmp = leakgraph_totals(cmd)
+    if not d:
+        return
+    exp = expectations(os.path.join(A.src, name + ".c"))
+    for k in KINDS:
+        op, b, n = exp[k]
+        got = d["summary"][k]
+        if op == "=":
+            check(got["bytes"] == b and got["blocks"] == n,
+                  "%s %s: %s, want %d bytes in %d blocks" % (name, k, got, b, n))
+        else:
+            check(got["bytes"] >= b and got["blocks"] >= n,
+                  "%s %s: %s, want at least %d bytes in %d blocks" % (name, k, got, b, n))
+    check(d["summary"]["cycles"]["count"] == exp["cycles"][1],
+          "%s cycles: %s, want %d" % (name, d["summary"]["cycles"], exp["cycles"][1]))
+    if A.memcheck:
+        compare_with_memcheck(d, cmd, tmp, name)
+
+
+def case():
+    if A.memcheck and not shutil.which("valgrind"):
+        raise lgdriver.Skip("valgrind is not installed")
+    return t_real() if A.command else t_scenario()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    p = lgdriver.parser(__doc__, "--progs", "--src", required=False)  # not with --command
+    p.add_argument("--memcheck", action="store_true")
+    p.add_argument("--command", action="store_true")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    sys.exit(lgdriver.main(p, case))

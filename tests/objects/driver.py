@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""Runtime-object analysis tests (label objects): each seed-bug demo of demo/rc_*.c runs under
+"""Runtime-object analysis tests (label objects). This driver owns the objects_ test cases
+(test_<mode>, picked by the mode flag) and their expectations (EXPECT, the marker texts of the
+demos' lines). The scaffolding (command line, running leakgraph, temporary directories,
+reading reports, check/fail, the verdict) is tests/lib/lgdriver.py; it must not be copied here.
+
+Each seed-bug demo of demo/rc_*.c runs under
 `leakgraph run`; the driver reads `leakgraph report --format json` and asserts the exact cycles
 (member types, edge labels, why), the exact number of unexplained references, and the function
 and line blamed; the fixed build of each demo must report nothing. Lines are found in the demo's
@@ -11,23 +16,11 @@ Usage: driver.py --bin BINDIR --demos DIR --src DIR DEMO [--fixed]
        driver.py --bin BINDIR --demos DIR --src DIR --counts DEMO  (LEAKGRAPH_RC_STACK_DEPTH=0)
        driver.py --bin BINDIR --demos DIR --src DIR --types EXE    (progs/many_types.c)
 """
-import argparse, json, os, subprocess, sys, tempfile
+import os, sys
 
-FAILS = []
-
-
-def check(cond, msg):
-    if not cond:
-        FAILS.append(msg)
-        print("FAIL:", msg)
-    return cond
-
-
-def line_of(src, text):
-    for i, l in enumerate(open(src), 1):
-        if text in l:
-            return i
-    raise SystemExit("no line with %r in %s" % (text, src))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import lgdriver
+from lgdriver import A, check, expect_exit, leakgraph, line_of
 
 
 # Per demo: the cycles (path text, why, count, member types, allocation function and the
@@ -63,29 +56,31 @@ EXPECT = {
 }
 
 
-def run_demo(a, demo, tmp, rc_depth=None, name="t.lgt"):
-    exe = os.path.join(a.demos, "rc_" + demo)
-    out = os.path.join(tmp, name)
+def run_exe(exe, out, rc_depth=None):
+    """Runs the program exe under leakgraph into the trace out; it must exit 0."""
     # sanitizer builds: the shim is preloaded ahead of the ASan runtime, and the demos leak on
     # purpose (LeakSanitizer would change their exit status)
     env = dict(os.environ)
     env["ASAN_OPTIONS"] = "verify_asan_link_order=0:detect_leaks=0:" + env.get("ASAN_OPTIONS", "")
     if rc_depth is not None:
         env["LEAKGRAPH_RC_STACK_DEPTH"] = str(rc_depth)
-    r = subprocess.run([a.lg, "run", "--quiet", "--output", out, "--", exe], capture_output=True,
-                       text=True, errors="replace", timeout=300, env=env)
-    check(r.returncode == 0, "%s exited %d: %s" % (exe, r.returncode, r.stderr[-2000:]))
+    expect_exit(lgdriver.run([exe], out, quiet=True, errors="replace", env=env), 0, exe)
+
+
+def run_demo(a, demo, tmp, rc_depth=None, name="t.lgt"):
+    out = os.path.join(tmp, name)
+    run_exe(os.path.join(a.demos, "rc_" + demo), out, rc_depth)
     return out
 
 
 def report(a, trace):
-    rep = subprocess.run([a.lg, "report", "--format", "json", trace], capture_output=True,
-                         text=True, timeout=300)
-    if not check(rep.returncode == 0, "report failed: %s" % rep.stderr):
+    """The JSON and the text report of trace; the test stops if there is no JSON report."""
+    doc = lgdriver.report(trace)
+    if doc is None:
         sys.exit(1)
-    text = subprocess.run([a.lg, "report", trace], capture_output=True, text=True, timeout=300)
+    text = leakgraph("report", trace)
     check(text.returncode == 0, "text report failed: %s" % text.stderr)
-    return json.loads(rep.stdout), text.stdout
+    return doc, text.stdout
 
 
 def frames_have(stack, fn, src, line):
@@ -161,8 +156,7 @@ def test_fixed(a, demo, doc, text):
 
 def test_graph(a, demo, trace, tmp):
     dot = os.path.join(tmp, "g.dot")
-    r = subprocess.run([a.lg, "graph", "--output", dot, trace], capture_output=True, text=True,
-                       timeout=300)
+    r = leakgraph("graph", "--output", dot, trace)
     if not check(r.returncode == 0, "graph failed: %s" % r.stderr):
         return
     g = open(dot).read()
@@ -197,8 +191,7 @@ def test_counts(a, demo, tmp):
           "%s (counts): the text does not say why nothing is blamed" % demo)
     col = objs["collector"][0]
     recorded = run_demo(a, demo, tmp, name="stacks.lgt")
-    dump = subprocess.run([a.lg, "dump", recorded], capture_output=True, text=True, timeout=300)
-    kinds = [l.split()[1] for l in dump.stdout.splitlines() if len(l.split()) > 1]
+    kinds = [l.split()[1] for l in lgdriver.dump(recorded).splitlines() if len(l.split()) > 1]
     inc, dec = kinds.count("incref"), kinds.count("decref")
     check(inc > 0 and dec > 0, "%s: the run with stacks recorded %d increfs, %d decrefs" % (demo, inc, dec))
     check(col["refcount_events"] == "counted" and col["increfs_counted"] == inc and
@@ -209,11 +202,7 @@ def test_counts(a, demo, tmp):
 def test_many_types(a, exe, tmp):
     """More runtime types than fit the shim's old per-stream table: every one keeps its name."""
     out = os.path.join(tmp, "types.lgt")
-    env = dict(os.environ)
-    env["ASAN_OPTIONS"] = "verify_asan_link_order=0:detect_leaks=0:" + env.get("ASAN_OPTIONS", "")
-    r = subprocess.run([a.lg, "run", "--quiet", "--output", out, "--", exe], capture_output=True,
-                       text=True, errors="replace", timeout=300, env=env)
-    check(r.returncode == 0, "%s exited %d: %s" % (exe, r.returncode, r.stderr[-2000:]))
+    run_exe(exe, out)
     doc, _ = report(a, out)
     cycles = doc["objects"]["cycles"]
     got = sorted(c["text"] for c in cycles)
@@ -230,7 +219,7 @@ def test_gate(a, demo, tmp):
     (exit 1) and passes on the fix (exit 0); the record's kind is named."""
     for fixed in (False, True):
         trace = run_demo(a, demo + ("_fixed" if fixed else ""), tmp)
-        r = subprocess.run([a.lg, "check", trace], capture_output=True, text=True, timeout=300)
+        r = leakgraph("check", trace)
         kind = "refcount" if EXPECT[demo]["refcount"] else "cycle"
         if fixed:
             check(r.returncode == 0, "%s_fixed: check exit %d\n%s" % (demo, r.returncode, r.stdout))
@@ -240,40 +229,31 @@ def test_gate(a, demo, tmp):
         os.unlink(trace)
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--bin", required=True)
-    p.add_argument("--demos", required=True)
-    p.add_argument("--src", required=True)
+def case():
+    tmp = lgdriver.tmpdir()
+    if A.check:
+        test_gate(A, A.demo, tmp)
+    elif A.counts:
+        test_counts(A, A.demo, tmp)
+    elif A.types:
+        test_many_types(A, A.demo, tmp)
+    else:
+        trace = run_demo(A, A.demo + ("_fixed" if A.fixed else ""), tmp)
+        doc, text = report(A, trace)
+        if A.graph:
+            test_graph(A, A.demo, trace, tmp)
+        elif A.fixed:
+            test_fixed(A, A.demo, doc, text)
+        else:
+            test_bug(A, A.demo, doc, text)
+
+
+if __name__ == "__main__":
+    p = lgdriver.parser(__doc__, "--demos", "--src")
     p.add_argument("--fixed", action="store_true")
     p.add_argument("--graph", action="store_true")
     p.add_argument("--check", action="store_true")
     p.add_argument("--counts", action="store_true")
     p.add_argument("--types", action="store_true")
     p.add_argument("demo")
-    a = p.parse_args()
-    a.lg = os.path.join(a.bin, "leakgraph")
-    with tempfile.TemporaryDirectory() as tmp:
-        if a.check:
-            test_gate(a, a.demo, tmp)
-        elif a.counts:
-            test_counts(a, a.demo, tmp)
-        elif a.types:
-            test_many_types(a, a.demo, tmp)
-        else:
-            trace = run_demo(a, a.demo + ("_fixed" if a.fixed else ""), tmp)
-            doc, text = report(a, trace)
-            if a.graph:
-                test_graph(a, a.demo, trace, tmp)
-            elif a.fixed:
-                test_fixed(a, a.demo, doc, text)
-            else:
-                test_bug(a, a.demo, doc, text)
-    if FAILS:
-        print("%d failure(s)" % len(FAILS))
-        sys.exit(1)
-    print("ok")
-
-
-if __name__ == "__main__":
-    main()
+    sys.exit(lgdriver.main(p, case))

@@ -1,6 +1,12 @@
 #!/usr/bin/env python3
 """Preload tests: real programs run under the shim, with exact expected leaks.
 
+This driver owns the preload test cases (t_<scenario>, one per CTest test preload_<scenario>)
+and what they expect: the LEAK:/MAYBE: marks in progs/ and how a report must match them. The
+scaffolding (command line, running leakgraph or the shim by hand, temporary directories,
+reading reports back, check/fail, dispatch by name) is tests/lib/lgdriver.py; a case must not
+copy it here.
+
 Each test program marks its leaking lines with LEAK:<function>:<allocator>:<bytes>[:<blocks>]
 (and MAYBE: for a line that may hold at most one block when the program is killed). The
 driver runs the program under `leakgraph run` (or preloaded by hand), reads
@@ -8,21 +14,18 @@ driver runs the program under `leakgraph run` (or preloaded by hand), reads
 bytes and blocks whose first frame in the program's own source is that function at that line.
 Usage: driver.py --bin BINDIR --progs PROGDIR --src SRCDIR SCENARIO
 """
-import argparse, json, os, re, signal, stat, subprocess, sys, tempfile, time
+import os, re, signal, stat, subprocess, sys, time
 
-A = None
-FAILS = []
-
-
-def fail(msg):
-    FAILS.append(msg)
-    print("FAIL:", msg)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import lgdriver
+from lgdriver import A, check, expect_exit, fail, leakgraph, prog, run, run_fresh, tmpdir
 
 
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    return cond
+def report(*traces):
+    """The JSON report of the traces; if it failed (a failed check), an empty one, so that the
+    case goes on to its other checks."""
+    return lgdriver.report(*traces) or {"leaks": [], "summary": {"unfreed": {"bytes": 0, "blocks": 0}},
+                                        "program": {}}
 
 
 def marks(src):
@@ -38,29 +41,7 @@ def marks(src):
 
 
 def maybe_lines(src):
-    with open(os.path.join(A.src, src)) as f:
-        return [n for n, line in enumerate(f, 1) if "MAYBE:" in line]
-
-
-def leakgraph():
-    return os.path.join(A.bin, "leakgraph")
-
-
-def prog(name):
-    return os.path.join(A.progs, name)
-
-
-def run(args, out, env=None, **kw):
-    cmd = [leakgraph(), "run", "--output", out, "--"] + args
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, **kw)
-
-
-def report(*traces):
-    r = subprocess.run([leakgraph(), "report", "--format", "json"] + list(traces),
-                       capture_output=True, text=True, timeout=300)
-    if not check(r.returncode == 0, "report failed: %s" % r.stderr):
-        return {"leaks": [], "summary": {"unfreed": {"bytes": 0, "blocks": 0}}, "program": {}}
-    return json.loads(r.stdout)
+    return lgdriver.lines_with(os.path.join(A.src, src), "MAYBE:")
 
 
 def user_frame(stack, src):
@@ -70,23 +51,49 @@ def user_frame(stack, src):
     return None
 
 
+def site_frame(stack):
+    """The frame that made the allocation: the first one outside the C++ runtime's new."""
+    for fr in stack:
+        if not (fr.get("module") or "").split("/")[-1].startswith("libstdc++"):
+            return fr
+    return None
+
+
+def check_mark(rep, m, allocator=True):
+    """The one record of mark m: its bytes, blocks, allocator (unless allocator is False) and
+    kind (the mark's after a leak check, else unfreed)."""
+    hits = [l for l in rep["leaks"]
+            if (fr := user_frame(l["stack"], m["file"])) and fr["function"] == m["func"]
+            and fr["line"] == m["line"]]
+    if not check(len(hits) == 1, "%s:%d %s: expected one record, got %d" %
+                 (m["file"], m["line"], m["func"], len(hits))):
+        return
+    h = hits[0]
+    check(h["bytes"] == m["bytes"], "%s: bytes %d != %d" % (m["func"], h["bytes"], m["bytes"]))
+    check(h["blocks"] == m["blocks"], "%s: blocks %d != %d" % (m["func"], h["blocks"], m["blocks"]))
+    if allocator:
+        check(h["allocator"] == m["alloc"], "%s: allocator %s != %s" % (m["func"], h["allocator"], m["alloc"]))
+    want = m["kind"] if rep["program"].get("check") else "unfreed"
+    check(h["kind"] == want, "%s: kind %s, want %s" % (m["func"], h["kind"], want))
+
+
+def check_unfreed_total(rep, ms):
+    """The report's unfreed total is exactly the marks' bytes and blocks."""
+    want_b = sum(m["bytes"] for m in ms)
+    want_k = sum(m["blocks"] for m in ms)
+    s = rep["summary"]["unfreed"]
+    check(s["bytes"] == want_b and s["blocks"] == want_k,
+          "summary %s != %d bytes in %d blocks for %s; records: %s" %
+          (s, want_b, want_k, [m["func"] for m in ms],
+           [(l["bytes"], [f["function"] for f in l["stack"][:3]]) for l in rep["leaks"]]))
+
+
 def check_marks(rep, src, exact_total=False, extra_marks=()):
     ms = marks(src) + list(extra_marks)
     allowed = set(maybe_lines(src))
     leaks = rep["leaks"]
     for m in ms:
-        hits = [l for l in leaks
-                if (fr := user_frame(l["stack"], m["file"])) and fr["function"] == m["func"]
-                and fr["line"] == m["line"]]
-        if not check(len(hits) == 1, "%s:%d %s: expected one record, got %d" %
-                     (m["file"], m["line"], m["func"], len(hits))):
-            continue
-        h = hits[0]
-        check(h["bytes"] == m["bytes"], "%s: bytes %d != %d" % (m["func"], h["bytes"], m["bytes"]))
-        check(h["blocks"] == m["blocks"], "%s: blocks %d != %d" % (m["func"], h["blocks"], m["blocks"]))
-        check(h["allocator"] == m["alloc"], "%s: allocator %s != %s" % (m["func"], h["allocator"], m["alloc"]))
-        want = m["kind"] if rep["program"].get("check") else "unfreed"
-        check(h["kind"] == want, "%s: kind %s, want %s" % (m["func"], h["kind"], want))
+        check_mark(rep, m)
     # no record from this source other than the marked ones (MAYBE lines: at most one block)
     marked = {(m["file"], m["line"]) for m in ms}
     for l in leaks:
@@ -98,9 +105,6 @@ def check_marks(rep, src, exact_total=False, extra_marks=()):
                 continue
             fail("unexpected record from %s:%s (%s, %d bytes)" % (src, fr["line"], fr["function"], l["bytes"]))
     if exact_total:
-        want_b = sum(m["bytes"] for m in ms)
-        want_k = sum(m["blocks"] for m in ms)
-        s = rep["summary"]["unfreed"]
         if rep["program"].get("check"):
             for kind in ("definite", "indirect", "possible", "reachable"):
                 kb = sum(m["bytes"] for m in ms if m["kind"] == kind)
@@ -108,37 +112,56 @@ def check_marks(rep, src, exact_total=False, extra_marks=()):
                 got = rep["summary"][kind]
                 check(got["bytes"] == kb and got["blocks"] == kk,
                       "summary %s: %s, want %d bytes in %d blocks" % (kind, got, kb, kk))
-        check(s["bytes"] == want_b and s["blocks"] == want_k,
-              "summary %s != %d bytes in %d blocks; records: %s" %
-              (s, want_b, want_k, [(l["bytes"], [f["function"] for f in l["stack"][:3]]) for l in leaks]))
+        check_unfreed_total(rep, ms)
 
 
-def site_frame(stack):
-    """The frame that made the allocation: the first one outside the C++ runtime's new."""
-    for fr in stack:
-        if not (fr.get("module") or "").split("/")[-1].startswith("libstdc++"):
-            return fr
-    return None
+def check_marks_subset(rep, src, ms):
+    """check_marks with only the given marks expected (allocators not compared), exact totals."""
+    for m in ms:
+        check_mark(rep, m, allocator=False)
+    check_unfreed_total(rep, ms)
 
 
-def tmpdir():
-    return tempfile.mkdtemp(prefix="lgtest.")
+def check_preloaded(name, out, **kw):
+    """Runs prog(name) with the shim preloaded by hand (not under leakgraph run; kw go to
+    subprocess.run): it exits 0, its trace out is complete and holds exactly its marks."""
+    r = lgdriver.preloaded([prog(name)], out, capture_output=True, text=True, **kw)
+    expect_exit(r, 0, "%s preloaded by hand" % name)
+    rep = report(out)
+    check(rep["program"]["complete"] is True, "%s preloaded by hand: trace not complete" % name)
+    check_marks(rep, name + ".c", exact_total=True)
+
+
+def run_two_traces(name, want_rc):
+    """Runs prog(name), which leaves one trace more than its own (a forked child's or an exec'd
+    image's), under leakgraph: ((trace, report) of the first, (trace, report) of the other),
+    or None (a failed check) if there is not exactly one more."""
+    _, out, r = run_fresh([prog(name)])
+    expect_exit(r, want_rc, name)
+    kids = lgdriver.traces(out)[1:]
+    if not check(len(kids) == 1, "%s: traces beside the first: %s" % (name, kids)):
+        return None
+    return (out, report(out)), (kids[0], report(kids[0]))
+
+
+def start(args, out):
+    """Starts leakgraph run on args in the background, stdout and stderr piped."""
+    return subprocess.Popen([A.lg, "run", "--output", out, "--"] + args,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 # ---- scenarios ---------------------------------------------------------------------------
 
 def t_allocfns():
-    d = tmpdir()
-    out = os.path.join(d, "t.lgt")
-    r = run([prog("allocfns")], out)
-    check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
+    _, out, r = run_fresh([prog("allocfns")])
+    expect_exit(r, 0, "allocfns")
     check(out in r.stderr, "run does not say where the trace went: %r" % r.stderr)
     check(stat.S_IMODE(os.stat(out).st_mode) == 0o600, "trace mode is not 0600")
     rep = report(out)
     check(rep["program"]["complete"] is True, "trace not complete")
     check(rep["program"]["exit_status"] == 0, "exit status")
     check_marks(rep, "allocfns.c", exact_total=True)
-    dump = subprocess.run([leakgraph(), "dump", out], capture_output=True, text=True).stdout
+    dump = lgdriver.dump(out)
     check(re.search(r"alloc fn=pvalloc addr=0x[0-9a-f]+ size=4096 align=4096", dump) is not None,
           "dump lacks the pvalloc event")
     check(re.search(r"alloc fn=posix_memalign addr=0x[0-9a-f]+ size=200 align=64", dump) is not None,
@@ -147,30 +170,18 @@ def t_allocfns():
 
 def t_allocfns_self():
     """Preloaded by hand, with LEAKGRAPH_OUTPUT."""
-    d = tmpdir()
-    out = os.path.join(d, "self.lgt")
-    env = dict(os.environ, LD_PRELOAD=os.path.join(A.bin, "..", "lib", "libleakgraph.so"),
-               LEAKGRAPH_OUTPUT=out)
-    r = subprocess.run([prog("allocfns")], env=env, capture_output=True, text=True, timeout=120)
-    check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
-    rep = report(out)
-    check(rep["program"]["complete"] is True, "trace not complete")
-    check_marks(rep, "allocfns.c", exact_total=True)
+    check_preloaded("allocfns", os.path.join(tmpdir(), "self.lgt"))
 
 
 def t_newdelete():
-    d = tmpdir()
-    out = os.path.join(d, "t.lgt")
-    r = run([prog("newdelete")], out)
-    check(r.returncode == 0, "exit %d" % r.returncode)
+    _, out, r = run_fresh([prog("newdelete")])
+    expect_exit(r, 0, "newdelete")
     check_marks(report(out), "newdelete.cpp")
 
 
 def t_threads():
-    d = tmpdir()
-    out = os.path.join(d, "t.lgt")
-    r = run([prog("threads")], out)
-    check(r.returncode == 0, "exit %d" % r.returncode)
+    _, out, r = run_fresh([prog("threads")])
+    expect_exit(r, 0, "threads")
     rep = report(out)
     check(rep["program"]["complete"] is True, "trace not complete")
     check(rep["program"]["events"] >= 8 * 100000 * 2 - 8 * 20, "events %d" % rep["program"]["events"])
@@ -178,15 +189,10 @@ def t_threads():
 
 
 def t_fork():
-    d = tmpdir()
-    out = os.path.join(d, "t.lgt")
-    r = run([prog("forker")], out)
-    check(r.returncode == 0, "exit %d" % r.returncode)
-    kids = [f for f in os.listdir(d) if f.startswith("t.lgt.")]
-    if not check(len(kids) == 1, "child traces: %s" % kids):
+    two = run_two_traces("forker", 0)
+    if not two:
         return
-    parent = report(out)
-    child = report(os.path.join(d, kids[0]))
+    (out, parent), (kid, child) = two
     ms = marks("forker.c")
     pm = [m for m in ms if m["func"] != "in_child"]
     # the child inherited the parent's lost block (as Memcheck reports it in the child too)
@@ -196,38 +202,18 @@ def t_fork():
     check_marks_subset(child, "forker.c", cm)
     check(child["program"]["exit_status"] == 5, "child exit status %s" % child["program"]["exit_status"])
     check(child["program"]["parent_pid"] == parent["program"]["pid"], "child's parent pid")
-    check(kids[0] == "t.lgt.%d" % child["program"]["pid"], "child trace name %s" % kids[0])
-    both = report(out, os.path.join(d, kids[0]))
+    check(os.path.basename(kid) == "t.lgt.%d" % child["program"]["pid"], "child trace name %s" % kid)
+    both = report(out, kid)
     check(both["summary"]["unfreed"]["bytes"] == 700, "combined summary %s" % both["summary"])
     check(both["summary"]["definite"]["bytes"] == 200, "combined definite %s" % both["summary"])
     check(len(both["processes"]) == 2, "processes in a combined report")
 
 
-def check_marks_subset(rep, src, ms):
-    """check_marks with only the given marks expected, exact totals."""
-    leaks = rep["leaks"]
-    for m in ms:
-        hits = [l for l in leaks if (fr := user_frame(l["stack"], src)) and fr["function"] == m["func"]
-                and fr["line"] == m["line"]]
-        if check(len(hits) == 1, "%s: expected one record, got %d" % (m["func"], len(hits))):
-            check(hits[0]["bytes"] == m["bytes"] and hits[0]["blocks"] == m["blocks"],
-                  "%s: %d bytes in %d blocks" % (m["func"], hits[0]["bytes"], hits[0]["blocks"]))
-            want = m["kind"] if rep["program"].get("check") else "unfreed"
-            check(hits[0]["kind"] == want, "%s: kind %s, want %s" % (m["func"], hits[0]["kind"], want))
-    s = rep["summary"]["unfreed"]
-    check(s["bytes"] == sum(m["bytes"] for m in ms) and s["blocks"] == sum(m["blocks"] for m in ms),
-          "summary %s for %s" % (s, [m["func"] for m in ms]))
-
-
 def t_exec():
-    d = tmpdir()
-    out = os.path.join(d, "t.lgt")
-    r = run([prog("execer")], out)
-    check(r.returncode == 4, "exit %d (want the second image's 4)" % r.returncode)
-    kids = [f for f in os.listdir(d) if f.startswith("t.lgt.")]
-    if not check(len(kids) == 1, "exec'd image traces: %s" % kids):
+    two = run_two_traces("execer", 4)  # the status of the second image
+    if not two:
         return
-    first, second = report(out), report(os.path.join(d, kids[0]))
+    (_, first), (_, second) = two
     ms = marks("execer.c")
     check_marks_subset(first, "execer.c", [m for m in ms if m["func"] == "before_exec"])
     check_marks_subset(second, "execer.c", [m for m in ms if m["func"] == "after_exec"])
@@ -239,11 +225,8 @@ def t_exec():
 
 
 def t_dlopen():
-    d = tmpdir()
-    out = os.path.join(d, "t.lgt")
-    lib = os.path.join(A.progs, "libdlleak.so")
-    r = run([prog("dlopener"), lib], out)
-    check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
+    _, out, r = run_fresh([prog("dlopener"), prog("libdlleak.so")])
+    expect_exit(r, 0, "dlopener")
     rep = report(out)
     hits = [l for l in rep["leaks"] if l["stack"] and l["stack"][0]["function"] == "dl_leak"]
     if not check(len(hits) == 1, "records from dl_leak: %d" % len(hits)):
@@ -258,15 +241,13 @@ def t_dlopen():
     check(h["bytes"] == 333 and h["blocks"] == 1, "bytes %d" % h["bytes"])
     caller = user_frame(h["stack"], "dlopener.c")
     check(caller and caller["function"] == "main" and caller["line"] == mm["line"], "caller %s" % caller)
-    dump = subprocess.run([leakgraph(), "dump", out], capture_output=True, text=True).stdout
+    dump = lgdriver.dump(out)
     check(re.search(r"unmodule id=\d+ path=.*libdlleak\.so", dump) is not None, "no unmodule in dump")
 
 
 def dying(how, want_rc, want_end, want_sig=0, want_status=None):
-    d = tmpdir()
-    out = os.path.join(d, "t.lgt")
-    r = run([prog("dying"), how], out)
-    check(r.returncode == want_rc, "%s: exit %d want %d" % (how, r.returncode, want_rc))
+    _, out, r = run_fresh([prog("dying"), how])
+    expect_exit(r, want_rc, how)
     rep = report(out)
     p = rep["program"]
     check(p["complete"] is True, "%s: trace not complete: %s" % (how, p.get("problem")))
@@ -297,8 +278,7 @@ def t_sigkill_external():
     """Killed by SIGKILL from outside while running: everything it logged is in the trace."""
     d = tmpdir()
     out = os.path.join(d, "t.lgt")
-    p = subprocess.Popen([leakgraph(), "run", "--output", out, "--", prog("dying"), "wait"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = start([prog("dying"), "wait"], out)
     line = p.stdout.readline()
     m = re.match(r"ready (\d+)", line)
     if not check(m is not None, "no ready line: %r" % line):
@@ -317,8 +297,7 @@ def t_collector_killed():
     """The collector dies while the program writes: the program stops tracing and finishes."""
     d = tmpdir()
     out, marker = os.path.join(d, "t.lgt"), os.path.join(d, "finished")
-    p = subprocess.Popen([leakgraph(), "run", "--output", out, "--", prog("busy"), marker],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = start([prog("busy"), marker], out)
     line = p.stdout.readline()
     if not check(line.startswith("ready"), "no ready line: %r" % line):
         p.kill()
@@ -336,19 +315,13 @@ def t_collector_killed():
 
 def t_checks():
     """lg_check() and the check signal record numbered checks; report --check N / --since M."""
-    d = tmpdir()
-    out = os.path.join(d, "t.lgt")
-    env = dict(os.environ, LEAKGRAPH_CHECK_SIGNAL="USR2")
-    r = subprocess.run([leakgraph(), "run", "--output", out, "--", prog("checks")],
-                       capture_output=True, text=True, env=env, timeout=120)
-    check(r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr))
+    _, out, r = run_fresh([prog("checks")], env=dict(os.environ, LEAKGRAPH_CHECK_SIGNAL="USR2"),
+                          timeout=120)
+    expect_exit(r, 0, "checks")
     check("checks 1 2" in r.stdout, "check numbers: %r" % r.stdout)
 
     def rep(*args):
-        x = subprocess.run([leakgraph(), "report", "--format", "json"] + list(args) + [out],
-                           capture_output=True, text=True)
-        check(x.returncode == 0, "report %s: %s" % (args, x.stderr))
-        return json.loads(x.stdout) if x.returncode == 0 else None
+        return lgdriver.report(*args, out)
 
     def summ(j, kind):
         return (j["summary"][kind]["bytes"], j["summary"][kind]["blocks"])
@@ -371,7 +344,7 @@ def t_checks():
               "growth 1->2: %s" % g["summary"])
         funcs = sorted(user_frame(l["stack"], "checks.c")["function"] for l in g["leaks"])
         check(funcs == ["grow_twice", "keep"], "growth records %s" % funcs)
-    bad = subprocess.run([leakgraph(), "report", "--check", "9", out], capture_output=True, text=True)
+    bad = leakgraph("report", "--check", "9", out)
     check(bad.returncode == 1 and "no check number 9" in bad.stderr, "missing check: %r" % bad.stderr)
     # without the shim the program runs and lg_check() says -ENOSYS
     plain = subprocess.run([prog("checks")], capture_output=True, text=True, timeout=60)
@@ -380,11 +353,8 @@ def t_checks():
 
 def t_cycles_json():
     """Cycle records name their members (size, allocation stack) and the pointers between them."""
-    d = tmpdir()
-    out = os.path.join(d, "t.lgt")
-    src = os.path.join(A.src, "..", "..", "leakcheck", "progs")
-    r = run([os.path.join(A.progs, "..", "..", "leakcheck", "progs", "cycle_into_cycle")], out)
-    check(r.returncode == 0, "exit %d" % r.returncode)
+    _, out, r = run_fresh([prog(os.path.join("..", "..", "leakcheck", "progs", "cycle_into_cycle"))])
+    expect_exit(r, 0, "cycle_into_cycle")
     rep = report(out)
     cy = rep.get("cycles", [])
     if not check(len(cy) == 2, "cycles: %d" % len(cy)):
@@ -402,15 +372,13 @@ def t_cycles_json():
     check(kinds == [["definite", "indirect"], ["indirect", "indirect"]], "member kinds %s" % kinds)
     keeps = sorted((c["keeps"]["bytes"], c["keeps"]["blocks"]) for c in cy)
     check(keeps == [(0, 0), (64, 2)], "what the cycles keep alive %s" % keeps)
-    text = subprocess.run([leakgraph(), "report", out], capture_output=True, text=True).stdout
+    text = leakgraph("report", out).stdout
     check("form an unreachable cycle (cycle 1 of 2)" in text, "text cycle record")
 
 
 def t_signals_errno():
     """Signals interrupting the shim, a handler that allocates, errno untouched."""
-    d = tmpdir()
-    out = os.path.join(d, "t.lgt")
-    r = run([prog("signals")], out)
+    _, out, r = run_fresh([prog("signals")])
     check(r.returncode == 0 and r.stdout.startswith("ok"), "exit %d: %r %r" % (r.returncode, r.stdout, r.stderr))
     rep = report(out)
     check(rep["program"]["complete"] is True, "trace not complete: %s" % rep["program"].get("problem"))
@@ -421,38 +389,27 @@ def t_signals_errno():
           "handler blocks: %s" % [(l["kind"], l["bytes"], l["blocks"]) for l in mine])
     check(rep["summary"]["definite"]["bytes"] == 0, "lost: %s" % rep["summary"]["definite"])
     # the writer wrote each distinct stack once: far fewer stacks than the 800k events
-    dump = subprocess.run([leakgraph(), "dump", out], capture_output=True, text=True).stdout
+    dump = lgdriver.dump(out)
     stacks = len(re.findall(r"^stack \d+:", dump, re.M))
     check(0 < stacks < 200, "distinct stacks in the trace: %d" % stacks)
 
 
 def t_closefds():
-    d = tmpdir()
-    out = os.path.join(d, "t.lgt")
-    r = run([prog("closefds")], out)
-    check(r.returncode == 0, "exit %d" % r.returncode)
+    d, out, r = run_fresh([prog("closefds")])
+    expect_exit(r, 0, "closefds")
     check_marks(report(out), "closefds.c", exact_total=True)
-    out2 = os.path.join(d, "self.lgt")
-    env = dict(os.environ, LD_PRELOAD=os.path.join(A.bin, "..", "lib", "libleakgraph.so"),
-               LEAKGRAPH_OUTPUT=out2)
-    r = subprocess.run([prog("closefds")], env=env, capture_output=True, text=True, timeout=60, cwd=d)
-    check(r.returncode == 0, "self mode exit %d" % r.returncode)
-    rep = report(out2)
-    check(rep["program"]["complete"] is True, "self-mode trace complete")
-    check_marks(rep, "closefds.c", exact_total=True)
+    check_preloaded("closefds", os.path.join(d, "self.lgt"), timeout=60, cwd=d)
 
 
 def t_cli():
-    d = tmpdir()
-    out = os.path.join(d, "t.lgt")
-    r = run([prog("exitcode"), "3"], out)
-    check(r.returncode == 3, "exit status passthrough: %d" % r.returncode)
+    d, out, r = run_fresh([prog("exitcode"), "3"])
+    expect_exit(r, 3, "exit status passthrough")
     check(report(out)["program"]["exit_status"] == 3, "recorded exit status")
     # never overwrite
     with open(out, "rb") as f:
         before = f.read()
     r = run([prog("exitcode"), "0"], out)
-    check(r.returncode == 125, "run over an existing trace exits %d" % r.returncode)
+    expect_exit(r, 125, "run over an existing trace")
     check("refusing to overwrite" in r.stderr, "message: %r" % r.stderr)
     with open(out, "rb") as f:
         check(f.read() == before, "existing trace changed")
@@ -463,34 +420,15 @@ def t_cli():
     check(r.returncode == 125 and not os.path.exists(os.path.join(d, "target")), "symlink followed")
     # missing program
     r = run([os.path.join(d, "no-such-program")], os.path.join(d, "x.lgt"))
-    check(r.returncode == 127, "missing program exit %d" % r.returncode)
+    expect_exit(r, 127, "missing program")
     check("cannot run" in r.stderr, "message: %r" % r.stderr)
     # usage errors
-    r = subprocess.run([leakgraph(), "run"], capture_output=True, text=True)
-    check(r.returncode == 2, "run without a program exits %d" % r.returncode)
-    r = subprocess.run([leakgraph(), "frobnicate"], capture_output=True, text=True)
+    expect_exit(leakgraph("run"), 2, "run without a program")
+    r = leakgraph("frobnicate")
     check(r.returncode == 2 and "unknown command" in r.stderr, "unknown command")
 
 
-def main():
-    global A
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
-    ap.add_argument("--progs", required=True)
-    ap.add_argument("--src", required=True)
-    ap.add_argument("scenario")
-    A = ap.parse_args()
-    fn = globals().get("t_" + A.scenario)
-    if not fn:
-        print("unknown scenario", A.scenario)
-        return 2
-    fn()
-    if FAILS:
-        print("%d check(s) failed" % len(FAILS))
-        return 1
-    print("ok")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    p = lgdriver.parser(__doc__, "--progs", "--src")
+    p.add_argument("scenario")
+    sys.exit(lgdriver.main(p, lgdriver.by_name(globals())))
