@@ -1,7 +1,7 @@
 /* leakgraph trace format, version 2: the constants shared by the writer (the shim and the
  * collector) and the reader (the analyzer). docs/trace-format.md is the specification; this
  * header mirrors it and must change with it. It holds no code: encoders live in
- * preload/codec.h, the reader in analyzer/trace.c. Version 2 adds, to version 1: SNAPSHOT
+ * trace/codec.h, the reader in analyzer/replay/. Version 2 adds, to version 1: SNAPSHOT
  * blocks, the fork keys, the reference-counted runtime records and the LG_TAG_A16 flag; a
  * version-1 file is read as it is.
  *

@@ -1,5 +1,5 @@
 /* lgtest.c: the trace builder and helpers of lgtest.h. Each record is encoded here from the
- * record table of include/leakgraph/trace_format.h, independently of preload/shim.c, so that a
+ * record table of include/leakgraph/trace_format.h, independently of the shim (preload/), so that a
  * disagreement between the header and the reader shows up as a failing test. It must not
  * call the analyzer. */
 #define _GNU_SOURCE

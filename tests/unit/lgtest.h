@@ -1,6 +1,7 @@
 /* lgtest.h: what the unit and format tests of the trace format share: a trace builder that
  * writes records into the rings of a private region by hand (the encodings of
- * include/leakgraph/trace_format.h, as preload/shim.c writes them) and has the real collector (preload/collect.c) turn them into a trace file.
+ * include/leakgraph/trace_format.h, as the shim in preload/ writes them) and has the real
+ * writer (trace/writer.c) turn them into a trace file.
  * The builder keeps its own per-ring stream state (last sequence number, previous address,
  * next stack id), so tests name global sequence numbers and absolute addresses and the
  * builder produces the deltas. It must not depend on the analyzer: the reader is what the

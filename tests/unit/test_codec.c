@@ -1,5 +1,5 @@
-/* test_codec.c: unit tests of preload/codec.h (uv/sv varints, the decoding cursor, byte
- * strings, u32le) and of lg_crc32c (preload/collect.c). Inputs that must be rejected are
+/* test_codec.c: unit tests of trace/codec.h (uv/sv varints, the decoding cursor, byte
+ * strings, u32le) and of lg_crc32c (trace/writer.c). Inputs that must be rejected are
  * placed in heap buffers of their exact size, so a decoder reading past `end` is caught by
  * ASan in the sanitizer build. */
 #include <inttypes.h>

@@ -1,4 +1,4 @@
-/* test_writer_reader.c: the writer (preload/collect.c fed with records built by hand, see
+/* test_writer_reader.c: the writer (trace/writer.c fed with records built by hand, see
  * lgtest.c) and the reader (analyzer/replay/) agree on every record of trace_format.h. Each
  * scenario writes a trace with known contents and asserts exactly what lg_trace_load returns:
  * the process description, the live blocks (address, size, stack, thread, function, seq),
