@@ -10,6 +10,7 @@ Usage: driver.py --bin BINDIR --demos DIR --src DIR DEMO [--fixed]
        driver.py --bin BINDIR --demos DIR --src DIR --check DEMO   (leakgraph check gates)
        driver.py --bin BINDIR --demos DIR --src DIR --counts DEMO  (LEAKGRAPH_RC_STACK_DEPTH=0)
        driver.py --bin BINDIR --demos DIR --src DIR --types EXE    (progs/many_types.c)
+       driver.py --bin BINDIR --demos DIR --src DIR --self EXE     (preloaded by hand)
 """
 import argparse, json, os, subprocess, sys, tempfile
 
@@ -240,6 +241,57 @@ def test_gate(a, demo, tmp):
         os.unlink(trace)
 
 
+def objects_view(doc):
+    """What a report says about runtime objects, without addresses, pids or timings."""
+    o = doc["objects"]
+    def site(x):
+        return x and (x["function"], x["line"])
+    return {
+        "cycles": [(c["text"], c["why"], c["count"], [m["type"] for m in c["members"]],
+                    c["keeps"]) for c in o["cycles"]],
+        "refcount": [(r["unexplained"], {k: v for k, v in r["object"].items()
+                                         if k not in ("address", "stack")},
+                      [(h["event"], h["refcount"], h["blamed"], site(h["site"]))
+                       for h in r["history"]]) for r in o["refcount"]],
+        "missing_decrefs": [(site(m["site"]), m["references"], m["objects"])
+                            for m in o["missing_decrefs"]],
+        "collector": [(c["runtime"], c["objects_walked"], c["holders_scanned"])
+                      for c in o["collector"]],
+        "records": [(l["kind"], l["bytes"], l["blocks"]) for l in doc["leaks"] if l.get("runtime")],
+        "summary": {k: doc["summary"][k] for k in ("object_cycles", "refcount", "definite")},
+    }
+
+
+def test_self(a, exe, tmp):
+    """Preloaded by hand (LD_PRELOAD, LEAKGRAPH_OUTPUT: the check is `leakgraph __snapshot`),
+    the program's runtime objects are reported exactly as under `leakgraph run`: the same
+    holders scanned, the same cycles, refcount leaks and records."""
+    env = dict(os.environ)
+    env["ASAN_OPTIONS"] = "verify_asan_link_order=0:detect_leaks=0:" + env.get("ASAN_OPTIONS", "")
+    ran = os.path.join(tmp, "run.lgt")
+    r = subprocess.run([a.lg, "run", "--quiet", "--output", ran, "--", exe], capture_output=True,
+                       text=True, errors="replace", timeout=300, env=env)
+    check(r.returncode == 0, "%s exited %d: %s" % (exe, r.returncode, r.stderr[-2000:]))
+    own = os.path.join(tmp, "self.lgt")
+    shim = os.path.join(a.bin, "..", "lib", "libleakgraph.so")
+    env["LD_PRELOAD"] = shim + (":" + env["LD_PRELOAD"] if env.get("LD_PRELOAD") else "")
+    env["LEAKGRAPH_OUTPUT"] = own
+    r = subprocess.run([exe], capture_output=True, text=True, errors="replace", timeout=300, env=env)
+    check(r.returncode == 0, "%s (by hand) exited %d: %s" % (exe, r.returncode, r.stderr[-2000:]))
+    (doc_run, _), (doc_self, text_self) = report(a, ran), report(a, own)
+    want, got = objects_view(doc_run), objects_view(doc_self)
+    for k in want:
+        check(got[k] == want[k], "by hand, %s: %r\nunder leakgraph run: %r" % (k, got[k], want[k]))
+    check(all(c["holders_scanned"] for c in doc_self["objects"]["collector"]),
+          "by hand: holders not scanned")
+    name = os.path.basename(exe)
+    if name.startswith("rc_") and name[3:] in EXPECT:
+        test_bug(a, name[3:], doc_self, text_self)
+    elif name == "objects_held":  # progs/held.c: Config and Cached are held, Orphan is not
+        rc = [(x["object"]["type"], x["unexplained"]) for x in doc_self["objects"]["refcount"]]
+        check(rc == [("Orphan", 1)], "held.c by hand: refcount leaks %r, expected Orphan x1" % rc)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--bin", required=True)
@@ -250,6 +302,7 @@ def main():
     p.add_argument("--check", action="store_true")
     p.add_argument("--counts", action="store_true")
     p.add_argument("--types", action="store_true")
+    p.add_argument("--self", action="store_true")
     p.add_argument("demo")
     a = p.parse_args()
     a.lg = os.path.join(a.bin, "leakgraph")
@@ -260,6 +313,8 @@ def main():
             test_counts(a, a.demo, tmp)
         elif a.types:
             test_many_types(a, a.demo, tmp)
+        elif a.self:
+            test_self(a, a.demo, tmp)
         else:
             trace = run_demo(a, a.demo + ("_fixed" if a.fixed else ""), tmp)
             doc, text = report(a, trace)
