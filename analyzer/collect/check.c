@@ -175,7 +175,7 @@ int lg_check_take(const lg_check_t *c, lg_check_stats_t *st, char *err, size_t e
         lg_scan_stats_t ss;
         st->t_scan = lg_mono_ns();
         rc = lg_scan_process(c->pid, c->sc, blocks, nlive, &out, &ss, err, errlen); /* step 3 */
-        if (rc == 0 && c->objects) scan_objects(c, walks, blocks, nlive, &out);
+        if (rc == 0) scan_objects(c, walks, blocks, nlive, &out); /* step 4 */
         st->t_write = lg_mono_ns();
         st->payload = out.len;
         if (rc == 0) rc = write_snapshot(c, &out, err, errlen);

@@ -6,7 +6,6 @@
 #ifndef LG_CHECK_H
 #define LG_CHECK_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -22,7 +21,6 @@ typedef struct lg_check {
     lg_live_tracker_t *live; /* its live set kept as its rings were drained; NULL: replay `trace` */
     const char *trace;       /* its trace file, flushed up to the request */
     lg_collector_t *col;     /* the collector writing `trace`; NULL: append to the file by path */
-    bool objects;            /* also scan who holds the runtime objects of the check's walk */
 } lg_check_t;
 
 /* What a check cost: CLOCK_MONOTONIC times (lg_mono_ns) at which each step began, 0 for a

@@ -294,7 +294,7 @@ static void take_snapshot(session_t *s, proc_t *p)
         snprintf(err, sizeof err, "cannot write the trace: %s", strerror(-rc));
     } else {
         lg_check_t c = {.pid = p->pid, .sc = sc, .live = p->live, .trace = lg_collector_path(p->col),
-                        .col = p->col, .objects = true};
+                        .col = p->col};
         rc = lg_check_take(&c, &st, err, sizeof err);
     }
     t_end = lg_mono_ns();

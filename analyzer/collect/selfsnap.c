@@ -3,8 +3,9 @@
  * while stopped and must not link the analyzer, so at a check it stops its threads, flushes
  * its trace, starts this command (untraced) and waits for it. This command reads the check's
  * request (the lg_snap_ctl_t at ADDR in the process: its threads' registers, leakgraph's own
- * memory ranges), replays PATH for the live blocks, scans the process's memory exactly as
- * `leakgraph run` does (scan.c), and appends the SNAPSHOT to PATH. Exit status 0 when the
+ * memory ranges) and takes the check exactly as `leakgraph run` does (check.c: PATH replayed
+ * for the live blocks, the memory scan, the holders of runtime objects, the SNAPSHOT appended
+ * to PATH). Exit status 0 when the
  * snapshot was written, 1 otherwise (with a message on stderr). Not a user command. */
 #define _GNU_SOURCE
 #include "selfsnap.h"
@@ -64,7 +65,7 @@ int lg_selfsnap_main(int argc, char **argv)
         return 1;
     }
     char err[512];
-    lg_check_t c = {.pid = (pid_t)pid, .sc = sc, .trace = trace, .objects = false};
+    lg_check_t c = {.pid = (pid_t)pid, .sc = sc, .trace = trace};
     lg_check_stats_t st;
     rc = lg_check_take(&c, &st, err, sizeof err);
     if (rc) fprintf(stderr, "leakgraph: no leak check of pid %ld: %s\n", pid, err);
