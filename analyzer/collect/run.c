@@ -3,12 +3,20 @@
  *
  * How it works: a private session directory (on tmpfs) receives one region file per process
  * image (the shim creates them; a forking parent pre-creates its child's). Every round
- * (LG_ROUND_NS) this process drains each region's rings into that image's trace (collect.c).
+ * (LG_ROUND_NS) this process drains each region's rings into that image's trace (the
+ * collector of trace/writer.c).
  * An image is finished when its process is gone (waitpid for the program itself, a pidfd for
  * descendants) or when a newer image of the same pid appeared (exec); then its rings are
  * drained one last time and the END block written. Because the rings live in this process's
  * mapping of the region, what the program logged reaches the trace even if it dies by SIGKILL.
  * The run ends when the program has been reaped and every traced descendant is finished.
+ * When an image asks for a leak check, this process takes it (check.c) while the image waits.
+ *
+ * What it must not do to the program: write to its memory other than the region they share,
+ * stop its threads or let them go other than by answering a check (its shim does both), or
+ * signal it except to pass on the SIGTERM and SIGHUP that leakgraph itself receives; every
+ * check it is asked for ends with DONE or FAILED, so the program never waits for nothing, and
+ * a region whose trace cannot be written is still emptied, so the program never blocks on it.
  *
  * Trace names: the program's first image writes PATH; every other image PATH.<pid>, or
  * PATH.<pid>.<n> if that exists. Nothing is ever overwritten.
