@@ -3,12 +3,20 @@
  *
  * How it works: a private session directory (on tmpfs) receives one region file per process
  * image (the shim creates them; a forking parent pre-creates its child's). Every round
- * (LG_ROUND_NS) this process drains each region's rings into that image's trace (collect.c).
+ * (LG_ROUND_NS) this process drains each region's rings into that image's trace (the
+ * collector of trace/writer.c).
  * An image is finished when its process is gone (waitpid for the program itself, a pidfd for
  * descendants) or when a newer image of the same pid appeared (exec); then its rings are
  * drained one last time and the END block written. Because the rings live in this process's
  * mapping of the region, what the program logged reaches the trace even if it dies by SIGKILL.
  * The run ends when the program has been reaped and every traced descendant is finished.
+ * When an image asks for a leak check, this process takes it (check.c) while the image waits.
+ *
+ * What it must not do to the program: write to its memory other than the region they share,
+ * stop its threads or let them go other than by answering a check (its shim does both), or
+ * signal it except to pass on the SIGTERM and SIGHUP that leakgraph itself receives; every
+ * check it is asked for ends with DONE or FAILED, so the program never waits for nothing, and
+ * a region whose trace cannot be written is still emptied, so the program never blocks on it.
  *
  * Trace names: the program's first image writes PATH; every other image PATH.<pid>, or
  * PATH.<pid>.<n> if that exists. Nothing is ever overwritten.
@@ -34,11 +42,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "codec.h"
 #include "writer.h"
 #include "leakgraph/trace_format.h"
 #include "region.h"
-#include "scan.h"
 #include "trace.h"
 
 /* ---- tunables -------------------------------------------------------------------------- */
@@ -77,67 +85,9 @@ typedef struct session {
 
 static volatile sig_atomic_t g_forward_pid;
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void forward_signal(int sig)
 {
     if (g_forward_pid > 0) kill((pid_t)g_forward_pid, sig);
-}
-
-static int cmp_scan_block(const void *a, const void *b)
-{
-    const lg_scan_block_t *x = a, *y = b;
-    return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-/* Sorts the live blocks by address. Millions of them: a least-significant-digit radix sort,
- * RADIX_BITS per pass (its counters stay in L1, its 2048 output streams in the cache), over
- * the address bits that differ between blocks only (malloc's 16-byte alignment and the common
- * top bits cost no pass; a brk heap with a few mmap'd chunks takes four), several times
- * faster than qsort's merge sort with a comparison call per step. Needs a second array of n
- * blocks (so did qsort); falls back to qsort without it. */
-#define RADIX_BITS 11
-static void sort_scan_blocks(lg_scan_block_t *b, size_t n)
-{
-    enum { DIGITS = 1 << RADIX_BITS };
-    if (n < 4096) {
-        qsort(b, n, sizeof *b, cmp_scan_block);
-        return;
-    }
-    lg_scan_block_t *tmp = malloc(n * sizeof *tmp);
-    size_t *count = malloc(DIGITS * sizeof *count);
-    if (!tmp || !count) {
-        free(tmp);
-        free(count);
-        qsort(b, n, sizeof *b, cmp_scan_block);
-        return;
-    }
-    uint64_t differ = 0;
-    for (size_t i = 1; i < n; i++) differ |= b[i].addr ^ b[0].addr;
-    lg_scan_block_t *src = b, *dst = tmp;
-    for (unsigned shift = differ ? (unsigned)__builtin_ctzll(differ) : 64; shift < 64 && differ >> shift;
-         shift += RADIX_BITS) {
-        memset(count, 0, DIGITS * sizeof *count);
-        for (size_t i = 0; i < n; i++) count[(src[i].addr >> shift) & (DIGITS - 1)]++;
-        size_t sum = 0;
-        for (size_t d = 0; d < DIGITS; d++) {
-            size_t c = count[d];
-            count[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++) dst[count[(src[i].addr >> shift) & (DIGITS - 1)]++] = src[i];
-        lg_scan_block_t *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != b) memcpy(b, src, n * sizeof *b);
-    free(tmp);
-    free(count);
 }
 
 static bool known_region(const session_t *s, const char *path)
@@ -326,48 +276,15 @@ static unsigned long peak_rss_kib(void)
     return kib;
 }
 
-/* The runtime-object section of a snapshot (scan.c, lg_scan_objects): when the trace holds
- * the walk of this check, the holders of its objects are counted and appended to `payload`.
- * Failure only loses the section (the analyzer then says holders are unknown). */
-static int cmp_scan_obj(const void *a, const void *b)
-{
-    const lg_scan_obj_t *x = a, *y = b;
-    return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-static void scan_objects(pid_t pid, const lg_snap_ctl_t *sc, const lg_trace_t *t,
-                         const lg_scan_block_t *blocks, size_t n, lg_buf_t *payload)
-{
-    const lg_walk_t *w = NULL;
-    for (size_t i = 0; i < t->nwalks; i++)
-        if (t->walks[i].check == sc->id) w = &t->walks[i];
-    if (!w || !w->nobjs) return;
-    /* rcrt's containers start 24 bytes into their block (the collector header) */
-    uint64_t hdr = w->runtime && !strcmp(w->runtime, "rcrt") ? 24 : 0;
-    lg_scan_obj_t *o = malloc(w->nobjs * sizeof *o);
-    if (!o) return;
-    for (size_t i = 0; i < w->nobjs; i++) {
-        uint64_t sz = w->objs[i].size > hdr ? w->objs[i].size - hdr : w->objs[i].size;
-        o[i] = (lg_scan_obj_t){w->objs[i].addr, w->objs[i].addr + sz};
-    }
-    qsort(o, w->nobjs, sizeof *o, cmp_scan_obj);
-    lg_buf_t sec = {0};
-    char err[256];
-    if (lg_scan_objects(pid, sc, blocks, n, o, w->nobjs, &sec, err, sizeof err) == 0)
-        lg_scan_append_section(payload, LG_KEY_SNAP_OBJECTS, 1, &sec);
-    lg_buf_free(&sec);
-    free(o);
-}
-
-/* A process asked for a snapshot and waits, stopped: replay its trace so far for the live
- * blocks, scan its memory, append the SNAPSHOT, and let it go. */
+/* A process asked for a leak check and waits, stopped: its trace so far on disk (or its live
+ * set at hand), the check (check.c), and let it go. */
 static void take_snapshot(session_t *s, proc_t *p)
 {
     lg_snap_ctl_t *sc = &p->r->snap;
     char err[512];
     int rc = 0;
-    uint64_t t_start = mono_ns(), t_load = 0, t_scan = 0, t_write = 0, t_end;
-    size_t nblocks = 0, payload = 0;
+    uint64_t t_start = lg_mono_ns(), t_end;
+    lg_check_stats_t st = {0};
     lg_collector_drain(p->col); /* feeds the tracker too */
     if (p->live && lg_live_trace(p->live)->problem) { /* it failed: replay the file */
         lg_collector_set_observer(p->col, NULL, NULL);
@@ -384,61 +301,23 @@ static void take_snapshot(session_t *s, proc_t *p)
     if ((rc = lg_collector_flush(p->col))) {
         snprintf(err, sizeof err, "cannot write the trace: %s", strerror(-rc));
     } else {
-        lg_trace_t t = {0};
-        const lg_trace_t *tp = &t;
-        lg_block_t *live = NULL;
-        size_t nlive = 0;
-        if (p->live) { /* the live set is at hand: no replay */
-            long k = lg_live_blocks(p->live, sc->seq, &live);
-            if (k < 0) rc = (int)k;
-            else nlive = (size_t)k;
-            tp = lg_live_trace(p->live);
-            if (rc) snprintf(err, sizeof err, "out of memory");
-        } else {
-            rc = lg_trace_load(lg_collector_path(p->col), &t, NULL, NULL, err, sizeof err);
-            live = t.live;
-            nlive = t.nlive;
-            t.live = NULL;
-        }
-        lg_scan_block_t *blocks = NULL;
-        if (rc == 0) {
-            blocks = malloc((nlive ? nlive : 1) * sizeof *blocks);
-            if (!blocks) rc = -ENOMEM;
-        }
-        if (rc == 0) {
-            t_load = mono_ns();
-            for (size_t i = 0; i < nlive; i++) blocks[i] = (lg_scan_block_t){live[i].addr, live[i].size};
-            free(live); /* the scan needs addresses and sizes only */
-            live = NULL;
-            sort_scan_blocks(blocks, nlive);
-            nblocks = nlive;
-            lg_buf_t out = {0};
-            lg_scan_stats_t st;
-            t_scan = mono_ns();
-            rc = lg_scan_process(p->pid, sc, blocks, nlive, &out, &st, err, sizeof err);
-            if (rc == 0) scan_objects(p->pid, sc, tp, blocks, nlive, &out);
-            t_write = mono_ns();
-            payload = out.len;
-            if (rc == 0 && (rc = lg_collector_write_snapshot(p->col, out.p, out.len)))
-                snprintf(err, sizeof err, "cannot write the trace: %s", strerror(-rc));
-            lg_buf_free(&out);
-        }
-        free(blocks);
-        free(live);
-        lg_trace_free(&t);
+        lg_check_t c = {.pid = p->pid, .sc = sc, .live = p->live, .trace = lg_collector_path(p->col),
+                        .col = p->col};
+        rc = lg_check_take(&c, &st, err, sizeof err);
     }
-    t_end = mono_ns();
+    t_end = lg_mono_ns();
     if (rc && !s->quiet)
         fprintf(stderr, "leakgraph: no leak check of pid %d: %s\n", p->pid, err);
     if (verbose()) {
+        uint64_t t_load = st.t_load, t_scan = st.t_scan, t_write = st.t_write;
         if (!t_scan) t_load = t_scan = t_write = t_end;
         fprintf(stderr,
                 "leakgraph: snapshot of pid %d: %zu blocks; replay %.1f ms (load %.1f, sort "
                 "%.1f), scan %.1f ms, write %.1f ms (payload %zu bytes); collector peak RSS "
                 "%lu KiB\n",
-                p->pid, nblocks, (double)(t_scan - t_start) / 1e6, (double)(t_load - t_start) / 1e6,
+                p->pid, st.nblocks, (double)(t_scan - t_start) / 1e6, (double)(t_load - t_start) / 1e6,
                 (double)(t_scan - t_load) / 1e6, (double)(t_write - t_scan) / 1e6,
-                (double)(t_end - t_write) / 1e6, payload, peak_rss_kib());
+                (double)(t_end - t_write) / 1e6, st.payload, peak_rss_kib());
     }
     atomic_store_explicit(&sc->state, rc ? LG_SNAP_FAILED : LG_SNAP_DONE, memory_order_release);
 }
@@ -653,7 +532,7 @@ int lg_run(const lg_run_opts_t *o, char *const argv[])
 
     uint64_t last_scan = 0, root_done_at = 0;
     for (;;) {
-        uint64_t now = mono_ns();
+        uint64_t now = lg_mono_ns();
         if (now - last_scan >= LG_SCAN_NS || s.root_reaped) {
             scan_regions(&s);
             last_scan = now;

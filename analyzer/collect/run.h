@@ -1,4 +1,6 @@
-/* `leakgraph run`: run a program under the shim and collect its traces (see run.c). */
+/* `leakgraph run`: run a program under the shim, collect the traces of it and its descendants,
+ * and take the leak checks they ask for (see run.c). The collector's session (regions,
+ * images, trace names) stays inside run.c; nothing here reads a trace back. */
 #ifndef LG_RUN_H
 #define LG_RUN_H
 

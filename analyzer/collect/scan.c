@@ -1,4 +1,5 @@
-/* The conservative scan (see scan.h), following Memcheck's leak search.
+/* The conservative scan (see scan.h), following Memcheck's leak search. It only reads the
+ * stopped process (process_vm_readv): it never writes to it, stops it or lets it go.
  *
  * Roots, as Memcheck takes them: every readable and writable mapping of the process except
  *  - the malloc heap: glibc arenas ([heap] and the 64 MiB-aligned thread heaps) and any

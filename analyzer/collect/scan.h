@@ -1,8 +1,9 @@
-/* The conservative scan of a stopped traced process, run by the collector (`leakgraph run`)
- * when the shim requests a snapshot. It reads the process's memory with process_vm_readv and
+/* The conservative scan of a stopped traced process, step 3 and 4 of every leak check
+ * (check.c, whoever takes it). It reads the process's memory with process_vm_readv and
  * produces the SNAPSHOT payload of docs/trace-format.md: the live blocks, the blocks pointed to
- * from roots, and every block-to-block pointer. It classifies nothing (classify.c does, from
- * the trace). */
+ * from roots, and every block-to-block pointer; and the holders of runtime objects. It never
+ * writes to the process, never stops or resumes it, and classifies nothing (model/classify.c
+ * does, from the trace). */
 #ifndef LG_SCAN_H
 #define LG_SCAN_H
 

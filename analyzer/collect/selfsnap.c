@@ -3,8 +3,9 @@
  * while stopped and must not link the analyzer, so at a check it stops its threads, flushes
  * its trace, starts this command (untraced) and waits for it. This command reads the check's
  * request (the lg_snap_ctl_t at ADDR in the process: its threads' registers, leakgraph's own
- * memory ranges), replays PATH for the live blocks, scans the process's memory exactly as
- * `leakgraph run` does (scan.c), and appends the SNAPSHOT to PATH. Exit status 0 when the
+ * memory ranges) and takes the check exactly as `leakgraph run` does (check.c: PATH replayed
+ * for the live blocks, the memory scan, the holders of runtime objects, the SNAPSHOT appended
+ * to PATH). Exit status 0 when the
  * snapshot was written, 1 otherwise (with a message on stderr). Not a user command. */
 #define _GNU_SOURCE
 #include "selfsnap.h"
@@ -18,9 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "writer.h"
-#include "scan.h"
-#include "trace.h"
+#include "check.h"
 
 /* Reads `len` bytes of process `pid` at `addr`; the process grants access (PR_SET_PTRACER)
  * right after starting us, so EPERM is retried for a while. */
@@ -35,12 +34,6 @@ static int read_remote(pid_t pid, uint64_t addr, void *dst, size_t len)
         nanosleep(&ts, NULL);
     }
     return -EPERM;
-}
-
-static int cmp_block(const void *a, const void *b)
-{
-    const lg_scan_block_t *x = a, *y = b;
-    return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
 int lg_selfsnap_main(int argc, char **argv)
@@ -72,37 +65,10 @@ int lg_selfsnap_main(int argc, char **argv)
         return 1;
     }
     char err[512];
-    lg_trace_t t;
-    lg_buf_t out = {0};
-    lg_scan_block_t *blocks = NULL;
-    rc = lg_trace_load(trace, &t, NULL, NULL, err, sizeof err);
-    if (rc == 0) {
-        blocks = malloc((t.nlive ? t.nlive : 1) * sizeof *blocks);
-        if (!blocks) {
-            rc = -ENOMEM;
-            snprintf(err, sizeof err, "out of memory");
-        }
-    }
-    if (rc == 0) {
-        for (size_t i = 0; i < t.nlive; i++)
-            blocks[i] = (lg_scan_block_t){t.live[i].addr, t.live[i].size};
-        if (t.nlive > 1) qsort(blocks, t.nlive, sizeof *blocks, cmp_block);
-        lg_scan_stats_t st;
-        rc = lg_scan_process((pid_t)pid, sc, blocks, t.nlive, &out, &st, err, sizeof err);
-    }
-    if (rc == 0) {
-        lg_collector_t *c;
-        rc = lg_collector_open_append(&c, trace);
-        if (rc == 0) {
-            rc = lg_collector_write_snapshot(c, out.p, out.len);
-            lg_collector_close(c);
-        }
-        if (rc) snprintf(err, sizeof err, "cannot write %s: %s", trace, strerror(-rc));
-    }
+    lg_check_t c = {.pid = (pid_t)pid, .sc = sc, .trace = trace};
+    lg_check_stats_t st;
+    rc = lg_check_take(&c, &st, err, sizeof err);
     if (rc) fprintf(stderr, "leakgraph: no leak check of pid %ld: %s\n", pid, err);
-    lg_buf_free(&out);
-    free(blocks);
-    lg_trace_free(&t);
     free(sc);
     return rc ? 1 : 0;
 }

@@ -1,4 +1,6 @@
-/* The leak check of a process that collects its own trace: see selfsnap.c. */
+/* `leakgraph __snapshot`: the leak check of a process that collects its own trace (the shim
+ * preloaded by hand), taken from outside it while it waits (see selfsnap.c). It only reads the
+ * request and hands it to the one check of check.c; not a user command. */
 #ifndef LG_SELFSNAP_H
 #define LG_SELFSNAP_H
 

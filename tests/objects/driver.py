@@ -15,6 +15,7 @@ Usage: driver.py --bin BINDIR --demos DIR --src DIR DEMO [--fixed]
        driver.py --bin BINDIR --demos DIR --src DIR --check DEMO   (leakgraph check gates)
        driver.py --bin BINDIR --demos DIR --src DIR --counts DEMO  (LEAKGRAPH_RC_STACK_DEPTH=0)
        driver.py --bin BINDIR --demos DIR --src DIR --types EXE    (progs/many_types.c)
+       driver.py --bin BINDIR --demos DIR --src DIR --self EXE     (preloaded by hand)
 """
 import os, sys
 
@@ -56,12 +57,16 @@ EXPECT = {
 }
 
 
+def asan_env():
+    """Sanitizer builds: the shim is preloaded ahead of the ASan runtime, and the demos leak on
+    purpose (LeakSanitizer would change their exit status)."""
+    return {"ASAN_OPTIONS": "verify_asan_link_order=0:detect_leaks=0:" +
+                            os.environ.get("ASAN_OPTIONS", "")}
+
+
 def run_exe(exe, out, rc_depth=None):
     """Runs the program exe under leakgraph into the trace out; it must exit 0."""
-    # sanitizer builds: the shim is preloaded ahead of the ASan runtime, and the demos leak on
-    # purpose (LeakSanitizer would change their exit status)
-    env = dict(os.environ)
-    env["ASAN_OPTIONS"] = "verify_asan_link_order=0:detect_leaks=0:" + env.get("ASAN_OPTIONS", "")
+    env = dict(os.environ, **asan_env())
     if rc_depth is not None:
         env["LEAKGRAPH_RC_STACK_DEPTH"] = str(rc_depth)
     expect_exit(lgdriver.run([exe], out, quiet=True, errors="replace", env=env), 0, exe)
@@ -229,6 +234,51 @@ def test_gate(a, demo, tmp):
         os.unlink(trace)
 
 
+def objects_view(doc):
+    """What a report says about runtime objects, without addresses, pids or timings."""
+    o = doc["objects"]
+    def site(x):
+        return x and (x["function"], x["line"])
+    return {
+        "cycles": [(c["text"], c["why"], c["count"], [m["type"] for m in c["members"]],
+                    c["keeps"]) for c in o["cycles"]],
+        "refcount": [(r["unexplained"], {k: v for k, v in r["object"].items()
+                                         if k not in ("address", "stack")},
+                      [(h["event"], h["refcount"], h["blamed"], site(h["site"]))
+                       for h in r["history"]]) for r in o["refcount"]],
+        "missing_decrefs": [(site(m["site"]), m["references"], m["objects"])
+                            for m in o["missing_decrefs"]],
+        "collector": [(c["runtime"], c["objects_walked"], c["holders_scanned"])
+                      for c in o["collector"]],
+        "records": [(l["kind"], l["bytes"], l["blocks"]) for l in doc["leaks"] if l.get("runtime")],
+        "summary": {k: doc["summary"][k] for k in ("object_cycles", "refcount", "definite")},
+    }
+
+
+def test_self(a, exe, tmp):
+    """Preloaded by hand (LD_PRELOAD, LEAKGRAPH_OUTPUT: the check is `leakgraph __snapshot`),
+    the program's runtime objects are reported exactly as under `leakgraph run`: the same
+    holders scanned, the same cycles, refcount leaks and records."""
+    ran = os.path.join(tmp, "run.lgt")
+    run_exe(exe, ran)
+    own = os.path.join(tmp, "self.lgt")
+    r = lgdriver.preloaded([exe], own, env=asan_env(), timeout=300, capture_output=True,
+                           text=True, errors="replace")
+    expect_exit(r, 0, exe + " (by hand)")
+    (doc_run, _), (doc_self, text_self) = report(a, ran), report(a, own)
+    want, got = objects_view(doc_run), objects_view(doc_self)
+    for k in want:
+        check(got[k] == want[k], "by hand, %s: %r\nunder leakgraph run: %r" % (k, got[k], want[k]))
+    check(all(c["holders_scanned"] for c in doc_self["objects"]["collector"]),
+          "by hand: holders not scanned")
+    name = os.path.basename(exe)
+    if name.startswith("rc_") and name[3:] in EXPECT:
+        test_bug(a, name[3:], doc_self, text_self)
+    elif name == "objects_held":  # progs/held.c: Config and Cached are held, Orphan is not
+        rc = [(x["object"]["type"], x["unexplained"]) for x in doc_self["objects"]["refcount"]]
+        check(rc == [("Orphan", 1)], "held.c by hand: refcount leaks %r, expected Orphan x1" % rc)
+
+
 def case():
     tmp = lgdriver.tmpdir()
     if A.check:
@@ -237,6 +287,8 @@ def case():
         test_counts(A, A.demo, tmp)
     elif A.types:
         test_many_types(A, A.demo, tmp)
+    elif A.self:
+        test_self(A, A.demo, tmp)
     else:
         trace = run_demo(A, A.demo + ("_fixed" if A.fixed else ""), tmp)
         doc, text = report(A, trace)
@@ -255,5 +307,6 @@ if __name__ == "__main__":
     p.add_argument("--check", action="store_true")
     p.add_argument("--counts", action="store_true")
     p.add_argument("--types", action="store_true")
+    p.add_argument("--self", action="store_true")
     p.add_argument("demo")
     sys.exit(lgdriver.main(p, case))
