@@ -23,7 +23,7 @@
 #include <zstd.h>
 
 #include "codec.h"
-#include "check.h"
+#include "harness.h"
 #include "lgtest.h"
 #include "trace.h"
 

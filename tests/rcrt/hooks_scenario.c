@@ -9,7 +9,7 @@
 #include <dlfcn.h>
 #include <string.h>
 
-#include "check.h"
+#include "harness.h"
 #include "rcrt/rcrt.h"
 
 struct lg_test_counts {

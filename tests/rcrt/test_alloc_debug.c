@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "harness.h"
 #include "rcrt/rcrt.h"
 
 /* Run `fn` in a child; true if the child died of SIGABRT. */

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "check.h"
+#include "harness.h"
 #include "rcrt/rcrt.h"
 
 static rc_type_t *Node, *Fin, *Legacy;

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "check.h"
+#include "harness.h"
 #include "rcrt/rcrt.h"
 
 static void test_ints(void)

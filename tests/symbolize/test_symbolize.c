@@ -5,7 +5,7 @@
  * fixture shared library. It must assert exact outcomes, and touch nothing outside its build
  * folder. */
 #define _GNU_SOURCE
-#include "check.h"
+#include "harness.h"
 #include "fixture.h"
 #include "symbolize.h"
 

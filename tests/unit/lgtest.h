@@ -5,7 +5,7 @@
  * The builder keeps its own per-ring stream state (last sequence number, previous address,
  * next stack id), so tests name global sequence numbers and absolute addresses and the
  * builder produces the deltas. It must not depend on the analyzer: the reader is what the
- * tests check. The checks themselves are tests/harness/check.h. */
+ * tests check. The checks themselves are tests/harness/harness.h. */
 #ifndef LG_TEST_LGTEST_H
 #define LG_TEST_LGTEST_H
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 #include "addrmap.h"
-#include "check.h"
+#include "harness.h"
 
 static void test_empty(void)
 {

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "check.h"
+#include "harness.h"
 #include "classify.h"
 #include "leakgraph/trace_format.h"
 #include "trace.h"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "codec.h"
-#include "check.h"
+#include "harness.h"
 #include "lgtest.h"
 
 /* Encodes v, checks the length and the exact bytes (if given), decodes it back from a buffer

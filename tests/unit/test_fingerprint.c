@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "baseline.h"
-#include "check.h"
+#include "harness.h"
 #include "classify.h"
 #include "hash.h"
 

@@ -4,7 +4,7 @@
  * lg_basename_or_unknown: the last component, a pointer into the argument, never a copy). */
 #include <stdint.h>
 
-#include "check.h"
+#include "harness.h"
 #include "hash.h"
 #include "path.h"
 

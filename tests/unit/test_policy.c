@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "check.h"
+#include "harness.h"
 #include "classify.h"
 #include "policy.h"
 

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "harness.h"
 #include "classify.h"
 #include "leakgraph/trace_format.h"
 #include "suppress.h"

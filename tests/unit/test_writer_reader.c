@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "harness.h"
 #include "lgtest.h"
 #include "trace.h"
 

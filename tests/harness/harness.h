@@ -1,4 +1,4 @@
-/* tests/harness/check.h: the one set of check macros of the C tests (unit, format, symbolize,
+/* tests/harness/harness.h: the one set of check macros of the C tests (unit, format, symbolize,
  * rcrt). A CHECK that fails prints "file:line: CHECK failed: ..." with the expression and, for
  * the comparing forms, both values, counts the failure and goes on, so one run shows every
  * broken check; check_result() prints one summary line and gives main() its exit status (1 if
