@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "leaks.h"
+#include "scc.h"
 
 /* ---- tunables -------------------------------------------------------------------------- */
 #define RC_THRESHOLD0 700     /* rcrt's (and CPython's) generation-0 threshold */
@@ -269,33 +270,31 @@ typedef struct ctx {
     lg_leakset_t *ls;
     const lg_trace_t *t;
     amap_t map;          /* address -> node */
-    hidden_t *hid;       /* accepted hidden pointers, sorted by from */
+    hidden_t *hid;       /* accepted hidden pointers, sorted by from, then word */
     size_t nhid;
-    size_t *hstart;      /* per node: hidden edges [hstart[i], hstart[i+1]) */
+    /* the graph of the nodes (compressed sparse rows, built by graph() after counts()): the
+     * successors of v are eto[estart[v] .. estart[v+1]), its walk references to nodes in walk
+     * order, then its hidden edges by word; eorig is each edge's walk reference, or nrefs +
+     * its index in hid */
+    size_t *estart;
+    uint32_t *eto;
+    size_t *eorig;
     sites_t sites;
 } ctx_t;
 
-/* Successors of node v: walk refs to nodes, then hidden edges. Iterates with *k from 0. */
+/* Successors of node v, in the graph's order. Iterates with *k from 0. */
 static bool next_succ(const ctx_t *C, uint32_t v, size_t *k, uint32_t *to, lg_ostep_t *step)
 {
-    const lg_onode_t *x = &C->o->nodes[v];
-    size_t nr = x->ref_end - x->ref_start;
-    while (*k < nr) {
-        size_t r = x->ref_start + (*k)++;
-        long w = amap_get(&C->map, C->o->walk->refs[r].to);
-        if (w < 0) continue;
-        *to = (uint32_t)w;
-        if (step) *step = (lg_ostep_t){v, (uint32_t)w, r, 0};
-        return true;
+    size_t e = C->estart[v] + *k;
+    if (e >= C->estart[v + 1]) return false;
+    (*k)++;
+    *to = C->eto[e];
+    if (step) {
+        size_t r = C->eorig[e], nr = C->o->walk->nrefs;
+        *step = r < nr ? (lg_ostep_t){v, *to, r, 0}
+                       : (lg_ostep_t){v, *to, SIZE_MAX, C->hid[r - nr].word};
     }
-    size_t h = C->hstart[v] + (*k - nr);
-    if (h < C->hstart[v + 1]) {
-        (*k)++;
-        *to = C->hid[h].to;
-        if (step) *step = (lg_ostep_t){v, C->hid[h].to, SIZE_MAX, C->hid[h].word};
-        return true;
-    }
-    return false;
+    return true;
 }
 
 static int cmp_hidden(const void *a, const void *b)
@@ -372,10 +371,34 @@ static int counts(ctx_t *C)
         p = q;
     }
     if (C->nhid > 1) qsort(C->hid, C->nhid, sizeof *C->hid, cmp_hidden);
-    C->hstart = calloc(o->n + 1, sizeof *C->hstart);
-    if (!C->hstart) return -ENOMEM;
-    for (size_t i = 0; i < C->nhid; i++) C->hstart[C->hid[i].from + 1]++;
-    for (size_t i = 0; i < o->n; i++) C->hstart[i + 1] += C->hstart[i];
+    return 0;
+}
+
+/* The graph (ctx_t): each node's walk references that point at nodes, then its hidden edges.
+ * Built once, so that the passes after it follow edges without an address lookup. */
+static int graph(ctx_t *C)
+{
+    const lg_objects_t *o = C->o;
+    const lg_walk_t *w = o->walk;
+    size_t cap = w->nrefs + C->nhid, ne = 0, h = 0;
+    C->estart = malloc((o->n + 1) * sizeof *C->estart);
+    C->eto = malloc((cap ? cap : 1) * sizeof *C->eto);
+    C->eorig = malloc((cap ? cap : 1) * sizeof *C->eorig);
+    if (!C->estart || !C->eto || !C->eorig) return -ENOMEM;
+    for (size_t v = 0; v < o->n; v++) {
+        C->estart[v] = ne;
+        for (size_t r = o->nodes[v].ref_start; r < o->nodes[v].ref_end; r++) {
+            long u = amap_get(&C->map, w->refs[r].to);
+            if (u < 0) continue;
+            C->eto[ne] = (uint32_t)u;
+            C->eorig[ne++] = r;
+        }
+        for (; h < C->nhid && C->hid[h].from == v; h++) {
+            C->eto[ne] = C->hid[h].to;
+            C->eorig[ne++] = w->nrefs + h;
+        }
+    }
+    C->estart[o->n] = ne;
     return 0;
 }
 
@@ -434,68 +457,9 @@ static int states(ctx_t *C)
 }
 
 /* ---- cycles -------------------------------------------------------------------------------- */
-typedef struct frame_t {
-    uint32_t v;
-    size_t k;
-} tframe_t;
-
-/* Iterative Tarjan over the non-held nodes; comp[v] = component id + 1 (0 for held nodes). */
-static int tarjan(const ctx_t *C, uint32_t *comp, size_t *ncomp)
-{
-    size_t n = C->o->n;
-    uint32_t *idx = calloc(n + 1, sizeof *idx), *low = calloc(n + 1, sizeof *low);
-    uint32_t *stk = malloc((n + 1) * sizeof *stk);
-    uint8_t *on = calloc(n + 1, 1);
-    tframe_t *cs = malloc((n + 1) * sizeof *cs);
-    if (!idx || !low || !stk || !on || !cs) {
-        free(idx), free(low), free(stk), free(on), free(cs);
-        return -ENOMEM;
-    }
-    uint32_t counter = 0;
-    size_t sp = 0, nc = 0;
-    for (uint32_t s = 0; s < n; s++) {
-        if (idx[s] || C->o->nodes[s].state == LG_OBJ_HELD) continue;
-        size_t csp = 0;
-        cs[csp++] = (tframe_t){s, 0};
-        idx[s] = low[s] = ++counter;
-        stk[sp++] = s;
-        on[s] = 1;
-        while (csp) {
-            tframe_t *f = &cs[csp - 1];
-            uint32_t u;
-            if (next_succ(C, f->v, &f->k, &u, NULL)) {
-                if (C->o->nodes[u].state == LG_OBJ_HELD) continue;
-                if (!idx[u]) {
-                    idx[u] = low[u] = ++counter;
-                    stk[sp++] = u;
-                    on[u] = 1;
-                    cs[csp++] = (tframe_t){u, 0};
-                } else if (on[u] && idx[u] < low[f->v]) {
-                    low[f->v] = idx[u];
-                }
-                continue;
-            }
-            uint32_t v = f->v;
-            csp--;
-            if (csp && low[v] < low[cs[csp - 1].v]) low[cs[csp - 1].v] = low[v];
-            if (low[v] == idx[v]) {
-                nc++;
-                uint32_t x;
-                do {
-                    x = stk[--sp];
-                    on[x] = 0;
-                    comp[x] = (uint32_t)nc;
-                } while (x != v);
-            }
-        }
-    }
-    free(idx), free(low), free(stk), free(on), free(cs);
-    *ncomp = nc;
-    return 0;
-}
-
-/* A shortest closed path from m0 back to m0 inside component c. */
-static int closed_path(const ctx_t *C, const uint32_t *comp, uint32_t m0, lg_ocycle_t *cy)
+/* A shortest closed path from m0 back to m0 inside its cycle (cycle_of: per node, its cycle
+ * + 1). */
+static int closed_path(const ctx_t *C, const uint32_t *cycle_of, uint32_t m0, lg_ocycle_t *cy)
 {
     size_t n = C->o->n;
     lg_ostep_t *via = malloc((n ? n : 1) * sizeof *via);
@@ -514,7 +478,7 @@ static int closed_path(const ctx_t *C, const uint32_t *comp, uint32_t m0, lg_ocy
         size_t k = 0;
         lg_ostep_t st;
         while (next_succ(C, v, &k, &u, &st)) {
-            if (comp[u] != comp[m0]) continue;
+            if (cycle_of[u] != cycle_of[m0]) continue;
             if (u == m0) {
                 last = st;
                 done = true;
@@ -648,66 +612,31 @@ static int cycles(ctx_t *C)
 {
     lg_objects_t *o = C->o;
     const lg_trace_t *t = C->t;
-    uint32_t *comp = calloc(o->n ? o->n : 1, sizeof *comp);
-    size_t nc = 0;
-    if (!comp || tarjan(C, comp, &nc)) {
-        free(comp);
-        return -ENOMEM;
-    }
-    size_t *size = calloc(nc + 1, sizeof *size);
+    uint8_t *in = malloc(o->n ? o->n : 1);
     uint8_t *ctype = calloc(t->ntypes ? t->ntypes : 1, 1);
-    if (!size || !ctype) {
-        free(comp), free(size), free(ctype);
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < o->n; i++) {
-        size[comp[i]]++;
+    lg_scc_cycles_t sc = {0};
+    int rc = in && ctype ? 0 : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < o->n; i++) {
+        in[i] = o->nodes[i].state != LG_OBJ_HELD;
         if (o->nodes[i].type < t->ntypes) ctype[o->nodes[i].type] = 1;
     }
-    /* a component is a cycle with 2+ members or a self edge */
-    uint8_t *cyc = calloc(nc + 1, 1);
-    if (!cyc) {
-        free(comp), free(size), free(ctype);
-        return -ENOMEM;
-    }
-    for (uint32_t v = 0; v < o->n; v++) {
-        if (!comp[v]) continue;
-        if (size[comp[v]] >= 2) cyc[comp[v]] = 1;
-        size_t k = 0;
-        uint32_t u;
-        while (next_succ(C, v, &k, &u, NULL))
-            if (u == v) cyc[comp[v]] = 1;
-    }
-    /* members of each cycle, oldest first */
-    size_t ncyc = 0;
-    uint32_t *cid = calloc(nc + 1, sizeof *cid);
-    for (size_t c = 1; cid && c <= nc; c++)
-        if (cyc[c]) cid[c] = (uint32_t)++ncyc;
-    o->cycles = calloc(ncyc ? ncyc : 1, sizeof *o->cycles);
-    int rc = cid && o->cycles ? 0 : -ENOMEM;
-    for (size_t c = 0; rc == 0 && c < ncyc; c++) {
-        o->cycles[c].members = malloc(sizeof(uint32_t) * 1);
-        if (!o->cycles[c].members) rc = -ENOMEM;
-    }
-    if (rc == 0) {
-        o->ncycles = ncyc;
-        size_t *fill = calloc(ncyc ? ncyc : 1, sizeof *fill);
-        if (!fill) rc = -ENOMEM;
-        for (size_t c = 1; rc == 0 && c <= nc; c++)
-            if (cid[c]) {
-                uint32_t *m = realloc(o->cycles[cid[c] - 1].members, size[c] * sizeof *m);
-                if (!m) rc = -ENOMEM;
-                else o->cycles[cid[c] - 1].members = m;
-            }
-        for (uint32_t v = 0; rc == 0 && v < o->n; v++) {
-            if (!comp[v] || !cid[comp[v]]) continue;
-            lg_ocycle_t *cy = &o->cycles[cid[comp[v]] - 1];
-            cy->members[fill[cid[comp[v]] - 1]++] = v;
-            cy->nmembers++;
-            o->nodes[v].cycle = cid[comp[v]];
+    /* the cycles among the nodes that are not held (scc.c), members in walk order */
+    lg_scc_graph_t g = {.n = o->n, .start = C->estart, .to = C->eto, .in = in};
+    if (rc == 0) rc = lg_scc_cycles(&g, &sc);
+    if (rc == 0 && !(o->cycles = calloc(sc.ncycles ? sc.ncycles : 1, sizeof *o->cycles)))
+        rc = -ENOMEM;
+    for (size_t c = 0; rc == 0 && c < sc.ncycles; c++) {
+        lg_ocycle_t *cy = &o->cycles[o->ncycles];
+        size_t nm = sc.first[c + 1] - sc.first[c];
+        if (!(cy->members = malloc(nm * sizeof *cy->members))) {
+            rc = -ENOMEM;
+            break;
         }
-        free(fill);
+        o->ncycles++;
+        memcpy(cy->members, sc.members + sc.first[c], nm * sizeof *cy->members);
+        cy->nmembers = nm;
     }
+    for (size_t v = 0; rc == 0 && v < o->n; v++) o->nodes[v].cycle = sc.cycle_of[v];
     for (size_t c = 0; rc == 0 && c < o->ncycles; c++) {
         lg_ocycle_t *cy = &o->cycles[c];
         /* oldest member (smallest allocation seq, then address) first */
@@ -717,7 +646,7 @@ static int cycles(ctx_t *C)
             if (a->aseq < b->aseq || (a->aseq == b->aseq && a->addr < b->addr)) best = m;
         }
         uint32_t m0 = cy->members[best];
-        if ((rc = closed_path(C, comp, m0, cy))) break;
+        if ((rc = closed_path(C, sc.cycle_of, m0, cy))) break;
         /* members in path order, then the rest in walk order */
         uint32_t *ord = malloc(cy->nmembers * sizeof *ord);
         if (!ord) {
@@ -766,7 +695,8 @@ static int cycles(ctx_t *C)
         gr->keeps_bytes += cy->keeps_bytes;
         cy->group = g;
     }
-    free(sig), free(cid), free(cyc), free(comp), free(size), free(ctype);
+    free(sig), free(in), free(ctype);
+    lg_scc_cycles_free(&sc);
     return rc;
 }
 
@@ -1102,13 +1032,16 @@ int lg_objects_build(lg_leakset_t *ls, size_t ti, const lg_snapshot_t *S, lg_obj
         free(fr);
     }
     if (rc == 0) rc = counts(&C);
+    if (rc == 0) rc = graph(&C);
     if (rc == 0) rc = states(&C);
     if (rc == 0) rc = cycles(&C);
     if (rc == 0) rc = refcount_leaks(&C);
     if (rc == 0) rc = collector(&C);
     amap_free(&C.map);
     free(C.hid);
-    free(C.hstart);
+    free(C.estart);
+    free(C.eto);
+    free(C.eorig);
     free(C.sites.frame);
     free(C.sites.state);
     if (rc) {
