@@ -34,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "leaks.h"
 #include "scc.h"
 
 /* ---- tunables -------------------------------------------------------------------------- */
@@ -126,11 +125,11 @@ static bool primitive(const char *fn)
     return false;
 }
 
-bool lg_objects_site(lg_leakset_t *ls, size_t ti, uint32_t stack, uint64_t seq, lg_frame_t *site,
-                     bool *store)
+bool lg_objects_call_site(lg_frames_t *frames, uint32_t stack, uint64_t seq, lg_frame_t *site,
+                          bool *store)
 {
     lg_frame_t *fr;
-    long n = lg_leakset_frames(ls, ti, stack, seq, 0, &fr);
+    long n = lg_frames_stack(frames, stack, seq, 0, &fr);
     bool st = false, found = false;
     for (long k = 0; k < n; k++) {
         if (runtime_frame(&fr[k])) {
@@ -149,8 +148,7 @@ bool lg_objects_site(lg_leakset_t *ls, size_t ti, uint32_t stack, uint64_t seq, 
 
 /* Per-stack cache of sites (symbolizing is the expensive part). */
 typedef struct sites {
-    lg_leakset_t *ls;
-    size_t ti;
+    lg_frames_t *frames;
     lg_frame_t *frame;
     uint8_t *state; /* 0 unknown, 1 resolved, 2 resolved and store, 3 no stack */
 } sites_t;
@@ -163,7 +161,7 @@ static const lg_frame_t *site_of(sites_t *C, uint32_t stack, uint64_t seq, bool 
     }
     if (!C->state[stack]) {
         bool st;
-        C->state[stack] = lg_objects_site(C->ls, C->ti, stack, seq, &C->frame[stack], &st)
+        C->state[stack] = lg_objects_call_site(C->frames, stack, seq, &C->frame[stack], &st)
                               ? (st ? 2 : 1)
                               : 3;
     }
@@ -267,7 +265,6 @@ typedef struct hidden {
 
 typedef struct ctx {
     lg_objects_t *o;
-    lg_leakset_t *ls;
     const lg_trace_t *t;
     amap_t map;          /* address -> node */
     hidden_t *hid;       /* accepted hidden pointers, sorted by from, then word */
@@ -980,9 +977,9 @@ static const lg_walk_t *pick_walk(const lg_trace_t *t, const lg_snapshot_t *S)
     return w;
 }
 
-int lg_objects_build(lg_leakset_t *ls, size_t ti, const lg_snapshot_t *S, lg_objects_t **out)
+int lg_objects_build(lg_frames_t *fr, size_t ti, const lg_snapshot_t *S, lg_objects_t **out)
 {
-    const lg_trace_t *t = &ls->traces[ti];
+    const lg_trace_t *t = fr->trace;
     *out = NULL;
     const lg_walk_t *w = pick_walk(t, S);
     if (!w) return 0;
@@ -995,7 +992,7 @@ int lg_objects_build(lg_leakset_t *ls, size_t ti, const lg_snapshot_t *S, lg_obj
     o->garbage_list = -1;
     o->n = w->nobjs;
     o->nodes = calloc(o->n ? o->n : 1, sizeof *o->nodes);
-    ctx_t C = {.o = o, .ls = ls, .t = t, .sites = {.ls = ls, .ti = ti}};
+    ctx_t C = {.o = o, .t = t, .sites = {.frames = fr}};
     C.sites.frame = calloc(t->nstacks ? t->nstacks : 1, sizeof *C.sites.frame);
     C.sites.state = calloc(t->nstacks ? t->nstacks : 1, 1);
     int rc = o->nodes && C.sites.frame && C.sites.state ? amap_init(&C.map, o->n) : -ENOMEM;
@@ -1025,11 +1022,11 @@ int lg_objects_build(lg_leakset_t *ls, size_t ti, const lg_snapshot_t *S, lg_obj
     for (size_t i = 0; rc == 0 && i < o->n && o->garbage_list < 0; i++) {
         const lg_onode_t *x = &o->nodes[i];
         if (x->type >= t->ntypes || strcmp(t->types[x->type], "list") || !x->stack) continue;
-        lg_frame_t *fr;
-        long nf = lg_leakset_frames(ls, ti, x->stack, x->aseq, 8, &fr);
+        lg_frame_t *f;
+        long nf = lg_frames_stack(fr, x->stack, x->aseq, 8, &f);
         for (long k = 0; k < nf; k++)
-            if (fr[k].function && !strcmp(fr[k].function, "rc_gc_garbage")) o->garbage_list = (long)i;
-        free(fr);
+            if (f[k].function && !strcmp(f[k].function, "rc_gc_garbage")) o->garbage_list = (long)i;
+        free(f);
     }
     if (rc == 0) rc = counts(&C);
     if (rc == 0) rc = graph(&C);
