@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addrmap.h"
 #include "scc.h"
 
 /* ---- tunables -------------------------------------------------------------------------- */
@@ -54,55 +55,20 @@ const char *lg_why_name(int why)
     }
 }
 
-/* ---- an address -> index map (open addressing, no deletion needed) ------------------------ */
-typedef struct amap {
-    uint64_t *key;
-    size_t *val;
-    size_t cap;
-} amap_t;
+/* ---- address -> index (nodes, leaks, allocation events), on common/addrmap.h ------------- */
 
-static inline size_t ahash(uint64_t a, size_t cap)
+/* The index stored for address a, -1 when there is none (a == 0 never has one). */
+static long index_at(const lg_addrmap_t *m, uint64_t a)
 {
-    a ^= a >> 33;
-    a *= 0xff51afd7ed558ccdull;
-    a ^= a >> 33;
-    return (size_t)a & (cap - 1);
+    const uint64_t *v = a ? lg_addrmap_find(m, a) : NULL;
+    return v ? (long)*v : -1;
 }
 
-static int amap_init(amap_t *m, size_t n)
+/* Maps a to i (a later index replaces an earlier one); address 0 is not mapped. Returns 0 or
+ * -ENOMEM. */
+static int index_put(lg_addrmap_t *m, uint64_t a, size_t i)
 {
-    size_t cap = 16;
-    while (cap < n * 2) cap *= 2;
-    m->key = calloc(cap, sizeof *m->key);
-    m->val = malloc(cap * sizeof *m->val);
-    m->cap = cap;
-    return m->key && m->val ? 0 : -ENOMEM;
-}
-
-static void amap_put(amap_t *m, uint64_t a, size_t v) /* a != 0; keys are unique */
-{
-    size_t i = ahash(a, m->cap);
-    while (m->key[i] && m->key[i] != a) i = (i + 1) & (m->cap - 1);
-    m->key[i] = a;
-    m->val[i] = v;
-}
-
-static long amap_get(const amap_t *m, uint64_t a)
-{
-    if (!m->cap || !a) return -1;
-    size_t i = ahash(a, m->cap);
-    while (m->key[i]) {
-        if (m->key[i] == a) return (long)m->val[i];
-        i = (i + 1) & (m->cap - 1);
-    }
-    return -1;
-}
-
-static void amap_free(amap_t *m)
-{
-    free(m->key);
-    free(m->val);
-    *m = (amap_t){0};
+    return a ? lg_addrmap_put(m, a, i) : 0;
 }
 
 /* ---- call sites ---------------------------------------------------------------------------- */
@@ -266,7 +232,7 @@ typedef struct hidden {
 typedef struct ctx {
     lg_objects_t *o;
     const lg_trace_t *t;
-    amap_t map;          /* address -> node */
+    lg_addrmap_t map;    /* address -> node */
     hidden_t *hid;       /* accepted hidden pointers, sorted by from, then word */
     size_t nhid;
     /* the graph of the nodes (compressed sparse rows, built by graph() after counts()): the
@@ -318,7 +284,7 @@ static int counts(ctx_t *C)
     lg_objects_t *o = C->o;
     const lg_walk_t *w = o->walk;
     for (size_t r = 0; r < w->nrefs; r++) {
-        long v = amap_get(&C->map, w->refs[r].to);
+        long v = index_at(&C->map, w->refs[r].to);
         if (v >= 0) o->nodes[v].incoming++;
     }
     const lg_snapshot_t *S = o->snap;
@@ -341,9 +307,9 @@ static int counts(ctx_t *C)
     for (size_t p = 0; S && S->has_objects && p < S->nptrs;) {
         size_t q = p;
         while (q < S->nptrs && S->ptr_from[q] == S->ptr_from[p]) q++;
-        long from = amap_get(&C->map, S->ptr_from[p]);
+        long from = index_at(&C->map, S->ptr_from[p]);
         for (size_t k = p; from >= 0 && k < q; k++) {
-            long to = amap_get(&C->map, S->ptr_to[k]);
+            long to = index_at(&C->map, S->ptr_to[k]);
             if (to < 0 || o->nodes[to].unexplained <= 0) continue;
             /* words of `from` pointing at `to`, minus its reported references to `to` */
             size_t words = 0, refs = 0, before = 0;
@@ -385,7 +351,7 @@ static int graph(ctx_t *C)
     for (size_t v = 0; v < o->n; v++) {
         C->estart[v] = ne;
         for (size_t r = o->nodes[v].ref_start; r < o->nodes[v].ref_end; r++) {
-            long u = amap_get(&C->map, w->refs[r].to);
+            long u = index_at(&C->map, w->refs[r].to);
             if (u < 0) continue;
             C->eto[ne] = (uint32_t)u;
             C->eorig[ne++] = r;
@@ -548,8 +514,6 @@ static void explain(const ctx_t *C, lg_ocycle_t *cy, const uint8_t *container_ty
     for (size_t g = 0; g < t->ngcev; g++)
         if (t->gcev[g].end && t->gcev[g].seq < o->walk->seq) since = t->gcev[g].seq;
     int64_t net = 0, peak = 0;
-    amap_t *unused = NULL;
-    (void)unused;
     for (size_t i = 0; i < t->nobjev; i++) {
         const lg_obj_event_t *e = &t->objev[i];
         if (e->seq <= since) continue;
@@ -803,25 +767,25 @@ static int refcount_leaks(ctx_t *C)
         nl += o->nodes[i].unexplained > 0 && (long)i != o->garbage_list;
     o->leaks = calloc(nl ? nl : 1, sizeof *o->leaks);
     hist_ctx_t *hc = calloc(nl ? nl : 1, sizeof *hc);
-    amap_t lm = {0};
-    if (!o->leaks || !hc || amap_init(&lm, nl)) {
-        free(hc);
-        amap_free(&lm);
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < o->n; i++) {
+    lg_addrmap_t lm = {0}; /* address -> leak */
+    int rc = o->leaks && hc ? lg_addrmap_reserve(&lm, nl) : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < o->n; i++) {
         if (o->nodes[i].unexplained <= 0 || (long)i == o->garbage_list) continue;
         o->leaks[o->nleaks] = (lg_oleak_t){.node = (uint32_t)i,
                                            .unexplained = o->nodes[i].unexplained};
-        amap_put(&lm, o->nodes[i].addr, o->nleaks);
+        rc = index_put(&lm, o->nodes[i].addr, o->nleaks);
         o->nleaks++;
         o->leak_refs += (uint64_t)o->nodes[i].unexplained;
     }
-    int rc = 0;
+    if (rc) {
+        free(hc);
+        lg_addrmap_free(&lm);
+        return rc;
+    }
     for (size_t i = 0; i < t->nobjev && rc == 0; i++) {
         const lg_obj_event_t *e = &t->objev[i];
         if (e->seq >= o->walk->seq) break;
-        long l = amap_get(&lm, e->addr);
+        long l = index_at(&lm, e->addr);
         if (l < 0) continue;
         hist_ctx_t *h = &hc[l];
         if (e->kind == LG_REC_OBJ_ALLOC) {
@@ -855,7 +819,7 @@ static int refcount_leaks(ctx_t *C)
             rc = keeps(C, &lk->node, 1, &lk->keeps_objects, &lk->keeps_bytes);
     }
     free(hc);
-    amap_free(&lm);
+    lg_addrmap_free(&lm);
     if (rc) return rc;
     /* groups by (type, allocation stack) and the ranked missing decrefs */
     o->lgroups = calloc(o->nleaks ? o->nleaks : 1, sizeof *o->lgroups);
@@ -930,15 +894,8 @@ static int collector(ctx_t *C)
     }
     if (!o->collections) return 0;
     /* objects freed while a collection ran: their allocation from a live map */
-    amap_t live = {0};
-    size_t nalloc = 0;
-    for (size_t i = 0; i < t->nobjev; i++) nalloc += t->objev[i].kind == LG_REC_OBJ_ALLOC;
-    if (amap_init(&live, nalloc)) {
-        amap_free(&live);
-        return -ENOMEM;
-    }
-    /* the map keeps the newest allocation at an address: a table without deletion that is
-     * updated in place (an address's slot is reused) */
+    /* the map keeps the newest allocation at an address (replaced in place, never deleted) */
+    lg_addrmap_t live = {0};
     size_t ti = 0, g = 0, tcap = 0, scap = 0;
     bool in_gc = false;
     int rc = 0;
@@ -946,9 +903,9 @@ static int collector(ctx_t *C)
         const lg_obj_event_t *e = &t->objev[i];
         if (e->seq >= limit) break;
         while (g < t->ngcev && t->gcev[g].seq < e->seq) in_gc = !t->gcev[g++].end;
-        if (e->kind == LG_REC_OBJ_ALLOC) amap_put(&live, e->addr, i);
+        if (e->kind == LG_REC_OBJ_ALLOC && (rc = index_put(&live, e->addr, i))) break;
         if (e->kind != LG_REC_OBJ_FREE || !in_gc) continue;
-        long a = amap_get(&live, e->addr);
+        long a = index_at(&live, e->addr);
         if (a < 0) continue;
         const lg_obj_event_t *al = &t->objev[a];
         o->collected_objects++;
@@ -960,7 +917,7 @@ static int collector(ctx_t *C)
                           al->type, 1, true);
         (void)ti;
     }
-    amap_free(&live);
+    lg_addrmap_free(&live);
     if (o->ncollected_types > 1)
         qsort(o->collected_types, o->ncollected_types, sizeof(lg_osite_t), cmp_site_count);
     if (o->ncollected_sites > 1)
@@ -995,13 +952,14 @@ int lg_objects_build(lg_frames_t *fr, size_t ti, const lg_snapshot_t *S, lg_obje
     ctx_t C = {.o = o, .t = t, .sites = {.frames = fr}};
     C.sites.frame = calloc(t->nstacks ? t->nstacks : 1, sizeof *C.sites.frame);
     C.sites.state = calloc(t->nstacks ? t->nstacks : 1, 1);
-    int rc = o->nodes && C.sites.frame && C.sites.state ? amap_init(&C.map, o->n) : -ENOMEM;
+    int rc = o->nodes && C.sites.frame && C.sites.state ? lg_addrmap_reserve(&C.map, o->n)
+                                                        : -ENOMEM;
     for (size_t i = 0; rc == 0 && i < o->n; i++) {
         const lg_walk_obj_t *wo = &w->objs[i];
         o->nodes[i] = (lg_onode_t){.addr = wo->addr, .size = wo->size, .type = wo->type,
                                    .refcount = wo->refcount, .ref_start = wo->ref_start,
                                    .ref_end = i + 1 < o->n ? w->objs[i + 1].ref_start : w->nrefs};
-        amap_put(&C.map, wo->addr, i);
+        rc = index_put(&C.map, wo->addr, i);
     }
     o->counted_only = t->rc_depth == 0;
     /* allocation stacks and last events (one replay); do increments carry stacks? */
@@ -1009,7 +967,7 @@ int lg_objects_build(lg_frames_t *fr, size_t ti, const lg_snapshot_t *S, lg_obje
         const lg_obj_event_t *e = &t->objev[i];
         if (e->seq >= w->seq) break;
         if ((e->kind == LG_REC_INCREF || e->kind == LG_REC_DECREF) && e->stack) o->stacks = true;
-        long v = amap_get(&C.map, e->addr);
+        long v = index_at(&C.map, e->addr);
         if (v < 0) continue;
         lg_onode_t *x = &o->nodes[v];
         if (e->kind == LG_REC_OBJ_ALLOC) {
@@ -1034,7 +992,7 @@ int lg_objects_build(lg_frames_t *fr, size_t ti, const lg_snapshot_t *S, lg_obje
     if (rc == 0) rc = cycles(&C);
     if (rc == 0) rc = refcount_leaks(&C);
     if (rc == 0) rc = collector(&C);
-    amap_free(&C.map);
+    lg_addrmap_free(&C.map);
     free(C.hid);
     free(C.estart);
     free(C.eto);
