@@ -1,4 +1,10 @@
-/* Classification (see classify.h). Memcheck's algorithm, pass by pass, so that totals match:
+/* Classification (see classify.h). It owns Memcheck's three passes below, written so that the
+ * totals match Memcheck's; the cycle search itself is scc.c's. It must not allocate per block
+ * beyond a few arrays of nblocks. Complexity per pass: analyzer/model/README.md (the leader
+ * chase at the end of pass 2, and what each cycle keeps alive in pass 3, are not linear
+ * today).
+ *
+ * Memcheck's algorithm, pass by pass:
  *
  * Pass 1, marking from the roots. Pre: every block Unreached. For each block a root points
  *   to: a start pointer (or an interior pointer that one of the heuristics accepts) makes it

@@ -1,4 +1,8 @@
-/* Building the leak set (see leaks.h). */
+/* Building the leak set (see leaks.h). It owns the grouping of blocks into loss records (by
+ * kind and allocation stack), the records of cycles and of runtime objects, the totals, the
+ * --since subtraction, and each trace's frames (frames.h) for the whole life of the set. The
+ * classification is classify.c's and the object analysis objects.c's; it must not print
+ * (report/ does) nor symbolize other than through frames.c. */
 #define _GNU_SOURCE
 #include "leaks.h"
 

@@ -2,7 +2,9 @@
  * each trace's chosen snapshot is classified (classify.c) and its blocks grouped into loss
  * records by (kind, allocation stack), as Memcheck groups them; unreachable cycles become
  * records of their own. Without a snapshot (preloaded by hand, or the check failed) every block
- * still allocated at the end is one "unfreed" record per stack. Symbolization is on demand. */
+ * still allocated at the end is one "unfreed" record per stack. Symbolization is on demand,
+ * through each trace's frames (frames.h). This is the model's top: it may use every other
+ * file of model/, none of them uses it; it must not print. */
 #ifndef LG_LEAKS_H
 #define LG_LEAKS_H
 

@@ -1,4 +1,8 @@
-/* The runtime-object analysis (see objects.h; the rules are in docs/rcrt-analysis.md).
+/* The runtime-object analysis (see objects.h; the rules are in docs/rcrt-analysis.md). It owns
+ * the passes below and the node graph they share (ctx_t, built once after the counts); the
+ * cycle search is scc.c's and symbolization goes through the trace's frames (frames.h). It
+ * must not print, and must not know the leak set: leaks.c turns its groups into records.
+ * Complexity per pass: analyzer/model/README.md (several passes are not linear today).
  *
  * How it works, on the walk W of the chosen check and the object section of its snapshot:
  *  1. Nodes are W's objects (containers); objects that appear only as referents (int, str) are
@@ -12,8 +16,8 @@
  *  3. States: HELD = reachable (edges, hidden edges included) from a node with holders,
  *     without passing through the garbage list (the list rc_gc_garbage() allocated); GARBAGE
  *     = reachable only through it; LOST = the rest. Post: the garbage list itself is HELD.
- *  4. Cycles: strongly connected components of the non-HELD nodes (iterative Tarjan, as in
- *     classify.c) with two or more members or a self edge. Each gets a closed path through its
+ *  4. Cycles: strongly connected components of the non-HELD nodes (scc.c, the same
+ *     search as classify.c's) with two or more members or a self edge. Each gets a closed path through its
  *     oldest member (breadth-first inside the component), what it keeps alive, and the first
  *     reason of enum lg_why that applies, from the collector events after it formed.
  *  5. Refcount leaks: nodes with unexplained > 0, in any state but the garbage list. Each
