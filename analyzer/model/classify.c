@@ -1,4 +1,10 @@
-/* Classification (see classify.h). Memcheck's algorithm, pass by pass, so that totals match:
+/* Classification (see classify.h). It owns Memcheck's three passes below, written so that the
+ * totals match Memcheck's; the cycle search itself is scc.c's. It must not allocate per block
+ * beyond a few arrays of nblocks. Complexity per pass: analyzer/model/README.md (the leader
+ * chase at the end of pass 2, and what each cycle keeps alive in pass 3, are not linear
+ * today).
+ *
+ * Memcheck's algorithm, pass by pass:
  *
  * Pass 1, marking from the roots. Pre: every block Unreached. For each block a root points
  *   to: a start pointer (or an interior pointer that one of the heuristics accepts) makes it
@@ -13,9 +19,10 @@
  *   gathered as an earlier leader, to the leader. Leaders stay Unreached = definitely lost.
  *   Post: a cycle nobody else points to has exactly one definite member (its lowest address),
  *   as Memcheck reports it.
- * Pass 3, cycles. Tarjan's strongly connected components (iterative) on the lost blocks
- *   (definite and indirect) and the pointers between them: every component of two or more
- *   blocks, or a block pointing to itself, is a cycle. What a cycle keeps alive: the lost
+ * Pass 3, cycles. The strongly connected components (scc.c, one iterative Tarjan search) of
+ *   the lost blocks (definite and indirect) and the pointers between them: every component of
+ *   two or more blocks, or a block pointing to itself, is a cycle. Cycles are in the order the
+ *   search completes them, members in address order. What a cycle keeps alive: the lost
  *   blocks reachable from it that are not in it. */
 #include "classify.h"
 
@@ -25,6 +32,7 @@
 #include <string.h>
 
 #include "leakgraph/trace_format.h"
+#include "scc.h"
 
 enum { ST_UNREACHED = 0 };
 
@@ -130,84 +138,33 @@ static inline bool lost(const lg_class_t *c, uint32_t i)
     return c->kind[i] == LG_KIND_DEFINITE || c->kind[i] == LG_KIND_INDIRECT;
 }
 
-/* Iterative Tarjan over lost blocks. */
+/* Cycles among the lost blocks (scc.c), in the order the search completes them, members
+ * ascending; then what each keeps alive. */
 static int pass_cycles(const lg_snapshot_t *S, lg_class_t *c)
 {
     size_t n = S->nblocks;
-    uint32_t *index = malloc(n * sizeof *index), *low = malloc(n * sizeof *low);
-    uint32_t *stk = malloc(n * sizeof *stk), *call = malloc(n * sizeof *call);
-    size_t *edge_pos = malloc(n * sizeof *edge_pos);
-    uint8_t *on = calloc(n, 1);
-    c->cycle_of = calloc(n, sizeof *c->cycle_of);
+    uint8_t *in = malloc(n ? n : 1);
+    uint32_t *stk = malloc((n ? n : 1) * sizeof *stk);
+    lg_scc_cycles_t cyc = {0};
     int rc = -ENOMEM;
-    if (!index || !low || !stk || !call || !edge_pos || !on || !c->cycle_of) goto out;
-    memset(index, 0xff, n * sizeof *index);
-    uint32_t next = 0;
-    size_t sp = 0, ccap = 0;
-    for (size_t root = 0; root < n; root++) {
-        if (!lost(c, (uint32_t)root) || index[root] != UINT32_MAX) continue;
-        size_t depth = 0;
-        call[depth++] = (uint32_t)root;
-        index[root] = low[root] = next++;
-        edge_pos[root] = S->edge_start[root];
-        stk[sp++] = (uint32_t)root;
-        on[root] = 1;
-        while (depth) {
-            uint32_t v = call[depth - 1];
-            if (edge_pos[v] < S->edge_start[v + 1]) {
-                uint32_t w = S->edge_to[edge_pos[v]++];
-                if (!lost(c, w)) continue;
-                if (index[w] == UINT32_MAX) {
-                    index[w] = low[w] = next++;
-                    edge_pos[w] = S->edge_start[w];
-                    stk[sp++] = w;
-                    on[w] = 1;
-                    call[depth++] = w;
-                } else if (on[w] && index[w] < low[v]) {
-                    low[v] = index[w];
-                }
-                continue;
-            }
-            depth--;
-            if (depth && low[v] < low[call[depth - 1]]) low[call[depth - 1]] = low[v];
-            if (low[v] != index[v]) continue;
-            /* v roots a component: pop it */
-            size_t base = sp;
-            while (stk[base - 1] != v) base--;
-            base--;
-            size_t cnt = sp - base;
-            bool self = false;
-            if (cnt == 1)
-                for (size_t e = S->edge_start[v]; e < S->edge_start[v + 1]; e++)
-                    if (S->edge_to[e] == v) self = true;
-            if (cnt >= 2 || self) {
-                if (c->ncycles == ccap) {
-                    ccap = ccap ? ccap * 2 : 16;
-                    lg_cycle_t *nc = realloc(c->cycles, ccap * sizeof *nc);
-                    if (!nc) goto out;
-                    c->cycles = nc;
-                }
-                lg_cycle_t *cy = &c->cycles[c->ncycles++];
-                *cy = (lg_cycle_t){.members = malloc(cnt * sizeof(uint32_t)), .nmembers = cnt};
-                if (!cy->members) goto out;
-                memcpy(cy->members, stk + base, cnt * sizeof(uint32_t));
-                for (size_t a = 1; a < cnt; a++) /* ascending (insertion sort: small) */
-                    for (size_t b = a; b > 0 && cy->members[b - 1] > cy->members[b]; b--) {
-                        uint32_t tmp = cy->members[b];
-                        cy->members[b] = cy->members[b - 1];
-                        cy->members[b - 1] = tmp;
-                    }
-                for (size_t a = 0; a < cnt; a++) {
-                    cy->bytes += S->size[cy->members[a]];
-                    c->cycle_of[cy->members[a]] = (uint32_t)c->ncycles;
-                }
-            }
-            for (size_t a = base; a < sp; a++) on[stk[a]] = 0;
-            sp = base;
-        }
+    if (!in || !stk) goto out;
+    for (size_t i = 0; i < n; i++) in[i] = lost(c, (uint32_t)i);
+    lg_scc_graph_t g = {.n = n, .start = S->edge_start, .to = S->edge_to, .in = in};
+    if (lg_scc_cycles(&g, &cyc)) goto out;
+    if (cyc.ncycles && !(c->cycles = calloc(cyc.ncycles, sizeof *c->cycles))) goto out;
+    for (size_t ci = 0; ci < cyc.ncycles; ci++) {
+        size_t cnt = cyc.first[ci + 1] - cyc.first[ci];
+        lg_cycle_t *cy = &c->cycles[c->ncycles];
+        *cy = (lg_cycle_t){.members = malloc(cnt * sizeof(uint32_t)), .nmembers = cnt};
+        if (!cy->members) goto out;
+        c->ncycles++;
+        memcpy(cy->members, cyc.members + cyc.first[ci], cnt * sizeof(uint32_t));
+        for (size_t a = 0; a < cnt; a++) cy->bytes += S->size[cy->members[a]];
     }
+    c->cycle_of = cyc.cycle_of;
+    cyc.cycle_of = NULL;
     /* what each cycle keeps alive: lost blocks reachable from it, outside it */
-    uint32_t *seen = calloc(n, sizeof *seen);
+    uint32_t *seen = calloc(n ? n : 1, sizeof *seen);
     if (!seen) goto out;
     for (size_t ci = 0; ci < c->ncycles; ci++) {
         lg_cycle_t *cy = &c->cycles[ci];
@@ -232,12 +189,9 @@ static int pass_cycles(const lg_snapshot_t *S, lg_class_t *c)
     free(seen);
     rc = 0;
 out:
-    free(index);
-    free(low);
+    lg_scc_cycles_free(&cyc);
+    free(in);
     free(stk);
-    free(call);
-    free(edge_pos);
-    free(on);
     return rc;
 }
 

@@ -1,5 +1,7 @@
 /* Leak classification of one snapshot, with Memcheck's meanings, and the unreachable cycles.
- * Pure computation on a loaded snapshot: no I/O, no symbols. */
+ * It owns the kinds (enum lg_kind, their names) and the per-block verdicts. Pure computation
+ * on a loaded snapshot: it must not do I/O, symbolize, or group blocks into records (leaks.c
+ * does). */
 #ifndef LG_CLASSIFY_H
 #define LG_CLASSIFY_H
 

@@ -1,4 +1,8 @@
-/* Building the leak set (see leaks.h). */
+/* Building the leak set (see leaks.h). It owns the grouping of blocks into loss records (by
+ * kind and allocation stack), the records of cycles and of runtime objects, the totals, the
+ * --since subtraction, and each trace's frames (frames.h) for the whole life of the set. The
+ * classification is classify.c's and the object analysis objects.c's; it must not print
+ * (report/ does) nor symbolize other than through frames.c. */
 #define _GNU_SOURCE
 #include "leaks.h"
 
@@ -195,7 +199,7 @@ static int classified_records(lg_leakset_t *ls, size_t ti, const lg_snapshot_t *
  * cycles, one per group of refcount-leaked objects (same type and allocation stack). */
 static int object_records(lg_leakset_t *ls, size_t ti, const lg_snapshot_t *S, size_t *cap)
 {
-    int rc = lg_objects_build(ls, ti, S, &ls->objs[ti]);
+    int rc = lg_objects_build(&ls->frames[ti], ti, S, &ls->objs[ti]);
     const lg_objects_t *o = ls->objs[ti];
     if (rc || !o) return rc;
     lg_totals_t *pt = &ls->procs[ti].totals;
@@ -310,9 +314,10 @@ static int leakset_build(lg_leakset_t *ls, lg_trace_t *traces, size_t n, const l
     ls->traces = traces;
     ls->ntraces = n;
     ls->procs = calloc(n ? n : 1, sizeof *ls->procs);
-    ls->sym = calloc(n ? n : 1, sizeof *ls->sym);
+    ls->frames = calloc(n ? n : 1, sizeof *ls->frames);
     ls->objs = calloc(n ? n : 1, sizeof *ls->objs);
-    if (!ls->procs || !ls->sym || !ls->objs) return -ENOMEM;
+    if (!ls->procs || !ls->frames || !ls->objs) return -ENOMEM;
+    for (size_t ti = 0; ti < n; ti++) lg_frames_init(&ls->frames[ti], &traces[ti]);
     size_t cap = 0, ccap = 0;
     for (size_t ti = 0; ti < n; ti++) {
         const lg_snapshot_t *S = pick_snapshot(&traces[ti], o->check);
@@ -358,61 +363,20 @@ void lg_leakset_free(lg_leakset_t *ls)
     free(ls->leaks);
     for (size_t i = 0; ls->objs && i < ls->ntraces; i++) lg_objects_free(ls->objs[i]);
     free(ls->objs);
-    for (size_t i = 0; ls->sym && i < ls->ntraces; i++) lg_sym_free(ls->sym[i]);
-    free(ls->sym);
+    for (size_t i = 0; ls->frames && i < ls->ntraces; i++) lg_frames_fini(&ls->frames[i]);
+    free(ls->frames);
     free(ls->procs);
     memset(ls, 0, sizeof *ls);
-}
-
-static lg_symbolizer_t *symbolizer(lg_leakset_t *ls, size_t ti)
-{
-    if (ls->sym[ti]) return ls->sym[ti];
-    const lg_trace_t *t = &ls->traces[ti];
-    lg_symbolizer_t *sym = lg_sym_new();
-    if (!sym) return NULL;
-    for (size_t i = 0; i < t->nmods; i++) {
-        const lg_module_info_t *m = &t->mods[i];
-        if (lg_sym_add_module(sym, m->path, m->bias, m->start, m->end, m->build_id,
-                              m->build_id_len) != (int)i) {
-            lg_sym_free(sym);
-            return NULL;
-        }
-    }
-    return ls->sym[ti] = sym;
 }
 
 long lg_leakset_frames(lg_leakset_t *ls, size_t ti, uint32_t stack, uint64_t seq, int max_frames,
                        lg_frame_t **out)
 {
-    const lg_trace_t *t = &ls->traces[ti];
-    *out = NULL;
-    if (stack == 0 || stack >= t->nstacks) return 0;
-    const lg_stack_t *s = &t->stacks[stack];
-    lg_symbolizer_t *sym = symbolizer(ls, ti);
-    size_t n = 0, cap = 0;
-    lg_frame_t *v = NULL;
-    for (uint32_t i = 0; i < s->depth && (max_frames <= 0 || (int)i < max_frames); i++) {
-        lg_frame_t tmp[16];
-        int mi = lg_trace_module_at(t, s->ips[i], seq);
-        int k = sym ? lg_sym_lookup(sym, mi, s->ips[i], true, tmp, 16) : -1;
-        if (k <= 0) {
-            tmp[0] = (lg_frame_t){.address = s->ips[i], .offset = s->ips[i]};
-            if (mi >= 0) tmp[0].module = t->mods[mi].path;
-            k = 1;
-        }
-        if (n + (size_t)k > cap) {
-            cap = cap ? cap * 2 : 32;
-            while (cap < n + (size_t)k) cap *= 2;
-            lg_frame_t *nv = realloc(v, cap * sizeof *nv);
-            if (!nv) {
-                free(v);
-                return -ENOMEM;
-            }
-            v = nv;
-        }
-        memcpy(v + n, tmp, (size_t)k * sizeof *tmp);
-        n += (size_t)k;
-    }
-    *out = v;
-    return (long)n;
+    return lg_frames_stack(&ls->frames[ti], stack, seq, max_frames, out);
+}
+
+bool lg_objects_site(lg_leakset_t *ls, size_t ti, uint32_t stack, uint64_t seq, lg_frame_t *site,
+                     bool *store)
+{
+    return lg_objects_call_site(&ls->frames[ti], stack, seq, site, store);
 }

@@ -2,7 +2,9 @@
  * each trace's chosen snapshot is classified (classify.c) and its blocks grouped into loss
  * records by (kind, allocation stack), as Memcheck groups them; unreachable cycles become
  * records of their own. Without a snapshot (preloaded by hand, or the check failed) every block
- * still allocated at the end is one "unfreed" record per stack. Symbolization is on demand. */
+ * still allocated at the end is one "unfreed" record per stack. Symbolization is on demand,
+ * through each trace's frames (frames.h). This is the model's top: it may use every other
+ * file of model/, none of them uses it; it must not print. */
 #ifndef LG_LEAKS_H
 #define LG_LEAKS_H
 
@@ -11,8 +13,8 @@
 #include <stdint.h>
 
 #include "classify.h"
+#include "frames.h"
 #include "objects.h"
-#include "symbolize.h"
 #include "trace.h"
 
 typedef struct lg_leak {
@@ -75,7 +77,7 @@ typedef struct lg_leakset {
     lg_cycle_rec_t *cycles;
     size_t ncycles;
     lg_totals_t totals; /* over all traces */
-    lg_symbolizer_t **sym; /* per trace, created on first use */
+    lg_frames_t *frames;   /* per trace: its symbolized stacks (frames.h) */
     lg_objects_t **objs;   /* per trace: the runtime-object analysis, NULL without a walk */
 } lg_leakset_t;
 
@@ -92,9 +94,15 @@ int lg_leakset_build(lg_leakset_t *ls, lg_trace_t *traces, size_t n, const lg_le
 void lg_leakset_free(lg_leakset_t *ls);
 
 /* Symbolized frames of a stack of trace `trace` (inlined frames expanded), at most
- * max_frames physical frames (<= 0: all). *out is owned by the caller (free()); strings
- * belong to the set. Returns the number of frames or a negative errno. */
+ * max_frames physical frames (<= 0: all): lg_frames_stack on the trace's frames. *out is
+ * owned by the caller (free()); strings belong to the set. Returns the number of frames or a
+ * negative errno. */
 long lg_leakset_frames(lg_leakset_t *ls, size_t trace, uint32_t stack, uint64_t seq,
                        int max_frames, lg_frame_t **out);
+
+/* The call site of a stack of trace `trace`: lg_objects_call_site (objects.h) on the trace's
+ * frames. Declared here rather than in objects.h because it takes the set. */
+bool lg_objects_site(lg_leakset_t *ls, size_t trace, uint32_t stack, uint64_t seq,
+                     lg_frame_t *site, bool *store);
 
 #endif /* LG_LEAKS_H */

@@ -1,4 +1,8 @@
-/* The runtime-object analysis (see objects.h; the rules are in docs/rcrt-analysis.md).
+/* The runtime-object analysis (see objects.h; the rules are in docs/rcrt-analysis.md). It owns
+ * the passes below and the node graph they share (ctx_t, built once after the counts); the
+ * cycle search is scc.c's and symbolization goes through the trace's frames (frames.h). It
+ * must not print, and must not know the leak set: leaks.c turns its groups into records.
+ * Complexity per pass: analyzer/model/README.md (several passes are not linear today).
  *
  * How it works, on the walk W of the chosen check and the object section of its snapshot:
  *  1. Nodes are W's objects (containers); objects that appear only as referents (int, str) are
@@ -12,8 +16,8 @@
  *  3. States: HELD = reachable (edges, hidden edges included) from a node with holders,
  *     without passing through the garbage list (the list rc_gc_garbage() allocated); GARBAGE
  *     = reachable only through it; LOST = the rest. Post: the garbage list itself is HELD.
- *  4. Cycles: strongly connected components of the non-HELD nodes (iterative Tarjan, as in
- *     classify.c) with two or more members or a self edge. Each gets a closed path through its
+ *  4. Cycles: strongly connected components of the non-HELD nodes (scc.c, the same
+ *     search as classify.c's) with two or more members or a self edge. Each gets a closed path through its
  *     oldest member (breadth-first inside the component), what it keeps alive, and the first
  *     reason of enum lg_why that applies, from the collector events after it formed.
  *  5. Refcount leaks: nodes with unexplained > 0, in any state but the garbage list. Each
@@ -34,7 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "leaks.h"
+#include "addrmap.h"
+#include "scc.h"
 
 /* ---- tunables -------------------------------------------------------------------------- */
 #define RC_THRESHOLD0 700     /* rcrt's (and CPython's) generation-0 threshold */
@@ -54,55 +59,20 @@ const char *lg_why_name(int why)
     }
 }
 
-/* ---- an address -> index map (open addressing, no deletion needed) ------------------------ */
-typedef struct amap {
-    uint64_t *key;
-    size_t *val;
-    size_t cap;
-} amap_t;
+/* ---- address -> index (nodes, leaks, allocation events), on common/addrmap.h ------------- */
 
-static inline size_t ahash(uint64_t a, size_t cap)
+/* The index stored for address a, -1 when there is none (a == 0 never has one). */
+static long index_at(const lg_addrmap_t *m, uint64_t a)
 {
-    a ^= a >> 33;
-    a *= 0xff51afd7ed558ccdull;
-    a ^= a >> 33;
-    return (size_t)a & (cap - 1);
+    const uint64_t *v = a ? lg_addrmap_find(m, a) : NULL;
+    return v ? (long)*v : -1;
 }
 
-static int amap_init(amap_t *m, size_t n)
+/* Maps a to i (a later index replaces an earlier one); address 0 is not mapped. Returns 0 or
+ * -ENOMEM. */
+static int index_put(lg_addrmap_t *m, uint64_t a, size_t i)
 {
-    size_t cap = 16;
-    while (cap < n * 2) cap *= 2;
-    m->key = calloc(cap, sizeof *m->key);
-    m->val = malloc(cap * sizeof *m->val);
-    m->cap = cap;
-    return m->key && m->val ? 0 : -ENOMEM;
-}
-
-static void amap_put(amap_t *m, uint64_t a, size_t v) /* a != 0; keys are unique */
-{
-    size_t i = ahash(a, m->cap);
-    while (m->key[i] && m->key[i] != a) i = (i + 1) & (m->cap - 1);
-    m->key[i] = a;
-    m->val[i] = v;
-}
-
-static long amap_get(const amap_t *m, uint64_t a)
-{
-    if (!m->cap || !a) return -1;
-    size_t i = ahash(a, m->cap);
-    while (m->key[i]) {
-        if (m->key[i] == a) return (long)m->val[i];
-        i = (i + 1) & (m->cap - 1);
-    }
-    return -1;
-}
-
-static void amap_free(amap_t *m)
-{
-    free(m->key);
-    free(m->val);
-    *m = (amap_t){0};
+    return a ? lg_addrmap_put(m, a, i) : 0;
 }
 
 /* ---- call sites ---------------------------------------------------------------------------- */
@@ -125,11 +95,11 @@ static bool primitive(const char *fn)
     return false;
 }
 
-bool lg_objects_site(lg_leakset_t *ls, size_t ti, uint32_t stack, uint64_t seq, lg_frame_t *site,
-                     bool *store)
+bool lg_objects_call_site(lg_frames_t *frames, uint32_t stack, uint64_t seq, lg_frame_t *site,
+                          bool *store)
 {
     lg_frame_t *fr;
-    long n = lg_leakset_frames(ls, ti, stack, seq, 0, &fr);
+    long n = lg_frames_stack(frames, stack, seq, 0, &fr);
     bool st = false, found = false;
     for (long k = 0; k < n; k++) {
         if (runtime_frame(&fr[k])) {
@@ -148,8 +118,7 @@ bool lg_objects_site(lg_leakset_t *ls, size_t ti, uint32_t stack, uint64_t seq, 
 
 /* Per-stack cache of sites (symbolizing is the expensive part). */
 typedef struct sites {
-    lg_leakset_t *ls;
-    size_t ti;
+    lg_frames_t *frames;
     lg_frame_t *frame;
     uint8_t *state; /* 0 unknown, 1 resolved, 2 resolved and store, 3 no stack */
 } sites_t;
@@ -162,7 +131,7 @@ static const lg_frame_t *site_of(sites_t *C, uint32_t stack, uint64_t seq, bool 
     }
     if (!C->state[stack]) {
         bool st;
-        C->state[stack] = lg_objects_site(C->ls, C->ti, stack, seq, &C->frame[stack], &st)
+        C->state[stack] = lg_objects_call_site(C->frames, stack, seq, &C->frame[stack], &st)
                               ? (st ? 2 : 1)
                               : 3;
     }
@@ -266,36 +235,33 @@ typedef struct hidden {
 
 typedef struct ctx {
     lg_objects_t *o;
-    lg_leakset_t *ls;
     const lg_trace_t *t;
-    amap_t map;          /* address -> node */
-    hidden_t *hid;       /* accepted hidden pointers, sorted by from */
+    lg_addrmap_t map;    /* address -> node */
+    hidden_t *hid;       /* accepted hidden pointers, sorted by from, then word */
     size_t nhid;
-    size_t *hstart;      /* per node: hidden edges [hstart[i], hstart[i+1]) */
+    /* the graph of the nodes (compressed sparse rows, built by graph() after counts()): the
+     * successors of v are eto[estart[v] .. estart[v+1]), its walk references to nodes in walk
+     * order, then its hidden edges by word; eorig is each edge's walk reference, or nrefs +
+     * its index in hid */
+    size_t *estart;
+    uint32_t *eto;
+    size_t *eorig;
     sites_t sites;
 } ctx_t;
 
-/* Successors of node v: walk refs to nodes, then hidden edges. Iterates with *k from 0. */
+/* Successors of node v, in the graph's order. Iterates with *k from 0. */
 static bool next_succ(const ctx_t *C, uint32_t v, size_t *k, uint32_t *to, lg_ostep_t *step)
 {
-    const lg_onode_t *x = &C->o->nodes[v];
-    size_t nr = x->ref_end - x->ref_start;
-    while (*k < nr) {
-        size_t r = x->ref_start + (*k)++;
-        long w = amap_get(&C->map, C->o->walk->refs[r].to);
-        if (w < 0) continue;
-        *to = (uint32_t)w;
-        if (step) *step = (lg_ostep_t){v, (uint32_t)w, r, 0};
-        return true;
+    size_t e = C->estart[v] + *k;
+    if (e >= C->estart[v + 1]) return false;
+    (*k)++;
+    *to = C->eto[e];
+    if (step) {
+        size_t r = C->eorig[e], nr = C->o->walk->nrefs;
+        *step = r < nr ? (lg_ostep_t){v, *to, r, 0}
+                       : (lg_ostep_t){v, *to, SIZE_MAX, C->hid[r - nr].word};
     }
-    size_t h = C->hstart[v] + (*k - nr);
-    if (h < C->hstart[v + 1]) {
-        (*k)++;
-        *to = C->hid[h].to;
-        if (step) *step = (lg_ostep_t){v, C->hid[h].to, SIZE_MAX, C->hid[h].word};
-        return true;
-    }
-    return false;
+    return true;
 }
 
 static int cmp_hidden(const void *a, const void *b)
@@ -322,7 +288,7 @@ static int counts(ctx_t *C)
     lg_objects_t *o = C->o;
     const lg_walk_t *w = o->walk;
     for (size_t r = 0; r < w->nrefs; r++) {
-        long v = amap_get(&C->map, w->refs[r].to);
+        long v = index_at(&C->map, w->refs[r].to);
         if (v >= 0) o->nodes[v].incoming++;
     }
     const lg_snapshot_t *S = o->snap;
@@ -345,9 +311,9 @@ static int counts(ctx_t *C)
     for (size_t p = 0; S && S->has_objects && p < S->nptrs;) {
         size_t q = p;
         while (q < S->nptrs && S->ptr_from[q] == S->ptr_from[p]) q++;
-        long from = amap_get(&C->map, S->ptr_from[p]);
+        long from = index_at(&C->map, S->ptr_from[p]);
         for (size_t k = p; from >= 0 && k < q; k++) {
-            long to = amap_get(&C->map, S->ptr_to[k]);
+            long to = index_at(&C->map, S->ptr_to[k]);
             if (to < 0 || o->nodes[to].unexplained <= 0) continue;
             /* words of `from` pointing at `to`, minus its reported references to `to` */
             size_t words = 0, refs = 0, before = 0;
@@ -372,10 +338,34 @@ static int counts(ctx_t *C)
         p = q;
     }
     if (C->nhid > 1) qsort(C->hid, C->nhid, sizeof *C->hid, cmp_hidden);
-    C->hstart = calloc(o->n + 1, sizeof *C->hstart);
-    if (!C->hstart) return -ENOMEM;
-    for (size_t i = 0; i < C->nhid; i++) C->hstart[C->hid[i].from + 1]++;
-    for (size_t i = 0; i < o->n; i++) C->hstart[i + 1] += C->hstart[i];
+    return 0;
+}
+
+/* The graph (ctx_t): each node's walk references that point at nodes, then its hidden edges.
+ * Built once, so that the passes after it follow edges without an address lookup. */
+static int graph(ctx_t *C)
+{
+    const lg_objects_t *o = C->o;
+    const lg_walk_t *w = o->walk;
+    size_t cap = w->nrefs + C->nhid, ne = 0, h = 0;
+    C->estart = malloc((o->n + 1) * sizeof *C->estart);
+    C->eto = malloc((cap ? cap : 1) * sizeof *C->eto);
+    C->eorig = malloc((cap ? cap : 1) * sizeof *C->eorig);
+    if (!C->estart || !C->eto || !C->eorig) return -ENOMEM;
+    for (size_t v = 0; v < o->n; v++) {
+        C->estart[v] = ne;
+        for (size_t r = o->nodes[v].ref_start; r < o->nodes[v].ref_end; r++) {
+            long u = index_at(&C->map, w->refs[r].to);
+            if (u < 0) continue;
+            C->eto[ne] = (uint32_t)u;
+            C->eorig[ne++] = r;
+        }
+        for (; h < C->nhid && C->hid[h].from == v; h++) {
+            C->eto[ne] = C->hid[h].to;
+            C->eorig[ne++] = w->nrefs + h;
+        }
+    }
+    C->estart[o->n] = ne;
     return 0;
 }
 
@@ -434,68 +424,9 @@ static int states(ctx_t *C)
 }
 
 /* ---- cycles -------------------------------------------------------------------------------- */
-typedef struct frame_t {
-    uint32_t v;
-    size_t k;
-} tframe_t;
-
-/* Iterative Tarjan over the non-held nodes; comp[v] = component id + 1 (0 for held nodes). */
-static int tarjan(const ctx_t *C, uint32_t *comp, size_t *ncomp)
-{
-    size_t n = C->o->n;
-    uint32_t *idx = calloc(n + 1, sizeof *idx), *low = calloc(n + 1, sizeof *low);
-    uint32_t *stk = malloc((n + 1) * sizeof *stk);
-    uint8_t *on = calloc(n + 1, 1);
-    tframe_t *cs = malloc((n + 1) * sizeof *cs);
-    if (!idx || !low || !stk || !on || !cs) {
-        free(idx), free(low), free(stk), free(on), free(cs);
-        return -ENOMEM;
-    }
-    uint32_t counter = 0;
-    size_t sp = 0, nc = 0;
-    for (uint32_t s = 0; s < n; s++) {
-        if (idx[s] || C->o->nodes[s].state == LG_OBJ_HELD) continue;
-        size_t csp = 0;
-        cs[csp++] = (tframe_t){s, 0};
-        idx[s] = low[s] = ++counter;
-        stk[sp++] = s;
-        on[s] = 1;
-        while (csp) {
-            tframe_t *f = &cs[csp - 1];
-            uint32_t u;
-            if (next_succ(C, f->v, &f->k, &u, NULL)) {
-                if (C->o->nodes[u].state == LG_OBJ_HELD) continue;
-                if (!idx[u]) {
-                    idx[u] = low[u] = ++counter;
-                    stk[sp++] = u;
-                    on[u] = 1;
-                    cs[csp++] = (tframe_t){u, 0};
-                } else if (on[u] && idx[u] < low[f->v]) {
-                    low[f->v] = idx[u];
-                }
-                continue;
-            }
-            uint32_t v = f->v;
-            csp--;
-            if (csp && low[v] < low[cs[csp - 1].v]) low[cs[csp - 1].v] = low[v];
-            if (low[v] == idx[v]) {
-                nc++;
-                uint32_t x;
-                do {
-                    x = stk[--sp];
-                    on[x] = 0;
-                    comp[x] = (uint32_t)nc;
-                } while (x != v);
-            }
-        }
-    }
-    free(idx), free(low), free(stk), free(on), free(cs);
-    *ncomp = nc;
-    return 0;
-}
-
-/* A shortest closed path from m0 back to m0 inside component c. */
-static int closed_path(const ctx_t *C, const uint32_t *comp, uint32_t m0, lg_ocycle_t *cy)
+/* A shortest closed path from m0 back to m0 inside its cycle (cycle_of: per node, its cycle
+ * + 1). */
+static int closed_path(const ctx_t *C, const uint32_t *cycle_of, uint32_t m0, lg_ocycle_t *cy)
 {
     size_t n = C->o->n;
     lg_ostep_t *via = malloc((n ? n : 1) * sizeof *via);
@@ -514,7 +445,7 @@ static int closed_path(const ctx_t *C, const uint32_t *comp, uint32_t m0, lg_ocy
         size_t k = 0;
         lg_ostep_t st;
         while (next_succ(C, v, &k, &u, &st)) {
-            if (comp[u] != comp[m0]) continue;
+            if (cycle_of[u] != cycle_of[m0]) continue;
             if (u == m0) {
                 last = st;
                 done = true;
@@ -587,8 +518,6 @@ static void explain(const ctx_t *C, lg_ocycle_t *cy, const uint8_t *container_ty
     for (size_t g = 0; g < t->ngcev; g++)
         if (t->gcev[g].end && t->gcev[g].seq < o->walk->seq) since = t->gcev[g].seq;
     int64_t net = 0, peak = 0;
-    amap_t *unused = NULL;
-    (void)unused;
     for (size_t i = 0; i < t->nobjev; i++) {
         const lg_obj_event_t *e = &t->objev[i];
         if (e->seq <= since) continue;
@@ -648,66 +577,31 @@ static int cycles(ctx_t *C)
 {
     lg_objects_t *o = C->o;
     const lg_trace_t *t = C->t;
-    uint32_t *comp = calloc(o->n ? o->n : 1, sizeof *comp);
-    size_t nc = 0;
-    if (!comp || tarjan(C, comp, &nc)) {
-        free(comp);
-        return -ENOMEM;
-    }
-    size_t *size = calloc(nc + 1, sizeof *size);
+    uint8_t *in = malloc(o->n ? o->n : 1);
     uint8_t *ctype = calloc(t->ntypes ? t->ntypes : 1, 1);
-    if (!size || !ctype) {
-        free(comp), free(size), free(ctype);
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < o->n; i++) {
-        size[comp[i]]++;
+    lg_scc_cycles_t sc = {0};
+    int rc = in && ctype ? 0 : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < o->n; i++) {
+        in[i] = o->nodes[i].state != LG_OBJ_HELD;
         if (o->nodes[i].type < t->ntypes) ctype[o->nodes[i].type] = 1;
     }
-    /* a component is a cycle with 2+ members or a self edge */
-    uint8_t *cyc = calloc(nc + 1, 1);
-    if (!cyc) {
-        free(comp), free(size), free(ctype);
-        return -ENOMEM;
-    }
-    for (uint32_t v = 0; v < o->n; v++) {
-        if (!comp[v]) continue;
-        if (size[comp[v]] >= 2) cyc[comp[v]] = 1;
-        size_t k = 0;
-        uint32_t u;
-        while (next_succ(C, v, &k, &u, NULL))
-            if (u == v) cyc[comp[v]] = 1;
-    }
-    /* members of each cycle, oldest first */
-    size_t ncyc = 0;
-    uint32_t *cid = calloc(nc + 1, sizeof *cid);
-    for (size_t c = 1; cid && c <= nc; c++)
-        if (cyc[c]) cid[c] = (uint32_t)++ncyc;
-    o->cycles = calloc(ncyc ? ncyc : 1, sizeof *o->cycles);
-    int rc = cid && o->cycles ? 0 : -ENOMEM;
-    for (size_t c = 0; rc == 0 && c < ncyc; c++) {
-        o->cycles[c].members = malloc(sizeof(uint32_t) * 1);
-        if (!o->cycles[c].members) rc = -ENOMEM;
-    }
-    if (rc == 0) {
-        o->ncycles = ncyc;
-        size_t *fill = calloc(ncyc ? ncyc : 1, sizeof *fill);
-        if (!fill) rc = -ENOMEM;
-        for (size_t c = 1; rc == 0 && c <= nc; c++)
-            if (cid[c]) {
-                uint32_t *m = realloc(o->cycles[cid[c] - 1].members, size[c] * sizeof *m);
-                if (!m) rc = -ENOMEM;
-                else o->cycles[cid[c] - 1].members = m;
-            }
-        for (uint32_t v = 0; rc == 0 && v < o->n; v++) {
-            if (!comp[v] || !cid[comp[v]]) continue;
-            lg_ocycle_t *cy = &o->cycles[cid[comp[v]] - 1];
-            cy->members[fill[cid[comp[v]] - 1]++] = v;
-            cy->nmembers++;
-            o->nodes[v].cycle = cid[comp[v]];
+    /* the cycles among the nodes that are not held (scc.c), members in walk order */
+    lg_scc_graph_t g = {.n = o->n, .start = C->estart, .to = C->eto, .in = in};
+    if (rc == 0) rc = lg_scc_cycles(&g, &sc);
+    if (rc == 0 && !(o->cycles = calloc(sc.ncycles ? sc.ncycles : 1, sizeof *o->cycles)))
+        rc = -ENOMEM;
+    for (size_t c = 0; rc == 0 && c < sc.ncycles; c++) {
+        lg_ocycle_t *cy = &o->cycles[o->ncycles];
+        size_t nm = sc.first[c + 1] - sc.first[c];
+        if (!(cy->members = malloc(nm * sizeof *cy->members))) {
+            rc = -ENOMEM;
+            break;
         }
-        free(fill);
+        o->ncycles++;
+        memcpy(cy->members, sc.members + sc.first[c], nm * sizeof *cy->members);
+        cy->nmembers = nm;
     }
+    for (size_t v = 0; rc == 0 && v < o->n; v++) o->nodes[v].cycle = sc.cycle_of[v];
     for (size_t c = 0; rc == 0 && c < o->ncycles; c++) {
         lg_ocycle_t *cy = &o->cycles[c];
         /* oldest member (smallest allocation seq, then address) first */
@@ -717,7 +611,7 @@ static int cycles(ctx_t *C)
             if (a->aseq < b->aseq || (a->aseq == b->aseq && a->addr < b->addr)) best = m;
         }
         uint32_t m0 = cy->members[best];
-        if ((rc = closed_path(C, comp, m0, cy))) break;
+        if ((rc = closed_path(C, sc.cycle_of, m0, cy))) break;
         /* members in path order, then the rest in walk order */
         uint32_t *ord = malloc(cy->nmembers * sizeof *ord);
         if (!ord) {
@@ -766,7 +660,8 @@ static int cycles(ctx_t *C)
         gr->keeps_bytes += cy->keeps_bytes;
         cy->group = g;
     }
-    free(sig), free(cid), free(cyc), free(comp), free(size), free(ctype);
+    free(sig), free(in), free(ctype);
+    lg_scc_cycles_free(&sc);
     return rc;
 }
 
@@ -876,25 +771,25 @@ static int refcount_leaks(ctx_t *C)
         nl += o->nodes[i].unexplained > 0 && (long)i != o->garbage_list;
     o->leaks = calloc(nl ? nl : 1, sizeof *o->leaks);
     hist_ctx_t *hc = calloc(nl ? nl : 1, sizeof *hc);
-    amap_t lm = {0};
-    if (!o->leaks || !hc || amap_init(&lm, nl)) {
-        free(hc);
-        amap_free(&lm);
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < o->n; i++) {
+    lg_addrmap_t lm = {0}; /* address -> leak */
+    int rc = o->leaks && hc ? lg_addrmap_reserve(&lm, nl) : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < o->n; i++) {
         if (o->nodes[i].unexplained <= 0 || (long)i == o->garbage_list) continue;
         o->leaks[o->nleaks] = (lg_oleak_t){.node = (uint32_t)i,
                                            .unexplained = o->nodes[i].unexplained};
-        amap_put(&lm, o->nodes[i].addr, o->nleaks);
+        rc = index_put(&lm, o->nodes[i].addr, o->nleaks);
         o->nleaks++;
         o->leak_refs += (uint64_t)o->nodes[i].unexplained;
     }
-    int rc = 0;
+    if (rc) {
+        free(hc);
+        lg_addrmap_free(&lm);
+        return rc;
+    }
     for (size_t i = 0; i < t->nobjev && rc == 0; i++) {
         const lg_obj_event_t *e = &t->objev[i];
         if (e->seq >= o->walk->seq) break;
-        long l = amap_get(&lm, e->addr);
+        long l = index_at(&lm, e->addr);
         if (l < 0) continue;
         hist_ctx_t *h = &hc[l];
         if (e->kind == LG_REC_OBJ_ALLOC) {
@@ -928,7 +823,7 @@ static int refcount_leaks(ctx_t *C)
             rc = keeps(C, &lk->node, 1, &lk->keeps_objects, &lk->keeps_bytes);
     }
     free(hc);
-    amap_free(&lm);
+    lg_addrmap_free(&lm);
     if (rc) return rc;
     /* groups by (type, allocation stack) and the ranked missing decrefs */
     o->lgroups = calloc(o->nleaks ? o->nleaks : 1, sizeof *o->lgroups);
@@ -1003,15 +898,8 @@ static int collector(ctx_t *C)
     }
     if (!o->collections) return 0;
     /* objects freed while a collection ran: their allocation from a live map */
-    amap_t live = {0};
-    size_t nalloc = 0;
-    for (size_t i = 0; i < t->nobjev; i++) nalloc += t->objev[i].kind == LG_REC_OBJ_ALLOC;
-    if (amap_init(&live, nalloc)) {
-        amap_free(&live);
-        return -ENOMEM;
-    }
-    /* the map keeps the newest allocation at an address: a table without deletion that is
-     * updated in place (an address's slot is reused) */
+    /* the map keeps the newest allocation at an address (replaced in place, never deleted) */
+    lg_addrmap_t live = {0};
     size_t ti = 0, g = 0, tcap = 0, scap = 0;
     bool in_gc = false;
     int rc = 0;
@@ -1019,9 +907,9 @@ static int collector(ctx_t *C)
         const lg_obj_event_t *e = &t->objev[i];
         if (e->seq >= limit) break;
         while (g < t->ngcev && t->gcev[g].seq < e->seq) in_gc = !t->gcev[g++].end;
-        if (e->kind == LG_REC_OBJ_ALLOC) amap_put(&live, e->addr, i);
+        if (e->kind == LG_REC_OBJ_ALLOC && (rc = index_put(&live, e->addr, i))) break;
         if (e->kind != LG_REC_OBJ_FREE || !in_gc) continue;
-        long a = amap_get(&live, e->addr);
+        long a = index_at(&live, e->addr);
         if (a < 0) continue;
         const lg_obj_event_t *al = &t->objev[a];
         o->collected_objects++;
@@ -1033,7 +921,7 @@ static int collector(ctx_t *C)
                           al->type, 1, true);
         (void)ti;
     }
-    amap_free(&live);
+    lg_addrmap_free(&live);
     if (o->ncollected_types > 1)
         qsort(o->collected_types, o->ncollected_types, sizeof(lg_osite_t), cmp_site_count);
     if (o->ncollected_sites > 1)
@@ -1050,9 +938,9 @@ static const lg_walk_t *pick_walk(const lg_trace_t *t, const lg_snapshot_t *S)
     return w;
 }
 
-int lg_objects_build(lg_leakset_t *ls, size_t ti, const lg_snapshot_t *S, lg_objects_t **out)
+int lg_objects_build(lg_frames_t *fr, size_t ti, const lg_snapshot_t *S, lg_objects_t **out)
 {
-    const lg_trace_t *t = &ls->traces[ti];
+    const lg_trace_t *t = fr->trace;
     *out = NULL;
     const lg_walk_t *w = pick_walk(t, S);
     if (!w) return 0;
@@ -1065,16 +953,17 @@ int lg_objects_build(lg_leakset_t *ls, size_t ti, const lg_snapshot_t *S, lg_obj
     o->garbage_list = -1;
     o->n = w->nobjs;
     o->nodes = calloc(o->n ? o->n : 1, sizeof *o->nodes);
-    ctx_t C = {.o = o, .ls = ls, .t = t, .sites = {.ls = ls, .ti = ti}};
+    ctx_t C = {.o = o, .t = t, .sites = {.frames = fr}};
     C.sites.frame = calloc(t->nstacks ? t->nstacks : 1, sizeof *C.sites.frame);
     C.sites.state = calloc(t->nstacks ? t->nstacks : 1, 1);
-    int rc = o->nodes && C.sites.frame && C.sites.state ? amap_init(&C.map, o->n) : -ENOMEM;
+    int rc = o->nodes && C.sites.frame && C.sites.state ? lg_addrmap_reserve(&C.map, o->n)
+                                                        : -ENOMEM;
     for (size_t i = 0; rc == 0 && i < o->n; i++) {
         const lg_walk_obj_t *wo = &w->objs[i];
         o->nodes[i] = (lg_onode_t){.addr = wo->addr, .size = wo->size, .type = wo->type,
                                    .refcount = wo->refcount, .ref_start = wo->ref_start,
                                    .ref_end = i + 1 < o->n ? w->objs[i + 1].ref_start : w->nrefs};
-        amap_put(&C.map, wo->addr, i);
+        rc = index_put(&C.map, wo->addr, i);
     }
     o->counted_only = t->rc_depth == 0;
     /* allocation stacks and last events (one replay); do increments carry stacks? */
@@ -1082,7 +971,7 @@ int lg_objects_build(lg_leakset_t *ls, size_t ti, const lg_snapshot_t *S, lg_obj
         const lg_obj_event_t *e = &t->objev[i];
         if (e->seq >= w->seq) break;
         if ((e->kind == LG_REC_INCREF || e->kind == LG_REC_DECREF) && e->stack) o->stacks = true;
-        long v = amap_get(&C.map, e->addr);
+        long v = index_at(&C.map, e->addr);
         if (v < 0) continue;
         lg_onode_t *x = &o->nodes[v];
         if (e->kind == LG_REC_OBJ_ALLOC) {
@@ -1095,20 +984,23 @@ int lg_objects_build(lg_leakset_t *ls, size_t ti, const lg_snapshot_t *S, lg_obj
     for (size_t i = 0; rc == 0 && i < o->n && o->garbage_list < 0; i++) {
         const lg_onode_t *x = &o->nodes[i];
         if (x->type >= t->ntypes || strcmp(t->types[x->type], "list") || !x->stack) continue;
-        lg_frame_t *fr;
-        long nf = lg_leakset_frames(ls, ti, x->stack, x->aseq, 8, &fr);
+        lg_frame_t *f;
+        long nf = lg_frames_stack(fr, x->stack, x->aseq, 8, &f);
         for (long k = 0; k < nf; k++)
-            if (fr[k].function && !strcmp(fr[k].function, "rc_gc_garbage")) o->garbage_list = (long)i;
-        free(fr);
+            if (f[k].function && !strcmp(f[k].function, "rc_gc_garbage")) o->garbage_list = (long)i;
+        free(f);
     }
     if (rc == 0) rc = counts(&C);
+    if (rc == 0) rc = graph(&C);
     if (rc == 0) rc = states(&C);
     if (rc == 0) rc = cycles(&C);
     if (rc == 0) rc = refcount_leaks(&C);
     if (rc == 0) rc = collector(&C);
-    amap_free(&C.map);
+    lg_addrmap_free(&C.map);
     free(C.hid);
-    free(C.hstart);
+    free(C.estart);
+    free(C.eto);
+    free(C.eorig);
     free(C.sites.frame);
     free(C.sites.state);
     if (rc) {

@@ -4,7 +4,8 @@
  * the uncollected cycles among them with the reason the runtime's collector left them, the
  * objects whose count exceeds every explained reference (refcount leaks) with the increments
  * that were never matched, and the collector's activity. Pure computation on a loaded trace
- * plus symbolization through the leak set; it never prints (report.c and graph.c do). */
+ * plus symbolization through the trace's frames (frames.h); it never prints (report.c and
+ * graph.c do) and knows nothing of the leak set (leaks.c builds it and makes its records). */
 #ifndef LG_OBJECTS_H
 #define LG_OBJECTS_H
 
@@ -12,10 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "symbolize.h"
+#include "frames.h"
 #include "trace.h"
-
-struct lg_leakset;
 
 enum lg_obj_state {
     LG_OBJ_HELD = 0,    /* reachable from an object that a root or a malloc block holds */
@@ -147,17 +146,18 @@ typedef struct lg_objects {
     uint64_t lost_objects, lost_bytes, cycle_objects, cycle_bytes, leak_refs;
 } lg_objects_t;
 
-/* Analyses trace `ti` of the set at the walk of snapshot S (or the last walk if S is NULL).
- * *out is NULL when the trace has no walk. Returns 0 or -ENOMEM. */
-int lg_objects_build(struct lg_leakset *ls, size_t ti, const lg_snapshot_t *S, lg_objects_t **out);
+/* Analyses the trace of fr (trace number ti of the set, kept in o->trace) at the walk of
+ * snapshot S (or the last walk if S is NULL), symbolizing through fr. *out is NULL when the
+ * trace has no walk. Returns 0 or -ENOMEM. */
+int lg_objects_build(lg_frames_t *fr, size_t ti, const lg_snapshot_t *S, lg_objects_t **out);
 void lg_objects_free(lg_objects_t *o);
 
 /* The call site of a stack (its first frame outside the runtime); *store is set when a
  * runtime function other than the count primitives lies between the event and that frame (the
  * runtime stored or released the reference on the caller's behalf). Returns false when the
- * stack is empty or unknown. */
-bool lg_objects_site(struct lg_leakset *ls, size_t ti, uint32_t stack, uint64_t seq,
-                     lg_frame_t *site, bool *store);
+ * stack is empty or unknown. The leak set's form, lg_objects_site, is in leaks.h. */
+bool lg_objects_call_site(lg_frames_t *fr, uint32_t stack, uint64_t seq, lg_frame_t *site,
+                          bool *store);
 
 /* "Node@2": the node's type and its number within `o` (1-based walk order). */
 const char *lg_objects_name(const lg_objects_t *o, const lg_trace_t *t, uint32_t node, char *buf,

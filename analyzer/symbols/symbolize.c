@@ -15,6 +15,8 @@
  *             remembers how many modules were registered when it was computed; a later
  *             registration may change which module covers the pc, so such an entry is recomputed.
  *   strings   interned in a hash set: function and file names repeat across thousands of pcs.
+ *             Neither table is common/addrmap: their keys are not one non-zero word
+ *             (analyzer/symbols/README.md says why).
  *
  * Inlined frames: dwarf_getscopes gives the innermost scope DIE at the pc; dwarf_getscopes_die on
  * that DIE gives its concrete parents in the DIE tree (lexical blocks, inlined_subroutine
