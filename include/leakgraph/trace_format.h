@@ -47,7 +47,7 @@ enum lg_block_type {
  * Pointers are aligned words; a word points to a block when it lies in [addr, addr+size)
  * (or equals addr for a zero-sized block).
  * Optional runtime-object section, after the edges, present when kv has LG_KEY_SNAP_OBJECTS = 1
- * (older readers stop before it; analyzer/scan.c, lg_scan_objects, says what is counted):
+ * (older readers stop before it; analyzer/collect/scan.c, lg_scan_objects, says what is counted):
  *   uv nobjects (the walk's objects that were scanned)
  *   uv nheld, per object with holders, ascending address: addr - previous (uv), root words
  *      pointing exactly at it (uv), malloc-block words pointing exactly at it (uv), address of
