@@ -63,13 +63,6 @@ bool lg_baseline_sniff(const char *path)
     return ok;
 }
 
-static int kind_by_name(const char *s)
-{
-    for (int k = 0; k < LG_KIND_COUNT; k++)
-        if (strcmp(lg_kind_name(k), s) == 0) return k;
-    return -1;
-}
-
 int lg_baseline_load(lg_baseline_t *b, const char *path, char *err, size_t errlen)
 {
     memset(b, 0, sizeof *b);
@@ -103,7 +96,7 @@ int lg_baseline_load(lg_baseline_t *b, const char *path, char *err, size_t errle
             rc = -EINVAL;
             break;
         }
-        int k = kind_by_name(kind);
+        int k = lg_kind_by_name(kind, strlen(kind));
         if (k < 0) {
             snprintf(err, errlen, "%s:%d: unknown kind '%s'", path, lineno, kind);
             rc = -EINVAL;

@@ -44,15 +44,6 @@ static void no_limits(lg_policy_t *p)
     p->record = p->total = (lg_limit_t){LG_NO_LIMIT, LG_NO_LIMIT};
 }
 
-static int kind_by_name(const char *s, size_t n)
-{
-    for (int k = 0; k < LG_KIND_COUNT; k++) {
-        const char *name = lg_kind_name(k);
-        if (strlen(name) == n && strncmp(name, s, n) == 0) return k;
-    }
-    return -1;
-}
-
 static void limit_text(char *buf, size_t len, const lg_limit_t *l)
 {
     size_t o = 0;
@@ -148,7 +139,7 @@ static int parse_item(lg_policy_t *p, const char *s, size_t n, bool *named, char
     if (hn == 5 && !strncmp(s, "total", 5)) lim = &p->total;
     else if (hn == 6 && !strncmp(s, "record", 6)) lim = &p->record;
     else {
-        int k = kind_by_name(s, hn);
+        int k = lg_kind_by_name(s, hn);
         if (k < 0) {
             snprintf(err, errlen, "'%.*s': not a leak kind (definite, indirect, possible, "
                                   "reachable, unfreed, cycle, refcount), total or record",

@@ -260,9 +260,7 @@ static int parse_kinds(reader_t *rd, const char *list, unsigned *out)
             continue;
         }
         if (!strcmp(t, "none")) continue;
-        int k = -1;
-        for (int j = 0; j < LG_KIND_COUNT; j++)
-            if (!strcmp(t, lg_kind_name(j))) k = j;
+        int k = lg_kind_by_name(t, strlen(t));
         if (k < 0) return syntax(rd, "unknown leak kind '%s'", t);
         bits |= 1u << k;
     }

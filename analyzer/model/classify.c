@@ -43,6 +43,15 @@ const char *lg_kind_name(int kind)
     return kind >= 0 && kind < LG_KIND_COUNT ? names[kind] : "?";
 }
 
+int lg_kind_by_name(const char *s, size_t n)
+{
+    for (int k = 0; k < LG_KIND_COUNT; k++) {
+        const char *name = lg_kind_name(k);
+        if (strlen(name) == n && strncmp(name, s, n) == 0) return k;
+    }
+    return -1;
+}
+
 typedef struct mark {
     uint32_t *stack;
     size_t top;

@@ -23,6 +23,8 @@ enum lg_kind {
 };
 
 const char *lg_kind_name(int kind); /* "definite", "indirect", ... */
+/* The kind named by the n bytes at s (a name lg_kind_name gives), or -1. */
+int lg_kind_by_name(const char *s, size_t n);
 
 typedef struct lg_cycle {
     uint32_t *members; /* block indices, ascending */
