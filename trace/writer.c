@@ -125,11 +125,12 @@ static int write_kv_block(lg_collector_t *c, uint32_t type, const uint8_t *kv, s
     return rc;
 }
 
-int lg_collector_open(lg_collector_t **out, lg_region_t *r, const char *path)
+/* A writer of the file at path, which open(2) with flags must accept (it is only tried here:
+ * every append opens it again). Returns 0 with *out set, or a negative errno. */
+static int collector_new(lg_collector_t **out, const char *path, int flags)
 {
     lg_collector_t *c = calloc(1, sizeof *c);
     if (!c) return -ENOMEM;
-    c->region = r;
     c->path = strdup(path);
     c->zc = ZSTD_createCCtx();
     if (!c->path || !c->zc) {
@@ -137,19 +138,29 @@ int lg_collector_open(lg_collector_t **out, lg_region_t *r, const char *path)
         return -ENOMEM;
     }
     ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel, LG_ZSTD_LEVEL);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = open(path, flags, 0600);
     if (fd < 0) {
         int e = -errno;
         lg_collector_close(c);
         return e;
     }
     close(fd);
+    *out = c;
+    return 0;
+}
+
+int lg_collector_open(lg_collector_t **out, lg_region_t *r, const char *path)
+{
+    lg_collector_t *c;
+    int rc = collector_new(&c, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC);
+    if (rc) return rc;
+    c->region = r;
 
     uint8_t hdr[LG_TRACE_FILE_HEADER_SIZE] = {0};
     memcpy(hdr, LG_TRACE_MAGIC, 8);
     lg_put_u32le(hdr + 8, LG_TRACE_VERSION);
     lg_put_u32le(hdr + 12, LG_TRACE_FILE_HEADER_SIZE);
-    int rc = append_file(c, hdr, sizeof hdr);
+    rc = append_file(c, hdr, sizeof hdr);
 
     /* PROCESS block: what the shim wrote into the region, plus the collector's own keys. */
     uint32_t ilen = r->hdr.info_len <= LG_INFO_BYTES ? r->hdr.info_len : 0;
@@ -174,24 +185,7 @@ int lg_collector_open(lg_collector_t **out, lg_region_t *r, const char *path)
 
 int lg_collector_open_append(lg_collector_t **out, const char *path)
 {
-    lg_collector_t *c = calloc(1, sizeof *c);
-    if (!c) return -ENOMEM;
-    c->path = strdup(path);
-    c->zc = ZSTD_createCCtx();
-    if (!c->path || !c->zc) {
-        lg_collector_close(c);
-        return -ENOMEM;
-    }
-    ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel, LG_ZSTD_LEVEL);
-    int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        int e = -errno;
-        lg_collector_close(c);
-        return e;
-    }
-    close(fd);
-    *out = c;
-    return 0;
+    return collector_new(out, path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /* Builds in c->zbuf a block of `type` whose payload is the plen bytes of `prefix` followed by
