@@ -77,6 +77,25 @@ def helper_python(module):
     return None
 
 
+def valid_sarif(name, text):
+    """Checks text against the SARIF 2.1.0 schema (--schema); False if it could not be checked
+    (no jsonschema) or is not valid."""
+    py = helper_python("jsonschema")
+    if not py:
+        fail("no python3 with jsonschema (scripts/install-deps.sh installs python3-jsonschema)")
+        return False
+    v = subprocess.run([py, "-c", """
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+doc = json.loads(sys.stdin.read())
+errs = sorted(jsonschema.Draft4Validator(schema).iter_errors(doc), key=lambda e: list(e.path))
+for e in errs[:10]:
+    print("schema error at", list(e.path), e.message[:300])
+sys.exit(1 if errs else 0)
+""", A.schema], input=text, capture_output=True, text=True)
+    return check(v.returncode == 0, "SARIF (%s) is not valid against the 2.1.0 schema:\n%s%s" % (name, v.stdout, v.stderr))
+
+
 # ---- policies and exit codes ----------------------------------------------------------------
 
 def t_policy():
@@ -540,21 +559,9 @@ def t_sarif():
     expect(r, LEAKS, "sarif run")
     r2 = lg("check", "--format", "sarif", "--suppressions", sup, *t)
     expect(r2, LEAKS, "sarif to stdout")
-    py = helper_python("jsonschema")
     for name, text in [("file", open(out).read()), ("stdout", r2.stdout)]:
-        if not py:
-            fail("no python3 with jsonschema (scripts/install-deps.sh installs python3-jsonschema)")
+        if not valid_sarif(name, text):
             break
-        v = subprocess.run([py, "-c", """
-import json, sys, jsonschema
-schema = json.load(open(sys.argv[1]))
-doc = json.loads(sys.stdin.read())
-errs = sorted(jsonschema.Draft4Validator(schema).iter_errors(doc), key=lambda e: list(e.path))
-for e in errs[:10]:
-    print("schema error at", list(e.path), e.message[:300])
-sys.exit(1 if errs else 0)
-""", A.schema], input=text, capture_output=True, text=True)
-        check(v.returncode == 0, "SARIF (%s) is not valid against the 2.1.0 schema:\n%s%s" % (name, v.stdout, v.stderr))
     s = json.load(open(out))
     check(s["version"] == "2.1.0" and len(s["runs"]) == 1, "sarif version/runs")
     run = s["runs"][0]
@@ -650,6 +657,181 @@ def t_json_text():
     check(len(lines) <= 2 + 2 * 8 + 2, "summary has %d lines:\n%s" % (len(lines), r.stdout))
     check(lines[-1].startswith("leakgraph check: FAIL: ") and lines[-1].endswith("(exit 1)"), "last line %r" % lines[-1])
     check("--quiet" and len(lg("check", "--quiet", *t).stdout.splitlines()) == 1, "--quiet: one line")
+
+
+# ---- verdicts that fail closed: traces cut, damaged or without their final leak check -------
+
+def cut_copy(src, dst, keep):
+    """A copy of the trace src, cut after `keep` bytes (a negative keep drops that many)."""
+    with open(src, "rb") as f:
+        data = f.read()
+    with open(dst, "wb") as f:
+        f.write(data[:keep])
+    return dst
+
+
+def damaged_copy(src, dst):
+    """A copy of the trace src with one byte of the block in its middle changed."""
+    with open(src, "rb") as f:
+        data = bytearray(f.read())
+    data[len(data) // 2] ^= 0xff
+    with open(dst, "wb") as f:
+        f.write(data)
+    return dst
+
+
+def incomplete_lines(text, cmd="check"):
+    """The lines that name a trace whose verdict is incomplete."""
+    return [l for l in text.splitlines() if l.startswith("leakgraph %s: incomplete: " % cmd)]
+
+
+def expect_incomplete(d, name, paths, reason, leaks=False):
+    """check on paths exits 3, names the trace paths[-1] and says `reason`; the JSON, JUnit and
+    SARIF outputs carry it too. leaks: the records read still fail the policy."""
+    bad = paths[-1]
+    r = lg("check", *paths)
+    expect(r, ERROR, "%s: check" % name)
+    lines = incomplete_lines(r.stdout)
+    check(len(lines) == 1 and bad in lines[0] and reason in lines[0],
+          "%s: one line naming %s and why (%r): %s" % (name, bad, reason, r.stdout))
+    last = r.stdout.splitlines()[-1]
+    check(last.endswith("(exit 3)") and "PASS" not in last and (("FAIL" in last) == leaks),
+          "%s: last line %r" % (name, last))
+    q = lg("check", "--quiet", *paths)
+    expect(q, ERROR, "%s: check --quiet" % name)
+    check(len(incomplete_lines(q.stdout)) == 1 and len(q.stdout.splitlines()) == 2,
+          "%s: --quiet keeps the trace's line and the verdict's: %r" % (name, q.stdout))
+    # JSON
+    r, j = check_json(*paths)
+    expect(r, ERROR, "%s: check --format json" % name)
+    inc = j.get("incomplete") or []
+    check(j.get("exit_code") == 3 and len(inc) == 1 and inc[0].get("trace") == bad and reason in inc[0].get("reason", ""),
+          "%s: json incomplete %s, exit_code %s" % (name, inc, j.get("exit_code")))
+    procs = [p for p in j.get("processes", []) if p.get("trace") == bad]
+    check(len(procs) == 1 and reason in (procs[0].get("incomplete") or ""), "%s: json process %s" % (name, procs))
+    check(j.get("verdict") == ("fail" if leaks else "pass"), "%s: json verdict of the leaks alone %s" % (name, j.get("verdict")))
+    check(j.get("allow_incomplete") is False, "%s: allow_incomplete %s" % (name, j.get("allow_incomplete")))
+    # JUnit: an <error type="incomplete"> in the case of that process
+    import xml.etree.ElementTree as ET
+    xml = os.path.join(d, name + ".xml")
+    expect(lg("check", "--junit", xml, *paths), ERROR, "%s: check --junit" % name)
+    root = ET.parse(xml).getroot()
+    errs = [(c.get("name"), e.get("type"), e.get("message")) for c in root.iter("testcase") for e in c.findall("error")]
+    check(len(errs) == 1 and errs[0][1] == "incomplete" and reason in errs[0][2] and root.get("errors") == "1",
+          "%s: junit errors %s (errors=%s)" % (name, errs, root.get("errors")))
+    # SARIF: the invocation failed, with a notification that says why
+    r = lg("check", "--format", "sarif", *paths)
+    expect(r, ERROR, "%s: check --format sarif" % name)
+    if valid_sarif(name, r.stdout):
+        inv = json.loads(r.stdout)["runs"][0]["invocations"][0]
+        notes = inv.get("toolExecutionNotifications", [])
+        check(inv["executionSuccessful"] is False and inv["exitCode"] == 3 and len(notes) == 1 and
+              notes[0]["level"] == "error" and bad in notes[0]["message"]["text"] and reason in notes[0]["message"]["text"],
+              "%s: sarif invocation %s" % (name, inv))
+
+
+def t_incomplete():
+    """A gate never passes on a check that did not happen: check exits 3 on a cut, a damaged, and
+    an unchecked trace, names it, and says why in every format."""
+    d = tmpdir()
+    t = trace(d, "definite", "3")
+    clean = trace(d, "reachable", name="clean.lgt")
+    expect(lg("check", *clean), PASS, "the clean trace passes")
+    size = os.path.getsize(t[0])
+    # cut in its last block (its END): the leak check is there, the trace is not whole
+    end_cut = cut_copy(t[0], os.path.join(d, "endcut.lgt"), -1)
+    expect_incomplete(d, "endcut", [end_cut], "the trace is incomplete: truncated", leaks=True)
+    # cut in the middle (the disk filled up): no leak check left, only 'unfreed' blocks
+    mid_cut = cut_copy(t[0], os.path.join(d, "midcut.lgt"), size // 2)
+    expect_incomplete(d, "midcut", [mid_cut], "the trace is incomplete: truncated")
+    expect_incomplete(d, "midcut_beside_clean", [clean[0], mid_cut], "the trace is incomplete")
+    # a damaged block
+    bad = damaged_copy(t[0], os.path.join(d, "damaged.lgt"))
+    expect_incomplete(d, "damaged", [bad], "the trace is incomplete: corrupt")
+    # killed by SIGKILL: no leak check could be taken
+    k = trace(d, "definite", "2", "kill", name="k.lgt")
+    expect_incomplete(d, "sigkill", k, "no leak check: the process was killed by SIGKILL")
+    # killed by SIGTERM with no leakgraph binary to take a check (preloaded by hand)
+    h = os.path.join(d, "term.lgt")
+    lgdriver.preloaded([prog(), "definite", "1", "term"], h, env={"LEAKGRAPH_BIN": "/nonexistent"})
+    expect_incomplete(d, "sigterm_nobin", traces(h), "no leak check: the process was killed by SIGTERM")
+    # a check taken while it ran is not its final one, unless --check-number asks for it
+    m = os.path.join(d, "m.lgt")
+    r = lg("run", "--quiet", "--output", m, "--", prog(), "definite", "1", "usr2", "kill",
+           env=dict(os.environ, LEAKGRAPH_CHECK_SIGNAL="USR2"), timeout=120)
+    check("# snapshot id=1 reason=3" in lgdriver.dump(m), "a check at the signal: %s" % r.stderr)
+    expect_incomplete(d, "midrun_check", [m], "no final leak check: the process was killed by SIGKILL", leaks=True)
+    expect(lg("check", "--check-number", "1", m), LEAKS, "--check-number 1: the check asked for is there")
+    # --allow-incomplete: the user accepts them, each still named; the verdict is on what was read
+    r = lg("check", "--allow-incomplete", *k)
+    expect(r, PASS, "--allow-incomplete, default policy: the unchecked blocks are 'unfreed'")
+    check(len([l for l in r.stdout.splitlines() if "incomplete (accepted)" in l and k[0] in l]) == 1,
+          "--allow-incomplete still names the trace: %r" % r.stdout)
+    expect(lg("check", "--allow-incomplete", "--policy", "unfreed", *k), LEAKS, "--allow-incomplete --policy unfreed")
+    expect(lg("check", "--allow-incomplete", end_cut), LEAKS, "--allow-incomplete: the leaks read still fail")
+    r, j = check_json("--allow-incomplete", *k)
+    check(j.get("allow_incomplete") is True and len(j.get("incomplete") or []) == 1 and j.get("exit_code") == 0,
+          "--allow-incomplete json: %s %s" % (j.get("allow_incomplete"), j.get("incomplete")))
+    r = lg("check", "--allow-incomplete", "--format", "sarif", *k)
+    if valid_sarif("allowed", r.stdout):
+        inv = json.loads(r.stdout)["runs"][0]["invocations"][0]
+        notes = inv.get("toolExecutionNotifications", [])
+        check(inv["executionSuccessful"] is True and len(notes) == 1 and notes[0]["level"] == "warning",
+              "--allow-incomplete sarif: %s" % inv)
+
+
+def t_incomplete_run():
+    """run --check: a program killed by SIGKILL has no leak check (exit 3, with the program's
+    status said); an image replaced by exec and a child that leaves by _exit are whole."""
+    d = tmpdir()
+    js = os.path.join(d, "k.json")
+    r = lg("run", "--check", "--json", js, "--output", os.path.join(d, "k.lgt"), "--", prog(), "definite", "1", "kill",
+           timeout=120)
+    expect(r, ERROR, "run --check, the program raises SIGKILL: no leak check was possible")
+    check("the program failed: status (128 + signal) 137" in r.stderr, "program status said: %r" % r.stderr)
+    lines = incomplete_lines(r.stderr, "run")
+    check(len(lines) == 1 and "k.lgt" in lines[0] and "killed by SIGKILL" in lines[0], "incomplete line: %r" % r.stderr)
+    with open(js) as f:
+        j = json.load(f)
+    check(j["exit_code"] == 3 and j["program"]["status"] == 137 and len(j["incomplete"]) == 1, "json: %s" % j)
+    r = lg("run", "--check", "--allow-incomplete", "--output", os.path.join(d, "k2.lgt"), "--", prog(), "kill", timeout=120)
+    expect(r, PROGRAM, "run --check --allow-incomplete, SIGKILL: the program's failure")
+    # exec: the first image's blocks vanish with it; the image that replaced it is checked
+    r = lg("run", "--check", "--output", os.path.join(d, "e.lgt"), "--", prog(), "definite", "1", "exec", "reachable",
+           timeout=120)
+    expect(r, PASS, "run --check, exec: the replaced image needs no leak check")
+    check(not incomplete_lines(r.stderr, "run") and "replaced by exec" in r.stderr, "exec: %r" % r.stderr)
+    r = lg("run", "--check", "--output", os.path.join(d, "e2.lgt"), "--", prog(), "exec", "definite", "1", timeout=120)
+    expect(r, LEAKS, "run --check, the exec'd image leaks")
+    # a forked child that leaves by _exit takes its leak check
+    r = lg("run", "--check", "--output", os.path.join(d, "x.lgt"), "--", prog(), "child_exit", "reachable", timeout=120)
+    expect(r, LEAKS, "run --check, a child leaving by _exit: its leak is found")
+    check(not incomplete_lines(r.stderr, "run"), "_exit: %r" % r.stderr)
+
+
+def t_disk_full():
+    """The disk fills up mid-run (a 256 KiB tmpfs in a private mount namespace that the program
+    itself fills once its trace has begun): run --check must not pass on the lost rest."""
+    d = tmpdir()
+    mnt = os.path.join(d, "mnt")
+    os.mkdir(mnt)
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=256k tmpfs '%s'" % mnt],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise lgdriver.Skip("no private mount namespace with a tmpfs here (unshare -m as root): %s"
+                            % probe.stderr.strip())
+    out = os.path.join(mnt, "t.lgt")
+    js = os.path.join(d, "t.json")
+    script = ("mount -t tmpfs -o size=256k tmpfs '%s' && exec '%s' run --check --json '%s' --output '%s' -- '%s' "
+              "fill '%s' '%s' scatter 5000" % (mnt, A.lg, js, out, prog(), out, os.path.join(mnt, "fill")))
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=120)
+    expect(r, ERROR, "run --check with the disk full mid-run")
+    lines = incomplete_lines(r.stderr, "run")
+    check(len(lines) == 1 and "t.lgt" in lines[0] and "the trace is incomplete" in lines[0], "named: %r" % r.stderr)
+    check("PASS" not in r.stderr, "no PASS: %r" % r.stderr)
+    with open(js) as f:
+        j = json.load(f)
+    check(j["exit_code"] == 3 and len(j["incomplete"]) == 1, "json: %s" % j.get("incomplete"))
 
 
 if __name__ == "__main__":
