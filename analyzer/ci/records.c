@@ -108,8 +108,6 @@ int lg_ci_build(lg_ci_set_t *cs, lg_leakset_t *ls, const struct lg_policy *p)
     cs->recs = calloc(ls->nleaks ? ls->nleaks : 1, sizeof *cs->recs);
     if (!cs->recs) return -ENOMEM;
     cs->nrecs = ls->nleaks;
-    for (size_t i = 0; i < ls->ntraces; i++)
-        if (!ls->procs[i].snap) cs->no_check_traces++;
     for (size_t i = 0; i < ls->nleaks; i++) {
         lg_ci_rec_t *r = &cs->recs[i];
         const lg_leak_t *l = &ls->leaks[i];
@@ -140,6 +138,8 @@ void lg_ci_free(lg_ci_set_t *cs)
     }
     free(cs->recs);
     free(cs->viol);
+    for (size_t i = 0; cs->gap && i < cs->ls->ntraces; i++) free(cs->gap[i]);
+    free(cs->gap);
     memset(cs, 0, sizeof *cs);
 }
 

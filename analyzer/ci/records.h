@@ -57,8 +57,11 @@ typedef struct lg_ci_set {
     size_t nviol;
     uint64_t fail_bytes, fail_blocks, fail_records; /* records LG_REC_FAILED (cycles excluded
                                                        from bytes and blocks) */
-    uint64_t no_check_traces; /* traces without a leak check: only "unfreed" records */
     bool failed;
+    /* traces whose verdict is incomplete, filled by lg_ci_find_gaps (complete.h) */
+    char **gap;          /* per trace: why (malloc'ed), NULL when the trace was seen whole */
+    size_t ngaps;        /* traces with a gap */
+    bool gaps_allowed;   /* --allow-incomplete: gaps are named but do not fail the command */
 } lg_ci_set_t;
 
 /* How many user frames identify a leak. Three tell apart the same allocator reached from

@@ -49,6 +49,7 @@ typedef struct lg_ci_cmd {
     int gen_supp; /* -1: no */
     uint32_t check_number;
     bool quiet;
+    bool allow_incomplete; /* --allow-incomplete: traces not seen whole do not exit 3 */
     /* run --check */
     int program_status; /* -1: not run */
     char **program_argv;
@@ -62,6 +63,7 @@ typedef struct lg_ci_cmd {
 enum {
     OPT_POLICY = 1000, OPT_POLICY_FILE, OPT_SUPP, OPT_BASELINE, OPT_FORMAT, OPT_JSON, OPT_SARIF,
     OPT_JUNIT, OPT_SRCROOT, OPT_GENSUPP, OPT_CHECKNO, OPT_QUIET, OPT_OUTPUT, OPT_CHECK,
+    OPT_ALLOW_INCOMPLETE,
 };
 
 #define CI_LONG_OPTS                                                                          \
@@ -74,7 +76,8 @@ enum {
     {"junit", required_argument, NULL, OPT_JUNIT},                                           \
     {"source-root", required_argument, NULL, OPT_SRCROOT},                                   \
     {"gen-suppressions", optional_argument, NULL, OPT_GENSUPP},                              \
-    {"check-number", required_argument, NULL, OPT_CHECKNO}
+    {"check-number", required_argument, NULL, OPT_CHECKNO},                                  \
+    {"allow-incomplete", no_argument, NULL, OPT_ALLOW_INCOMPLETE}
 
 /* Starts o for command `cmd` with the default policy and no inputs. */
 void lg_ci_cmd_init(lg_ci_cmd_t *o, const char *cmd);

@@ -7,7 +7,9 @@
  *   2. symbolize each record and fingerprint it (ci/records.c);
  *   3. suppressions hide records (ci/suppress.c), the baseline marks known ones
  *      (ci/baseline.c);
- *   4. the policy decides (ci/policy.c); the exit code follows from it.
+ *   4. the policy decides (ci/policy.c);
+ *   5. the traces it could not see whole are named (ci/complete.c: cut, damaged, events lost,
+ *      no final leak check); the exit code follows from 4 and 5.
  * check and run --check go through all of it (lg_ci_cmd_evaluate); baseline and diff stop after
  * step 3's suppressions (lg_ci_cmd_baseline_of). The commands themselves are in cmd_*.c. */
 #define _GNU_SOURCE
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "ci_out.h"
+#include "complete.h"
 #include "junit.h"
 #include "leaks.h"
 #include "sarif.h"
@@ -83,6 +86,7 @@ int lg_ci_cmd_option(lg_ci_cmd_t *o, int c, const char *arg)
         return 0;
     }
     case OPT_QUIET: o->quiet = true; return 0;
+    case OPT_ALLOW_INCOMPLETE: o->allow_incomplete = true; return 0;
     default: return lg_ci_cmd_usage_error(o, "%s", "bad option (leakgraph help)");
     }
 }
@@ -227,13 +231,19 @@ int lg_ci_cmd_evaluate(lg_ci_cmd_t *o, char **paths, size_t n)
     lg_ci_set_t *cs = &r.cs;
     int rc, code = ci_run_build(o, paths, n, &r);
     if (code) goto out;
-    if ((o->have_base && (rc = lg_baseline_apply(&o->base, cs))) || (rc = lg_policy_eval(cs))) {
+    if ((o->have_base && (rc = lg_baseline_apply(&o->base, cs))) || (rc = lg_policy_eval(cs)) ||
+        (rc = lg_ci_find_gaps(cs, o->check_number))) {
         fprintf(stderr, "leakgraph %s: %s\n", o->cmd, strerror(-rc));
         code = LG_EXIT_ERROR;
         goto out;
     }
-    /* precedence: leakgraph's error > the program's failure > leaks > pass */
-    code = o->program_status > 0 ? LG_EXIT_PROGRAM : cs->failed ? LG_EXIT_LEAKS : LG_EXIT_PASS;
+    cs->gaps_allowed = o->allow_incomplete;
+    /* precedence (docs/ci.md): leakgraph's error, or a trace not seen whole (a check that did
+     * not happen fails the gate, whatever its cause) > the program's failure > leaks > pass */
+    code = cs->ngaps && !cs->gaps_allowed ? LG_EXIT_ERROR
+           : o->program_status > 0        ? LG_EXIT_PROGRAM
+           : cs->failed                   ? LG_EXIT_LEAKS
+                                          : LG_EXIT_PASS;
     bool running = o->program_status >= 0;
     if ((o->json_out && emit_file(o->json_out, LG_OUT_JSON, o, cs, code)) ||
         (o->sarif_out && emit_file(o->sarif_out, LG_OUT_SARIF, o, cs, code)) ||

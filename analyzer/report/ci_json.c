@@ -2,6 +2,7 @@
  * it): what `check --format json` and `--json FILE` write. It only prints. */
 #define _GNU_SOURCE
 #include "ci_out.h"
+#include "complete.h"
 
 #include <inttypes.h>
 
@@ -42,7 +43,16 @@ void lg_ci_json(FILE *out, const lg_ci_set_t *cs, const lg_ci_out_t *o)
         if (i) fputc(',', out);
         lg_json_str(out, cs->viol[i].text);
     }
-    fputs("],\n\"program\":", out);
+    fputs("],\n\"incomplete\":[", out);
+    for (size_t ti = 0, k = 0; ti < ls->ntraces; ti++) {
+        if (!lg_ci_gap(cs, ti)) continue;
+        fprintf(out, "%s{\"pid\":%d,\"trace\":", k++ ? "," : "", ls->traces[ti].pid);
+        lg_json_str(out, ls->traces[ti].path);
+        fputs(",\"reason\":", out);
+        lg_json_str(out, lg_ci_gap(cs, ti));
+        fputc('}', out);
+    }
+    fprintf(out, "],\"allow_incomplete\":%s,\n\"program\":", cs->gaps_allowed ? "true" : "false");
     if (o->program_status >= 0) {
         fputs("{\"argv\":[", out);
         for (char **a = o->program_argv; a && *a; a++) {
@@ -77,9 +87,11 @@ void lg_ci_json(FILE *out, const lg_ci_set_t *cs, const lg_ci_out_t *o)
         if (t->end_reason == LG_END_EXIT) fprintf(out, ",\"exit_status\":%d", t->exit_status);
         else fputs(",\"exit_status\":null", out);
         fprintf(out, ",\"signal\":%d,\"end\":\"%s\",\"complete\":%s,\"leak_check\":%s,"
-                     "\"failed_records\":%" PRIu64 ",\"verdict\":\"%s\"}",
+                     "\"failed_records\":%" PRIu64 ",\"verdict\":\"%s\",\"incomplete\":",
                 t->signal, lg_end_reason_name(t->end_reason), t->complete ? "true" : "false",
                 ls->procs[ti].snap ? "true" : "false", nf, nf ? "fail" : "pass");
+        lg_json_str(out, lg_ci_gap(cs, ti));
+        fputc('}', out);
     }
     fputs("],\n\"records\":[", out);
     for (size_t i = 0; i < cs->nrecs; i++) {

@@ -27,12 +27,15 @@ typedef struct lg_ci_out {
 } lg_ci_out_t;
 
 /* ci_text.c: the summary for CI logs: the policy, each process with its verdict and its records
- * (the first 20 of each), what each suppression hid, the baseline's counts, then
- * the verdict's line with the violations and the exit code. With o->quiet only the last. */
+ * (the first 20 of each), what each suppression hid, the baseline's counts, one line per trace
+ * not seen whole (ci/complete.h), then the verdict's line with the violations and the exit
+ * code. With o->quiet only the lines of the traces not seen whole, the program's failure and
+ * the verdict's line. */
 void lg_ci_text(FILE *out, const lg_ci_set_t *cs, const lg_ci_out_t *o);
 
-/* ci_json.c: the verdict as one JSON object (docs/ci.md): verdict, policy, violations, program,
- * summary per status, processes, records with their stacks, suppressions, baseline. */
+/* ci_json.c: the verdict as one JSON object (docs/ci.md): verdict, policy, violations, the
+ * traces not seen whole, program, summary per status, processes, records with their stacks,
+ * suppressions, baseline. */
 void lg_ci_json(FILE *out, const lg_ci_set_t *cs, const lg_ci_out_t *o);
 
 /* ci_supp.c: --gen-suppressions: one rule in `format` (enum lg_supp_origin) for each record

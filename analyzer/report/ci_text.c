@@ -3,6 +3,7 @@
  * It only prints. */
 #define _GNU_SOURCE
 #include "ci_out.h"
+#include "complete.h"
 #include "path.h"
 
 #include <inttypes.h>
@@ -60,14 +61,14 @@ void lg_ci_text(FILE *out, const lg_ci_set_t *cs, const lg_ci_out_t *o)
             case LG_END_EXEC: fputs(", replaced by exec", out); break;
             default: fputs(", end not recorded", out); break;
             }
-            fprintf(out, ": %s\n", nf ? "FAIL" : "pass");
-            if (!ls->procs[ti].snap)
-                fputs("    note: no leak check in this trace; its records are 'unfreed' (add "
-                      "'unfreed' to the policy to gate on them)\n",
-                      out);
-            if (!t->complete)
-                fprintf(out, "    note: the trace is incomplete: %s\n",
-                        t->problem ? t->problem : "unknown reason");
+            const char *gap = lg_ci_gap(cs, ti);
+            fprintf(out, ": %s%s\n", nf ? "FAIL" : "pass",
+                    !gap ? "" : cs->gaps_allowed ? " (incomplete, accepted)" : ", INCOMPLETE");
+            if (gap)
+                fprintf(out, "    incomplete: %s%s\n", gap,
+                        ls->procs[ti].snap ? "" : " (its records are 'unfreed')");
+            else if (!ls->procs[ti].snap)
+                fputs("    note: no leak check in this trace; its records are 'unfreed'\n", out);
             for (size_t i = 0; i < cs->nrecs; i++) {
                 const lg_ci_rec_t *r = &cs->recs[i];
                 if (r->leak->trace != ti || r->status == LG_REC_IGNORED) continue;
@@ -102,6 +103,15 @@ void lg_ci_text(FILE *out, const lg_ci_set_t *cs, const lg_ci_out_t *o)
                     o->baseline_path, known, nnew, grew, unseen, unseen == 1 ? "y" : "ies");
         }
     }
+    for (size_t ti = 0; ti < ls->ntraces; ti++) /* even when quiet: which trace, and why */
+        if (lg_ci_gap(cs, ti))
+            fprintf(out, "leakgraph %s: incomplete%s: %s (pid %d): %s\n", o->cmd,
+                    cs->gaps_allowed ? " (accepted)" : "", ls->traces[ti].path, ls->traces[ti].pid,
+                    lg_ci_gap(cs, ti));
+    const bool incomplete = cs->ngaps && !cs->gaps_allowed;
+    char gaps[96] = "";
+    if (incomplete)
+        snprintf(gaps, sizeof gaps, "%zu trace%s not seen whole", cs->ngaps, cs->ngaps == 1 ? "" : "s");
     if (o->program_status > 0)
         fprintf(out, "leakgraph %s: the program failed: %s %d\n", o->cmd,
                 o->program_status > 128 ? "status (128 + signal)" : "exit status",
@@ -114,6 +124,7 @@ void lg_ci_text(FILE *out, const lg_ci_set_t *cs, const lg_ci_out_t *o)
                 o->cmd, cs->fail_records, cs->fail_records == 1 ? "" : "s",
                 lg_thousands(cs->fail_bytes, b1), lg_thousands(cs->fail_blocks, b2));
         for (size_t i = 0; i < cs->nviol; i++) fprintf(out, "%s %s", i ? ";" : "", cs->viol[i].text);
+        if (incomplete) fprintf(out, "; and %s", gaps);
         fprintf(out, " (exit %d)\n", code);
     } else {
         uint64_t sup = 0, base = 0, tol = 0;
@@ -121,8 +132,10 @@ void lg_ci_text(FILE *out, const lg_ci_set_t *cs, const lg_ci_out_t *o)
             int s = cs->recs[i].status;
             sup += s == LG_REC_SUPPRESSED, base += s == LG_REC_BASELINE, tol += s == LG_REC_TOLERATED;
         }
-        fprintf(out, "leakgraph %s: %s: no leak fails the policy (%" PRIu64 " suppressed, %" PRIu64
+        if (incomplete) fprintf(out, "leakgraph %s: INCOMPLETE: %s; in what was seen, ", o->cmd, gaps);
+        else fprintf(out, "leakgraph %s: %s: ", o->cmd, code == LG_EXIT_PASS ? "PASS" : "program FAILED");
+        fprintf(out, "no leak fails the policy (%" PRIu64 " suppressed, %" PRIu64
                      " known to the baseline, %" PRIu64 " tolerated) (exit %d)\n",
-                o->cmd, code == LG_EXIT_PASS ? "PASS" : "program FAILED", sup, base, tol, code);
+                sup, base, tol, code);
     }
 }

@@ -2,7 +2,9 @@
  * "leakgraph", one test case per traced process, named after the program and its pid. A case
  * fails (<failure type="leak">) when a record of its process fails the policy; the failure's
  * text lists those records. The main process's case has an <error> when the program itself
- * failed under run --check. Its output goes to <system-out>. It only prints. */
+ * failed under run --check, and a case has an <error type="incomplete"> when its trace was not
+ * seen whole (ci/complete.h) unless --allow-incomplete accepted it. Its output goes to
+ * <system-out>. It only prints. */
 #define _GNU_SOURCE
 #include "junit.h"
 #include "path.h"
@@ -10,6 +12,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "complete.h"
 #include "sarif.h"
 #include "trace.h"
 
@@ -74,10 +77,10 @@ void lg_junit_write(FILE *out, const lg_ci_set_t *cs, const lg_junit_opts_t *o)
         for (size_t i = 0; i < cs->nrecs; i++)
             f |= cs->recs[i].leak->trace == ti && cs->recs[i].status == LG_REC_FAILED;
         failures += f;
+        errors += (ti == 0 && prog_failed) || (lg_ci_gap(cs, ti) && !cs->gaps_allowed);
         const lg_trace_t *t = &ls->traces[ti];
         if (t->end_ns > t->start_ns) total_time += (double)(t->end_ns - t->start_ns) / 1e9;
     }
-    if (prog_failed) errors = 1;
     fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                  "<testsuites name=\"leakgraph\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
                  "time=\"%.3f\">\n"
@@ -118,6 +121,16 @@ void lg_junit_write(FILE *out, const lg_ci_set_t *cs, const lg_junit_opts_t *o)
         if (ti == 0 && prog_failed)
             fprintf(out, "      <error type=\"program\" message=\"the program failed with status %d\"/>\n",
                     o->program_status);
+        const char *gap = lg_ci_gap(cs, ti);
+        if (gap && !cs->gaps_allowed) { /* the check of this process did not happen, or not whole */
+            fputs("      <error type=\"incomplete\" message=\"", out);
+            lg_xml_str(out, gap);
+            fputs("\">trace ", out);
+            lg_xml_str(out, t->path);
+            fputs(": ", out);
+            lg_xml_str(out, gap);
+            fputs("</error>\n", out);
+        }
         fputs("      <system-out>trace ", out);
         lg_xml_str(out, t->path);
         switch (t->end_reason) {
@@ -126,11 +139,11 @@ void lg_junit_write(FILE *out, const lg_ci_set_t *cs, const lg_junit_opts_t *o)
         case LG_END_EXEC: fputs("; replaced by exec", out); break;
         default: fputs("; end not recorded", out); break;
         }
-        if (!ls->procs[ti].snap) fputs("; no leak check in this trace (records are 'unfreed')", out);
-        if (!t->complete) {
-            fputs("; the trace is incomplete: ", out);
-            lg_xml_str(out, t->problem ? t->problem : "unknown reason");
+        if (gap) {
+            fputs(cs->gaps_allowed ? "; incomplete (accepted): " : "; incomplete: ", out);
+            lg_xml_str(out, gap);
         }
+        if (!ls->procs[ti].snap) fputs("; no leak check in this trace (records are 'unfreed')", out);
         fputc('\n', out);
         for (size_t i = 0; i < cs->nrecs; i++) {
             const lg_ci_rec_t *r = &cs->recs[i];

@@ -7,9 +7,14 @@
  *   result.codeFlows     the allocation stack, outermost call first (as code flows read)
  *   result.stacks        the same stack innermost first, with modules and addresses
  *   result.suppressions  the rule that hid it; result.baselineState against a baseline
- *   partialFingerprints  "leakgraph/v1": the fingerprint of baseline.h */
+ *   partialFingerprints  "leakgraph/v1": the fingerprint of baseline.h
+ *   invocations[0]       exitCode; executionSuccessful false unless the exit is 0 or 1; one
+ *                        toolExecutionNotifications entry per trace not seen whole
+ *                        (ci/complete.h), described by the driver's notification
+ *                        "leakgraph/incomplete-trace" */
 #define _GNU_SOURCE
 #include "sarif.h"
+#include "complete.h"
 #include "path.h"
 
 #include <inttypes.h>
@@ -107,6 +112,37 @@ static const char *const kind_help[LG_KIND_COUNT] = {
     [LG_KIND_REFCOUNT] = "An object whose reference count never reached zero.",
 };
 
+/* The notification descriptor of a trace not seen whole (ci/complete.h). */
+#define INCOMPLETE_ID "leakgraph/incomplete-trace"
+
+/* invocations[0].toolExecutionNotifications: one per trace not seen whole, an error unless
+ * --allow-incomplete accepted it (then a warning), located at the trace file. */
+static void gap_notifications(FILE *out, const lg_ci_set_t *cs)
+{
+    if (!cs->ngaps) return;
+    fputs(",\"toolExecutionNotifications\":[", out);
+    for (size_t ti = 0, k = 0; ti < cs->ls->ntraces; ti++) {
+        const char *gap = lg_ci_gap(cs, ti);
+        const lg_trace_t *t = &cs->ls->traces[ti];
+        if (!gap) continue;
+        char msg[1400];
+        snprintf(msg, sizeof msg, "%s (pid %d): %s", t->path, t->pid, gap);
+        fprintf(out, "%s{\"level\":\"%s\",\"message\":{\"text\":", k++ ? "," : "",
+                cs->gaps_allowed ? "warning" : "error");
+        lg_json_str(out, msg);
+        fputs("},\"descriptor\":{\"id\":\"" INCOMPLETE_ID "\",\"index\":0},\"locations\":"
+              "[{\"physicalLocation\":{\"artifactLocation\":",
+              out);
+        artifact(out, t->path, NULL);
+        fprintf(out, "}}],\"properties\":{\"pid\":%d,\"trace\":", t->pid);
+        lg_json_str(out, t->path);
+        fputs(",\"reason\":", out);
+        lg_json_str(out, gap);
+        fputs("}}", out);
+    }
+    fputc(']', out);
+}
+
 static bool reported(const lg_ci_rec_t *r)
 {
     return r->status != LG_REC_IGNORED;
@@ -135,7 +171,14 @@ void lg_sarif_write(FILE *out, const lg_ci_set_t *cs, const lg_sarif_opts_t *o)
                 cs->policy->fail[k] ? "error" : "note");
         nrules++;
     }
-    fputs("]}},", out);
+    fputs("]", out);
+    if (cs->ngaps)
+        fputs(",\"notifications\":[{\"id\":\"" INCOMPLETE_ID "\",\"name\":\"IncompleteTrace\","
+              "\"shortDescription\":{\"text\":\"A trace was not seen whole\"},\"fullDescription\":"
+              "{\"text\":\"The trace is cut or damaged, its shim lost events, or its process has no "
+              "final leak check: its blocks were not all checked.\"}}]",
+              out);
+    fputs("}},", out);
     if (o->source_root) {
         fputs("\"originalUriBaseIds\":{\"SRCROOT\":{\"uri\":\"file://", out);
         uri_chars(out, o->source_root);
@@ -143,9 +186,11 @@ void lg_sarif_write(FILE *out, const lg_ci_set_t *cs, const lg_sarif_opts_t *o)
         if (!rl || o->source_root[rl - 1] != '/') fputc('/', out);
         fputs("\"}},", out);
     }
-    fprintf(out, "\"invocations\":[{\"executionSuccessful\":%s,\"exitCode\":%d}],",
+    fprintf(out, "\"invocations\":[{\"executionSuccessful\":%s,\"exitCode\":%d",
             o->exit_code == LG_EXIT_PASS || o->exit_code == LG_EXIT_LEAKS ? "true" : "false",
             o->exit_code);
+    gap_notifications(out, cs);
+    fputs("}],", out);
     fputs("\"results\":[", out);
     bool first = true;
     for (size_t i = 0; i < cs->nrecs; i++) {
