@@ -26,9 +26,10 @@ static const lg_command_t commands[] = {
      "  check [--policy P | --policy-file F] [--suppressions F]... [--baseline F]\n"
      "        [--format text|json|sarif|junit] [--json F] [--sarif F] [--junit F]\n"
      "        [--source-root DIR] [--gen-suppressions[=leakgraph|valgrind|lsan]]\n"
-     "        [--check-number N] [--quiet] TRACE...\n"
+     "        [--check-number N] [--allow-incomplete] [--quiet] TRACE...\n"
      "        the CI verdict of traces (a program and its children): exit 0 pass, 1 leaks\n"
-     "        fail the policy, 2 usage, 3 leakgraph error (docs/ci.md)\n"
+     "        fail the policy, 2 usage, 3 leakgraph error or a trace not seen whole\n"
+     "        (docs/ci.md)\n"
      "  run --check[=POLICY] [check's options] [--output PATH] -- PROGRAM [ARGS...]\n"
      "        run PROGRAM, then check all its traces; exit 4 if the program itself failed\n"},
     {"baseline", lg_cmd_baseline,
