@@ -428,6 +428,53 @@ def t_cli():
     check(r.returncode == 2 and "unknown command" in r.stderr, "unknown command")
 
 
+# ---- stop-the-world while other threads allocate (issue #11) --------------------------------
+
+def run_hammer(modes, runs, per_run, what):
+    """Runs prog("hammer") preloaded by hand `runs` times, its arguments taken from `modes` in
+    turn, each run bounded by per_run seconds, stopping at the first failure: a run that does
+    not end is a deadlock. Each run must exit 0 (the check mode also says that every lg_check()
+    succeeded); the first run of each mode and every fifth run must leave a complete trace
+    whose exit check found main's lost 100 bytes (reading every trace back would double the
+    time of the test)."""
+    lost = [m for m in marks("hammer.c") if m["func"] == "lose"]
+    for i in range(runs):
+        args = modes[i % len(modes)]
+        out = os.path.join(tmpdir(), "h.lgt")
+        try:
+            r = lgdriver.preloaded([prog("hammer")] + args, out, capture_output=True, text=True,
+                                   timeout=per_run)
+        except subprocess.TimeoutExpired:
+            return fail("%s: run %d of %d (%s) did not end within %d s: deadlock" %
+                        (what, i + 1, runs, " ".join(args), per_run))
+        if not expect_exit(r, 0, "%s: run %d (%s)" % (what, i + 1, " ".join(args))):
+            return
+        if args[0] == "check" and not check("checks OK" in r.stdout, "%s: %r" % (what, r.stdout)):
+            return
+        if i >= len(modes) and i % 5 != 4:
+            continue
+        rep = report(out)
+        if not check(rep["program"].get("complete") is True and
+                     (rep["program"].get("check") or {}).get("reason") == "exit",
+                     "%s: run %d: no exit check in the trace: %s" % (what, i + 1, rep["program"])):
+            return
+        check_mark(rep, lost[0])
+
+
+def t_check_while_allocating():
+    """lg_check() ten times while a thread allocates without pause, preloaded by hand: a check
+    used to stop that thread inside the self-mode drain, then wait for the drain lock it held
+    (about half of the runs hung; 10 runs of 1-1.5 s)."""
+    run_hammer([["check", "10", "1"]], 10, 8, "checks while a thread allocates")
+
+
+def t_exit_while_allocating():
+    """exit (returning from main) and _exit while 8 detached threads allocate, preloaded by
+    hand: the exit check used to stop a thread inside the drain and wait for its lock (about 1
+    run in 10 hung by exit, 1 in 4 by _exit, where no destructor has just drained the rings;
+    24 runs of about 0.5 s)."""
+    run_hammer([["_exit", "20"], ["exit", "20"]], 24, 6, "exit while 8 threads allocate")
+
 if __name__ == "__main__":
     p = lgdriver.parser(__doc__, "--progs", "--src")
     p.add_argument("scenario")
