@@ -18,7 +18,7 @@ static void fork_prepare(void)
         if (g_collector) { /* on disk before the child exists: its check replays it */
             snprintf(g_parent_trace, sizeof g_parent_trace, "%s", lg_collector_path(g_collector));
             tls.guard++;
-            while (atomic_exchange(&g_drain_lock, 1)) sched_yield();
+            take_drain_lock(false);
             lg_collector_drain(g_collector);
             lg_collector_flush(g_collector);
             atomic_store(&g_drain_lock, 0);
@@ -85,7 +85,7 @@ static void image_ending(int reason, int status)
     }
     if (g_self && g_collector) {
         self_drain(true);
-        while (atomic_exchange(&g_drain_lock, 1)) sched_yield();
+        take_drain_lock(false);
         lg_collector_finish(g_collector, reason, status, 0);
         atomic_store(&g_drain_lock, 0);
         if (reason == LG_END_EXIT) atomic_store(&g_state, ST_OFF);
