@@ -475,6 +475,119 @@ def t_exit_while_allocating():
     24 runs of about 0.5 s)."""
     run_hammer([["_exit", "20"], ["exit", "20"]], 24, 6, "exit while 8 threads allocate")
 
+# ---- stopped by a signal whose action is the default (issue #11) ----------------------------
+
+def started(p, what):
+    """The pid on the "ready <pid>" line of the started program p, or None (a failed check;
+    p is killed)."""
+    line = p.stdout.readline()
+    m = re.match(r"ready (\d+)", line)
+    if not check(m is not None, "%s: no ready line: %r" % (what, line)):
+        p.kill()
+        return None
+    time.sleep(0.2)
+    return int(m.group(1))
+
+
+def signal_and_wait(p, sig, what):
+    """Sends sig to the program that p (the program, or leakgraph run on it) started, once it
+    is ready, and returns p's exit status, or None (a failed check) if it did not end."""
+    pid = started(p, what)
+    if pid is None:
+        return None
+    os.kill(pid, sig)
+    try:
+        return p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        fail("%s: the program did not end" % what)
+        return None
+
+
+def check_stopped(out, sig, what):
+    """The trace out of prog("stopped") ended by sig: complete, ended by that signal, with a
+    final leak check ("fatal-signal") that found the marks' kinds."""
+    rep = report(out)
+    p = rep["program"]
+    check(p.get("complete") is True and p.get("end") == "signal" and p.get("signal") == sig,
+          "%s: trace: complete %s, end %s, signal %s, problem %s" %
+          (what, p.get("complete"), p.get("end"), p.get("signal"), p.get("problem")))
+    if check((p.get("check") or {}).get("reason") == "fatal-signal",
+             "%s: no leak check before the death: %s" % (what, p.get("check"))):
+        check_marks(rep, "stopped.c", exact_total=True)
+
+
+def no_core():
+    """preexec_fn: no core file (SIGQUIT's default action dumps one)."""
+    import resource
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def t_stopped_by_signal():
+    """Under leakgraph run, SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to a program that left
+    their action the default: it dies by that signal (leakgraph run exits 128 + it) after a
+    final leak check, as Memcheck runs its leak search then."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        out = os.path.join(tmpdir(), "t.lgt")
+        what = "run, %s" % sig.name
+        p = subprocess.Popen([A.lg, "run", "--output", out, "--", prog("stopped"), "default"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=no_core)
+        rc = signal_and_wait(p, sig, what)
+        if rc is None:
+            continue
+        check(rc == 128 + sig, "%s: leakgraph run exit %d, want %d" % (what, rc, 128 + sig))
+        check_stopped(out, sig, what)
+
+
+def t_stopped_by_signal_self():
+    """Preloaded by hand: SIGTERM and SIGINT end the program with the same wait status (killed
+    by that signal), after a final leak check written into a finished trace."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        out = os.path.join(tmpdir(), "t.lgt")
+        what = "preloaded, %s" % sig.name
+        p = subprocess.Popen([prog("stopped"), "default"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, preexec_fn=no_core,
+                             env=dict(os.environ, LD_PRELOAD=lgdriver.shim(), LEAKGRAPH_OUTPUT=out))
+        rc = signal_and_wait(p, sig, what)
+        if rc is None:
+            continue
+        check(rc == -sig, "%s: wait status %d, want killed by %d" % (what, rc, sig))
+        check_stopped(out, sig, what)
+
+
+def t_stopped_own_handler():
+    """A program's own handler, installed after the shim started, runs as before (it ends the
+    program by _exit(3), whose exit check is taken); a signal the program inherited ignored
+    stays ignored."""
+    out = os.path.join(tmpdir(), "t.lgt")
+    p = start([prog("stopped"), "handler"], out)
+    pid = started(p, "own handler")
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        rc = p.wait(timeout=60)
+        check(rc == 3, "own handler: exit %d, want 3" % rc)
+        check("handled %d" % signal.SIGTERM in p.stdout.read(), "own handler did not run")
+        rep = report(out)
+        check((rep["program"].get("check") or {}).get("reason") == "exit",
+              "own handler: check %s" % rep["program"].get("check"))
+    out = os.path.join(tmpdir(), "t.lgt")
+
+    def ignore_term():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    p = subprocess.Popen([prog("stopped"), "default"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, preexec_fn=ignore_term,
+                         env=dict(os.environ, LD_PRELOAD=lgdriver.shim(), LEAKGRAPH_OUTPUT=out))
+    pid = started(p, "ignored")
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        time.sleep(0.5)
+        check(p.poll() is None, "an ignored SIGTERM ended the program: %s" % p.returncode)
+        p.kill()
+        p.wait(timeout=60)
+
+
 if __name__ == "__main__":
     p = lgdriver.parser(__doc__, "--progs", "--src")
     p.add_argument("scenario")
