@@ -298,23 +298,40 @@ static int parse_signal(const char *v, int dflt)
     return dflt;
 }
 
-/* A fatal signal the program does not handle itself: take the final check (as Memcheck
- * reports leaks of a crashing program), then die by the same signal. SA_RESETHAND restored
- * the default action; the re-raised signal stays pending until this handler returns. */
+/* A fatal signal whose action the program left the default: SIGINT, SIGTERM, SIGHUP and
+ * SIGQUIT (stopped the normal way: ^C, kill, a closed terminal) or a crash. As Memcheck runs
+ * its leak search when a program dies by a default-action signal, take the final check, end
+ * the trace (self mode; under `leakgraph run` the collector sees the death), then die by the
+ * same signal: SA_RESETHAND restored the default action, and the signal raised again stays
+ * pending (blocked in its own handler) until this handler returns, so the wait status is the
+ * one the program would have had (a second signal meanwhile kills at once).
+ * Preloaded by hand, a signal that interrupted the shim itself gets neither: the check and
+ * the end of the trace write through the C library's allocator, whose lock the interrupted
+ * code may hold (a crash inside malloc, glibc's abort on a corrupted heap). Under `leakgraph
+ * run` the check allocates nothing here, so it is always taken. */
 static void fatal_handler(int sig, siginfo_t *si, void *uc)
 {
     (void)si;
     int e = errno;
-    take_snapshot(LG_SNAP_FATAL, uc, 0);
+    if (!g_self || tls.guard == 0) {
+        take_snapshot(LG_SNAP_FATAL, uc, 0);
+        image_ending(LG_END_SIGNAL, sig);
+    }
     syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
     errno = e;
 }
 
+/* At start (the constructor, before main): the fatal handler for each signal above whose
+ * action is still the default. A signal the program inherited ignored stays ignored, and a
+ * handler the program installs later replaces ours (a program that asks sees ours meanwhile,
+ * where it would see SIG_DFL). */
 static void install_fatal_handlers(void)
 {
-    static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS, SIGTRAP};
+    static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGSEGV,
+                               SIGBUS,  SIGFPE,  SIGILL,  SIGABRT, SIGSYS, SIGTRAP};
     for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
         struct sigaction cur;
+        if (sigs[i] == g_check_signal || sigs[i] == g_stop_signal) continue;
         if (sigaction(sigs[i], NULL, &cur) != 0 || cur.sa_handler != SIG_DFL) continue;
         struct sigaction sa = {.sa_sigaction = fatal_handler,
                                .sa_flags = SA_RESETHAND | SA_SIGINFO};

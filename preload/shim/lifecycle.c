@@ -184,7 +184,7 @@ static void init(void)
     if (scrub && *scrub) g_scrub_max = (size_t)strtoull(scrub, NULL, 0);
     g_stop_signal = parse_signal(getenv("LEAKGRAPH_STOP_SIGNAL"), SIGRTMAX - 1);
     g_check_signal = parse_signal(getenv("LEAKGRAPH_CHECK_SIGNAL"), 0);
-    if (!g_self || g_lg_bin[0]) install_fatal_handlers();
+    install_fatal_handlers(); /* self mode without the leakgraph binary: the end of the trace */
     if (g_check_signal > 0 && g_check_signal != g_stop_signal) {
         struct sigaction sa = {.sa_sigaction = check_signal_handler,
                                .sa_flags = SA_RESTART | SA_SIGINFO};
