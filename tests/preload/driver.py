@@ -588,6 +588,73 @@ def t_stopped_own_handler():
         p.wait(timeout=60)
 
 
+# ---- settings of the shim (issue #11) -----------------------------------------------------
+
+def said_once(r, text, what):
+    """The shim said text on stderr exactly once."""
+    n = r.stderr.count(text)
+    return check(n == 1, "%s: %r said %d times on stderr, want once: %r" % (what, text, n, r.stderr[-1500:]))
+
+
+def preloaded_with(cmd, env, timeout=20):
+    """prog cmd[0] with args, preloaded by hand in a new directory with the settings env: the
+    finished process, or None (a failed check) if it did not end within timeout seconds."""
+    out = os.path.join(tmpdir(), "t.lgt")
+    try:
+        return lgdriver.preloaded([prog(cmd[0])] + cmd[1:], out, env=env, capture_output=True,
+                                  text=True, timeout=timeout, preexec_fn=no_core)
+    except subprocess.TimeoutExpired:
+        fail("%s with %s did not end within %d s" % (" ".join(cmd), env, timeout))
+        return None
+
+
+def t_settings_signals():
+    """Signals that cannot serve: a clear message, once, and the default; never a loop, a
+    kill or a stop. CHECK_SIGNAL=11 with a crash used to take checks forever, STOP_SIGNAL=9
+    killed the program at its first check, =19 stopped it forever, CHECK_SIGNAL=99 and an
+    unknown name were ignored silently."""
+    r = preloaded_with(["dying", "segv"], {"LEAKGRAPH_CHECK_SIGNAL": "11"}, timeout=10)
+    if r:
+        check(r.returncode == -signal.SIGSEGV, "CHECK_SIGNAL=11: status %d, want SIGSEGV" % r.returncode)
+        said_once(r, "LEAKGRAPH_CHECK_SIGNAL=11", "CHECK_SIGNAL=11")
+    for v in ("9", "KILL", "19", "SIGSTOP", "CONT", "11", "0", "99", "-3", "FOO", "34x", "RTMAX-1"):
+        env = {"LEAKGRAPH_STOP_SIGNAL": v}
+        if v == "RTMAX-1":  # valid alone; the same as the check signal is not
+            env["LEAKGRAPH_CHECK_SIGNAL"] = v
+        r = preloaded_with(["hammer", "check", "2", "1"], env, timeout=10)  # a thread to stop
+        if not r:
+            continue
+        expect_exit(r, 0, "STOP_SIGNAL=%s" % v)
+        check("checks OK" in r.stdout, "STOP_SIGNAL=%s: checks %r" % (v, r.stdout))
+        said_once(r, "LEAKGRAPH_%s_SIGNAL=%s" % ("CHECK" if v == "RTMAX-1" else "STOP", v),
+                  "STOP_SIGNAL=%s" % v)
+    for v in ("99", "FOO", "KILL", "SEGV", "CHLD", "33"):
+        r = preloaded_with(["exitcode", "0"], {"LEAKGRAPH_CHECK_SIGNAL": v})
+        if r:
+            expect_exit(r, 0, "CHECK_SIGNAL=%s" % v)
+            said_once(r, "LEAKGRAPH_CHECK_SIGNAL=%s" % v, "CHECK_SIGNAL=%s" % v)
+    # valid ones say nothing
+    r = preloaded_with(["checks"], {"LEAKGRAPH_CHECK_SIGNAL": "SIGUSR2", "LEAKGRAPH_STOP_SIGNAL": "RTMIN+2"},
+                       timeout=10)
+    if r:
+        expect_exit(r, 0, "valid signals")
+        check("checks 1 2" in r.stdout and "leakgraph[" not in r.stderr,
+              "valid signals: %r %r" % (r.stdout, r.stderr))
+
+
+def t_settings_numbers():
+    """Numbers out of range or not numbers: a clear message, once, and the default."""
+    for name, v in (("RC_STACK_DEPTH", "-3"), ("RC_STACK_DEPTH", "100000"), ("RC_STACK_DEPTH", "ten"),
+                    ("SCRUB_MAX", "-1"), ("SCRUB_MAX", "12kb"), ("SCRUB_MAX", "99999999999999999999999")):
+        r = preloaded_with(["exitcode", "0"], {"LEAKGRAPH_" + name: v})
+        if r:
+            expect_exit(r, 0, "%s=%s" % (name, v))
+            said_once(r, "LEAKGRAPH_%s=%s" % (name, v), "%s=%s" % (name, v))
+    r = preloaded_with(["exitcode", "0"], {"LEAKGRAPH_RC_STACK_DEPTH": "0", "LEAKGRAPH_SCRUB_MAX": "0x1000"})
+    if r:
+        check(r.returncode == 0 and "leakgraph[" not in r.stderr, "valid numbers: %r" % r.stderr)
+
+
 if __name__ == "__main__":
     p = lgdriver.parser(__doc__, "--progs", "--src")
     p.add_argument("scenario")
