@@ -655,6 +655,23 @@ def t_settings_numbers():
         check(r.returncode == 0 and "leakgraph[" not in r.stderr, "valid numbers: %r" % r.stderr)
 
 
+def t_settings_paths():
+    """LEAKGRAPH_OUTPUT longer than the shim can hold: one message and no trace (it used to be
+    cut to another path); LEAKGRAPH_BIN naming no executable: one message, tracing without
+    leak checks (it used to be dropped silently)."""
+    d = tmpdir()
+    long_out = os.path.join(d, "d" * 200, "e" * 200, "f" * 200, "g" * 200, "h" * 200, "t.lgt")
+    r = subprocess.run([prog("exitcode"), "0"], capture_output=True, text=True, timeout=20,
+                       env=dict(os.environ, LD_PRELOAD=lgdriver.shim(), LEAKGRAPH_OUTPUT=long_out))
+    expect_exit(r, 0, "long LEAKGRAPH_OUTPUT")
+    said_once(r, "LEAKGRAPH_OUTPUT=", "long LEAKGRAPH_OUTPUT")
+    check("not tracing" in r.stderr, "long LEAKGRAPH_OUTPUT: %r" % r.stderr)
+    r = preloaded_with(["exitcode", "0"], {"LEAKGRAPH_BIN": os.path.join(d, "no-such-leakgraph")})
+    if r:
+        expect_exit(r, 0, "LEAKGRAPH_BIN")
+        said_once(r, "LEAKGRAPH_BIN=", "LEAKGRAPH_BIN")
+
+
 if __name__ == "__main__":
     p = lgdriver.parser(__doc__, "--progs", "--src")
     p.add_argument("scenario")
