@@ -285,19 +285,6 @@ static void check_signal_handler(int sig, siginfo_t *si, void *uc)
     errno = e;
 }
 
-/* Signal numbers from the environment: a number, or a name such as USR2 or RTMAX-1. */
-static int parse_signal(const char *v, int dflt)
-{
-    if (!v || !*v) return dflt;
-    if (v[0] >= '0' && v[0] <= '9') return atoi(v);
-    if (!strncmp(v, "SIG", 3)) v += 3;
-    if (!strcmp(v, "USR1")) return SIGUSR1;
-    if (!strcmp(v, "USR2")) return SIGUSR2;
-    if (!strncmp(v, "RTMAX", 5)) return SIGRTMAX + (v[5] ? atoi(v + 5) : 0);
-    if (!strncmp(v, "RTMIN", 5)) return SIGRTMIN + (v[5] ? atoi(v + 5) : 0);
-    return dflt;
-}
-
 /* A fatal signal whose action the program left the default: SIGINT, SIGTERM, SIGHUP and
  * SIGQUIT (stopped the normal way: ^C, kill, a closed terminal) or a crash. As Memcheck runs
  * its leak search when a program dies by a default-action signal, take the final check, end

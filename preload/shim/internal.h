@@ -9,6 +9,7 @@
 #error "a part of preload/shim.c: included there once, never compiled on its own"
 #endif
 
+#include <ctype.h>
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
