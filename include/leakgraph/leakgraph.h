@@ -11,11 +11,13 @@ extern "C" {
 #endif
 
 /* Defined by libleakgraph.so. Stops every thread of the process, lets the `leakgraph run`
- * collector scan its memory, records the result in the trace as the next check number, and
- * resumes. Returns the check number (1, 2, ...; `leakgraph report --check N` shows it), or a
- * negative errno: -ENOTSUP when no collector can read the process (preloaded by hand, or the
- * collector is gone), -EBUSY when another check is under way, -EIO when the scan failed.
- * Async-signal-safe. Call it through lg_check(). */
+ * collector (or, preloaded by hand, a `leakgraph __snapshot` it starts) scan its memory,
+ * records the result in the trace as the next check number, and resumes; other threads may
+ * go on allocating meanwhile. Returns the check number (1, 2, ...; `leakgraph report --check
+ * N` shows it), or a negative errno: -ENOTSUP when nothing can read the process (the
+ * collector is gone, or preloaded by hand without the leakgraph binary), -EBUSY when another
+ * check is under way, -EIO when the scan failed. Async-signal-safe. Call it through
+ * lg_check(). */
 int lg_check_now(void) __attribute__((weak));
 
 /* lg_check_now() when the shim is loaded, else -ENOSYS. */

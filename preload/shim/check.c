@@ -6,7 +6,9 @@
  * -> wait for DONE -> release threads -> wait until every stop handler returned. Self mode has
  * no collector process: self_check() starts `leakgraph __snapshot` and waits for it. Also here:
  * lg_check_now(), the check signal, and the fatal-signal handlers that take a final check.
- * It must never scan memory itself and never leave a thread stopped: every path releases them. */
+ * It must never scan memory itself, never leave a thread stopped (every path releases them),
+ * and never wait, while the others are stopped, for a lock one of them may hold: the self-mode
+ * drain lock is taken before they are stopped. */
 #ifndef LG_SHIM_UNIT
 #error "a part of preload/shim.c: included there once, never compiled on its own"
 #endif
@@ -104,18 +106,34 @@ static void stop_others(lg_snap_ctl_t *sc, pid_t self)
     }
 }
 
+/* Self mode: takes the drain lock (ring.c's self_drain) before the world stops, and a check
+ * holds it until its SNAPSHOT is written. Before: a thread stopped inside self_drain would
+ * hold it forever, and the check would wait for it forever. Until the end: nothing may append
+ * to the trace while `leakgraph __snapshot` replays it and appends to it (a thread that blocks
+ * the stop signal keeps running). `interrupted`: a signal asked for the check inside the shim,
+ * perhaps inside this thread's own drain, so the wait is bounded (LG_DRAIN_LOCK_WAIT_NS).
+ * Returns false if the lock was not taken. */
+static bool take_drain_lock(bool interrupted)
+{
+    uint64_t start = interrupted ? now_ns(CLOCK_MONOTONIC) : 0;
+    while (atomic_exchange(&g_drain_lock, 1)) {
+        if (interrupted && now_ns(CLOCK_MONOTONIC) - start > LG_DRAIN_LOCK_WAIT_NS) return false;
+        sched_yield();
+    }
+    return true;
+}
+
 /* Self mode: there is no collector process, so the check is taken by `leakgraph __snapshot`,
  * started now (without the shim), allowed to read this process (PR_SET_PTRACER, for Yama),
  * and waited for: it reads the request at `sc`, replays the trace we just flushed, scans our
- * memory and appends the SNAPSHOT. SIGCHLD stays blocked meanwhile, so a program's own
- * handler cannot reap the helper. Returns 0 or a negative errno. */
+ * memory and appends the SNAPSHOT. Called with the drain lock held (take_drain_lock) and the
+ * other threads stopped. SIGCHLD stays blocked meanwhile, so a program's own handler cannot
+ * reap the helper. Returns 0 or a negative errno. */
 static int self_check(lg_snap_ctl_t *sc)
 {
     if (!g_lg_bin[0] || !g_collector) return -ENOTSUP;
-    while (atomic_exchange(&g_drain_lock, 1)) sched_yield();
     lg_collector_drain(g_collector);
     int rc = lg_collector_flush(g_collector);
-    atomic_store(&g_drain_lock, 0);
     if (rc) return rc;
     char pidbuf[24], ctlbuf[24];
     snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
@@ -163,8 +181,14 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
 {
     if (atomic_load(&g_state) != ST_TRACING || !g_region) return -ENOTSUP;
     if (g_self && !g_lg_bin[0]) return -ENOTSUP; /* no leakgraph binary to take the check */
+    bool interrupted = tls.guard > 0; /* a signal stopped this thread inside the shim */
     if (atomic_exchange(&g_snap_busy, 1)) return -EBUSY;
     tls.guard++;
+    if (g_self && !take_drain_lock(interrupted)) {
+        tls.guard--;
+        atomic_store(&g_snap_busy, 0);
+        return -EBUSY;
+    }
     lg_snap_ctl_t *sc = &g_region->snap;
     pid_t self = (pid_t)syscall(SYS_gettid);
     struct sigaction sa = {.sa_sigaction = stop_handler, .sa_flags = SA_SIGINFO | SA_RESTART}, old;
@@ -232,6 +256,7 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
         }
     }
     atomic_store(&sc->state, LG_SNAP_IDLE);
+    if (g_self) atomic_store(&g_drain_lock, 0);
     atomic_fetch_add(&sc->release, 1);
     futex(&sc->release, FUTEX_WAKE, INT32_MAX);
     for (int i = 0; i < 10000 && atomic_load(&sc->inside) > 0; i++) {
@@ -260,36 +285,40 @@ static void check_signal_handler(int sig, siginfo_t *si, void *uc)
     errno = e;
 }
 
-/* Signal numbers from the environment: a number, or a name such as USR2 or RTMAX-1. */
-static int parse_signal(const char *v, int dflt)
-{
-    if (!v || !*v) return dflt;
-    if (v[0] >= '0' && v[0] <= '9') return atoi(v);
-    if (!strncmp(v, "SIG", 3)) v += 3;
-    if (!strcmp(v, "USR1")) return SIGUSR1;
-    if (!strcmp(v, "USR2")) return SIGUSR2;
-    if (!strncmp(v, "RTMAX", 5)) return SIGRTMAX + (v[5] ? atoi(v + 5) : 0);
-    if (!strncmp(v, "RTMIN", 5)) return SIGRTMIN + (v[5] ? atoi(v + 5) : 0);
-    return dflt;
-}
-
-/* A fatal signal the program does not handle itself: take the final check (as Memcheck
- * reports leaks of a crashing program), then die by the same signal. SA_RESETHAND restored
- * the default action; the re-raised signal stays pending until this handler returns. */
+/* A fatal signal whose action the program left the default: SIGINT, SIGTERM, SIGHUP and
+ * SIGQUIT (stopped the normal way: ^C, kill, a closed terminal) or a crash. As Memcheck runs
+ * its leak search when a program dies by a default-action signal, take the final check, end
+ * the trace (self mode; under `leakgraph run` the collector sees the death), then die by the
+ * same signal: SA_RESETHAND restored the default action, and the signal raised again stays
+ * pending (blocked in its own handler) until this handler returns, so the wait status is the
+ * one the program would have had (a second signal meanwhile kills at once).
+ * Preloaded by hand, a signal that interrupted the shim itself gets neither: the check and
+ * the end of the trace write through the C library's allocator, whose lock the interrupted
+ * code may hold (a crash inside malloc, glibc's abort on a corrupted heap). Under `leakgraph
+ * run` the check allocates nothing here, so it is always taken. */
 static void fatal_handler(int sig, siginfo_t *si, void *uc)
 {
     (void)si;
     int e = errno;
-    take_snapshot(LG_SNAP_FATAL, uc, 0);
+    if (!g_self || tls.guard == 0) {
+        take_snapshot(LG_SNAP_FATAL, uc, 0);
+        image_ending(LG_END_SIGNAL, sig);
+    }
     syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
     errno = e;
 }
 
+/* At start (the constructor, before main): the fatal handler for each signal above whose
+ * action is still the default. A signal the program inherited ignored stays ignored, and a
+ * handler the program installs later replaces ours (a program that asks sees ours meanwhile,
+ * where it would see SIG_DFL). */
 static void install_fatal_handlers(void)
 {
-    static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS, SIGTRAP};
+    static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGSEGV,
+                               SIGBUS,  SIGFPE,  SIGILL,  SIGABRT, SIGSYS, SIGTRAP};
     for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
         struct sigaction cur;
+        if (sigs[i] == g_check_signal || sigs[i] == g_stop_signal) continue;
         if (sigaction(sigs[i], NULL, &cur) != 0 || cur.sa_handler != SIG_DFL) continue;
         struct sigaction sa = {.sa_sigaction = fatal_handler,
                                .sa_flags = SA_RESETHAND | SA_SIGINFO};

@@ -18,7 +18,7 @@ static void fork_prepare(void)
         if (g_collector) { /* on disk before the child exists: its check replays it */
             snprintf(g_parent_trace, sizeof g_parent_trace, "%s", lg_collector_path(g_collector));
             tls.guard++;
-            while (atomic_exchange(&g_drain_lock, 1)) sched_yield();
+            take_drain_lock(false);
             lg_collector_drain(g_collector);
             lg_collector_flush(g_collector);
             atomic_store(&g_drain_lock, 0);
@@ -70,25 +70,30 @@ static void fork_child(void)
     tls.guard--;
 }
 
-/* The process image ends (exit, _exit) or is replaced (exec). In self mode the trace is
- * finished here; in run mode the collector finishes it once the process is gone. */
+/* The process image ends (exit, _exit, a fatal signal: `status` is then the signal) or is
+ * replaced (exec). In self mode the trace is finished here; in run mode the collector
+ * finishes it once the process is gone (and learns a death by signal from the process). */
 static void image_ending(int reason, int status)
 {
     if (atomic_load(&g_state) != ST_TRACING || !g_region) return;
+    if (reason == LG_END_SIGNAL && !g_self) return;
     tls.guard++;
     rc_fold_counts();
     if (reason == LG_END_EXIT) {
         g_region->hdr.exit_status = status;
         atomic_store(&g_region->hdr.state, LG_RS_EXITED);
-    } else {
+    } else if (reason == LG_END_EXEC) {
         atomic_store(&g_region->hdr.state, LG_RS_EXECING);
     }
     if (g_self && g_collector) {
         self_drain(true);
-        while (atomic_exchange(&g_drain_lock, 1)) sched_yield();
-        lg_collector_finish(g_collector, reason, status, 0);
+        take_drain_lock(false);
+        if (reason == LG_END_SIGNAL)
+            lg_collector_finish(g_collector, reason, 0, status);
+        else
+            lg_collector_finish(g_collector, reason, status, 0);
         atomic_store(&g_drain_lock, 0);
-        if (reason == LG_END_EXIT) atomic_store(&g_state, ST_OFF);
+        if (reason != LG_END_EXEC) atomic_store(&g_state, ST_OFF);
     }
     tls.guard--;
 }

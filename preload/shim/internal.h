@@ -9,6 +9,7 @@
 #error "a part of preload/shim.c: included there once, never compiled on its own"
 #endif
 
+#include <ctype.h>
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
@@ -71,6 +72,11 @@ extern char **environ;
 #define LG_INTERNAL_BYTES (64ull << 30)
 /* How long a snapshot waits for other threads to stop (those that block the stop signal). */
 #define LG_STOP_WAIT_NS 300000000ull
+/* Self mode: how long a check asked for by a signal waits for the drain lock. The signal may
+ * have interrupted this very thread inside the drain (then the lock never comes free and the
+ * check is given up, -EBUSY); a drain by another thread moves at most a few MiB and ends well
+ * within it. Checks from plain code wait for the lock as long as its holder runs. */
+#define LG_DRAIN_LOCK_WAIT_NS 500000000ull
 /* Fresh blocks up to this size are zeroed (LEAKGRAPH_SCRUB_MAX overrides; 0 disables).
  * Memcheck ignores bytes a program never wrote; a conservative scan cannot tell them apart,
  * so a stale pointer left in recycled heap memory would keep a lost block "reachable". A

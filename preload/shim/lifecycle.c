@@ -3,12 +3,127 @@
  * of every hook, served by the bootstrap arena) -> STARTING (environment, mode, region,
  * trace, signal handlers) -> TRACING, or OFF for good. enter() is the wrappers' one test:
  * tracing and not re-entered. on_exit_status() is the last code of a normal exit: the exit
- * check, then the end of the trace. Start-up may allocate (getenv, dlsym, dladdr) because it
- * runs with the guard held, before TRACING; it must never record, and a failure must leave the
- * shim OFF with one message, never a crash. */
+ * check, then the end of the trace. The LEAKGRAPH_* settings are read and validated here: one
+ * that cannot serve gets one line on stderr and its default (a path that would be cut: no
+ * tracing). Start-up may allocate (getenv, dlsym, dladdr) because it runs with the guard held,
+ * before TRACING; it must never record, and a failure must leave the shim OFF with one
+ * message, never a crash. */
 #ifndef LG_SHIM_UNIT
 #error "a part of preload/shim.c: included there once, never compiled on its own"
 #endif
+
+/* A LEAKGRAPH_* setting that cannot serve: one line on stderr (per process image, as each
+ * image reads its environment), e.g. "leakgraph[PID]: LEAKGRAPH_STOP_SIGNAL=9: cannot be
+ * caught; using RTMAX-1". Not say_once: that stays free for the shim's own trouble. */
+static void say_setting(const char *name, const char *value, const char *why, const char *then)
+{
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "leakgraph[%d]: %s=%.200s: %s; %s\n", (int)getpid(), name,
+                     value, why, then);
+    if (n <= 0) return;
+    ssize_t w = write(2, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+    (void)w;
+}
+
+/* The number the setting `name` holds, in 0..max (decimal, or hex after 0x); `dflt` if it is
+ * not set, or `dflt` after a message when it is not such a number. */
+static uint64_t number_setting(const char *name, uint64_t dflt, uint64_t max, const char *then)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return dflt;
+    bool hex = v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
+    const char *digits = hex ? v + 2 : v;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(digits, &end, hex ? 16 : 10);
+    bool digit0 = hex ? isxdigit((unsigned char)digits[0]) : isdigit((unsigned char)digits[0]);
+    if (digit0 && !*end && errno != ERANGE && n <= max) return n;
+    char why[96];
+    snprintf(why, sizeof why, "not a number from 0 to %llu", (unsigned long long)max);
+    say_setting(name, v, why, then);
+    return dflt;
+}
+
+/* Signal settings (LEAKGRAPH_STOP_SIGNAL, LEAKGRAPH_CHECK_SIGNAL): a number, or a name with
+ * or without SIG (USR2, SIGUSR2, RTMIN+2, RTMAX-1). */
+static const struct {
+    const char *name;
+    int sig;
+} g_signal_names[] = {
+    {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ILL", SIGILL},     {"TRAP", SIGTRAP},
+    {"ABRT", SIGABRT}, {"BUS", SIGBUS},   {"FPE", SIGFPE},   {"KILL", SIGKILL},   {"USR1", SIGUSR1},
+    {"SEGV", SIGSEGV}, {"USR2", SIGUSR2}, {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},   {"TERM", SIGTERM},
+    {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
+    {"TTOU", SIGTTOU}, {"URG", SIGURG},   {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM},
+    {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},   {"SYS", SIGSYS},
+#ifdef SIGPWR
+    {"PWR", SIGPWR},
+#endif
+};
+
+/* The signal `v` names, or 0 if it names none. */
+static int parse_signal(const char *v)
+{
+    char *end;
+    if (v[0] >= '0' && v[0] <= '9') {
+        long n = strtol(v, &end, 10);
+        return *end || n > 1000 ? 0 : (int)n; /* a number above 1000 is out of range anyway */
+    }
+    if (!strncmp(v, "SIG", 3)) v += 3;
+    for (size_t i = 0; i < sizeof g_signal_names / sizeof *g_signal_names; i++)
+        if (!strcmp(v, g_signal_names[i].name)) return g_signal_names[i].sig;
+    bool min = !strncmp(v, "RTMIN", 5), max = !strncmp(v, "RTMAX", 5);
+    if (!min && !max) return 0;
+    if (!v[5]) return min ? SIGRTMIN : SIGRTMAX;
+    if (v[5] != (min ? '+' : '-') || v[6] < '0' || v[6] > '9') return 0;
+    long n = strtol(v + 6, &end, 10);
+    if (*end || n > SIGRTMAX - SIGRTMIN) return 0;
+    return min ? SIGRTMIN + (int)n : SIGRTMAX - (int)n;
+}
+
+/* Why signal `sig` cannot serve as the stop or the check signal, or NULL if it can: it must be
+ * one the shim can catch, that nothing else sends for its own reasons, and whose handler
+ * returning is harmless (a crash signal's faulting instruction would run again). */
+static const char *signal_unfit(int sig, int other)
+{
+    static char range[64];
+    if (sig < 1 || sig > SIGRTMAX) {
+        snprintf(range, sizeof range, "not a signal (1-%d, or a name such as USR2)", SIGRTMAX);
+        return range;
+    }
+    if (sig > 31 && sig < SIGRTMIN) return "reserved by the C library's threads";
+    switch (sig) {
+    case SIGKILL:
+    case SIGSTOP: return "cannot be caught";
+    case SIGCONT:
+    case SIGTSTP:
+    case SIGTTIN:
+    case SIGTTOU: return "a job-control signal";
+    case SIGSEGV:
+    case SIGBUS:
+    case SIGFPE:
+    case SIGILL:
+    case SIGTRAP:
+    case SIGSYS:
+    case SIGABRT: return "a crash signal";
+    case SIGCHLD: return "sent whenever a child process ends";
+    }
+    if (sig == other) return "the same as the stop signal (LEAKGRAPH_STOP_SIGNAL)";
+    return NULL;
+}
+
+/* The signal the setting `name` asks for, `dflt` if it is not set, or `dflt` after a message
+ * saying why it cannot serve (`other`: a signal it must differ from, or 0). */
+static int signal_setting(const char *name, int dflt, int other, const char *fallback)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return dflt;
+    int sig = parse_signal(v);
+    const char *why = signal_unfit(sig, other);
+    if (!why) return sig;
+    say_setting(name, v, why, fallback);
+    return dflt;
+}
 
 static int shim_range_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -113,6 +228,70 @@ static bool start_process(pid_t fork_parent_pid, lg_region_t *precreated)
     return true;
 }
 
+/* The mode, from the environment: run mode when `leakgraph run` set LEAKGRAPH_SESSION (and
+ * LEAKGRAPH_COLLECTOR, its pid), else self mode writing LEAKGRAPH_OUTPUT (default
+ * leakgraph.<pid>.lgt in the working directory), made absolute. Returns false, after a message,
+ * when a setting cannot serve: a path would be cut (the trace must not go elsewhere), a pid is
+ * not one; the shim then does not trace. */
+static bool choose_mode(void)
+{
+    const char *session = getenv("LEAKGRAPH_SESSION");
+    const char *output = getenv("LEAKGRAPH_OUTPUT");
+    char why[64];
+    if (session && *session) {
+        if (strlen(session) >= sizeof g_session) {
+            snprintf(why, sizeof why, "longer than %zu bytes", sizeof g_session - 1);
+            say_setting("LEAKGRAPH_SESSION", session, why, "not tracing");
+            return false;
+        }
+        strcpy(g_session, session);
+        g_collector_pid = (pid_t)number_setting("LEAKGRAPH_COLLECTOR", 0, INT32_MAX,
+                                                "its liveness is not checked");
+        return true;
+    }
+    g_self = true;
+    char def[64];
+    if (!output || !*output) {
+        snprintf(def, sizeof def, "leakgraph.%d.lgt", (int)getpid());
+        output = def;
+    }
+    char cwd[900] = "";
+    if (output[0] != '/' && !getcwd(cwd, sizeof cwd)) {
+        say_setting("LEAKGRAPH_OUTPUT", output, "a relative path, and the working directory "
+                    "cannot be read (or is longer than 899 bytes)", "not tracing");
+        return false;
+    }
+    int n = snprintf(g_output, sizeof g_output, "%s%s%s", cwd, cwd[0] ? "/" : "", output);
+    if (n < 0 || (size_t)n >= sizeof g_output) {
+        snprintf(why, sizeof why, "longer than %zu bytes (as an absolute path)", sizeof g_output - 1);
+        say_setting("LEAKGRAPH_OUTPUT", output, why, "not tracing");
+        return false;
+    }
+    return true;
+}
+
+/* Self mode: the leakgraph binary that takes the leak checks, LEAKGRAPH_BIN, else
+ * ../bin/leakgraph beside the shim. None (no checks) if it is not an executable file; a
+ * LEAKGRAPH_BIN that names none is said. */
+static void find_lg_bin(void)
+{
+    const char *bin = getenv("LEAKGRAPH_BIN");
+    Dl_info di;
+    if (bin && *bin) {
+        if (strlen(bin) >= sizeof g_lg_bin || access(bin, X_OK) != 0) {
+            say_setting("LEAKGRAPH_BIN", bin, "not an executable file", "no leak checks");
+            return;
+        }
+        snprintf(g_lg_bin, sizeof g_lg_bin, "%s", bin);
+    } else if (dladdr((void *)(uintptr_t)&find_lg_bin, &di) && di.dli_fname) {
+        const char *slash = strrchr(di.dli_fname, '/');
+        if (slash)
+            snprintf(g_lg_bin, sizeof g_lg_bin, "%.*s/../bin/leakgraph",
+                     (int)(slash - di.dli_fname), di.dli_fname);
+        if (g_lg_bin[0] && access(g_lg_bin, X_OK) != 0) g_lg_bin[0] = 0;
+    }
+}
+
 static void init(void)
 {
     tls.guard++;
@@ -124,52 +303,16 @@ static void init(void)
     }
     atomic_store(&g_state, ST_STARTING);
     const char *dis = getenv("LEAKGRAPH_DISABLE");
-    const char *session = getenv("LEAKGRAPH_SESSION");
-    const char *output = getenv("LEAKGRAPH_OUTPUT");
-    const char *cpid = getenv("LEAKGRAPH_COLLECTOR");
-    if (dis && *dis && strcmp(dis, "0") != 0) {
+    if ((dis && *dis && strcmp(dis, "0") != 0) || !choose_mode()) {
         atomic_store(&g_state, ST_OFF);
         tls.guard--;
         return;
     }
-    if (session && *session && strlen(session) < sizeof g_session) {
-        strcpy(g_session, session);
-        g_collector_pid = cpid ? (pid_t)atoi(cpid) : 0;
-    } else {
-        g_self = true;
-        char def[64];
-        if (!output || !*output) {
-            snprintf(def, sizeof def, "leakgraph.%d.lgt", (int)getpid());
-            output = def;
-        }
-        if (output[0] == '/') {
-            snprintf(g_output, sizeof g_output, "%s", output);
-        } else {
-            char cwd[900];
-            if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0;
-            snprintf(g_output, sizeof g_output, "%s/%s", cwd, output);
-        }
-    }
     dl_iterate_phdr(shim_range_cb, (void *)(uintptr_t)&init);
-    if (g_self) { /* the binary that takes leak checks: LEAKGRAPH_BIN, else beside the shim */
-        const char *bin = getenv("LEAKGRAPH_BIN");
-        Dl_info di;
-        if (bin && *bin) {
-            snprintf(g_lg_bin, sizeof g_lg_bin, "%s", bin);
-        } else if (dladdr((void *)(uintptr_t)&init, &di) && di.dli_fname) {
-            const char *slash = strrchr(di.dli_fname, '/');
-            if (slash)
-                snprintf(g_lg_bin, sizeof g_lg_bin, "%.*s/../bin/leakgraph",
-                         (int)(slash - di.dli_fname), di.dli_fname);
-        }
-        if (g_lg_bin[0] && access(g_lg_bin, X_OK) != 0) g_lg_bin[0] = 0;
-    }
-    const char *rcd = getenv("LEAKGRAPH_RC_STACK_DEPTH"); /* before the process is described */
-    if (rcd && *rcd) {
-        g_rc_depth = atoi(rcd);
-        if (g_rc_depth < 0) g_rc_depth = 0;
-        if (g_rc_depth > (int)LG_MAX_FRAMES) g_rc_depth = LG_MAX_FRAMES;
-    }
+    if (g_self) find_lg_bin();
+    /* before the process is described (PROCESS key RC_DEPTH) */
+    g_rc_depth = (int)number_setting("LEAKGRAPH_RC_STACK_DEPTH", LG_RC_DEPTH_DEFAULT, LG_MAX_FRAMES,
+                                     "using 12");
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
     lg_unwind_init(); /* on failure every capture is unw_backtrace's */
     if (pthread_key_create(&g_thread_key, release_ring) != 0 || !start_process(0, NULL)) {
@@ -180,12 +323,12 @@ static void init(void)
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     on_exit(on_exit_status, NULL);
     g_rc_counts_only = g_rc_depth == 0;
-    const char *scrub = getenv("LEAKGRAPH_SCRUB_MAX");
-    if (scrub && *scrub) g_scrub_max = (size_t)strtoull(scrub, NULL, 0);
-    g_stop_signal = parse_signal(getenv("LEAKGRAPH_STOP_SIGNAL"), SIGRTMAX - 1);
-    g_check_signal = parse_signal(getenv("LEAKGRAPH_CHECK_SIGNAL"), 0);
-    if (!g_self || g_lg_bin[0]) install_fatal_handlers();
-    if (g_check_signal > 0 && g_check_signal != g_stop_signal) {
+    g_scrub_max = (size_t)number_setting("LEAKGRAPH_SCRUB_MAX", LG_SCRUB_MAX_DEFAULT, SIZE_MAX,
+                                         "using 256");
+    g_stop_signal = signal_setting("LEAKGRAPH_STOP_SIGNAL", SIGRTMAX - 1, 0, "using RTMAX-1");
+    g_check_signal = signal_setting("LEAKGRAPH_CHECK_SIGNAL", 0, g_stop_signal, "no check signal");
+    install_fatal_handlers(); /* self mode without the leakgraph binary: the end of the trace */
+    if (g_check_signal > 0) {
         struct sigaction sa = {.sa_sigaction = check_signal_handler,
                                .sa_flags = SA_RESTART | SA_SIGINFO};
         sigaction(g_check_signal, &sa, NULL);

@@ -428,6 +428,251 @@ def t_cli():
     check(r.returncode == 2 and "unknown command" in r.stderr, "unknown command")
 
 
+# ---- stop-the-world while other threads allocate (issue #11) --------------------------------
+
+def run_hammer(modes, runs, per_run, what):
+    """Runs prog("hammer") preloaded by hand `runs` times, its arguments taken from `modes` in
+    turn, each run bounded by per_run seconds, stopping at the first failure: a run that does
+    not end is a deadlock. Each run must exit 0 (the check mode also says that every lg_check()
+    succeeded); the first run of each mode and every fifth run must leave a complete trace
+    whose exit check found main's lost 100 bytes (reading every trace back would double the
+    time of the test)."""
+    lost = [m for m in marks("hammer.c") if m["func"] == "lose"]
+    for i in range(runs):
+        args = modes[i % len(modes)]
+        out = os.path.join(tmpdir(), "h.lgt")
+        try:
+            r = lgdriver.preloaded([prog("hammer")] + args, out, capture_output=True, text=True,
+                                   timeout=per_run)
+        except subprocess.TimeoutExpired:
+            return fail("%s: run %d of %d (%s) did not end within %d s: deadlock" %
+                        (what, i + 1, runs, " ".join(args), per_run))
+        if not expect_exit(r, 0, "%s: run %d (%s)" % (what, i + 1, " ".join(args))):
+            return
+        if args[0] == "check" and not check("checks OK" in r.stdout, "%s: %r" % (what, r.stdout)):
+            return
+        if i >= len(modes) and i % 5 != 4:
+            continue
+        rep = report(out)
+        if not check(rep["program"].get("complete") is True and
+                     (rep["program"].get("check") or {}).get("reason") == "exit",
+                     "%s: run %d: no exit check in the trace: %s" % (what, i + 1, rep["program"])):
+            return
+        check_mark(rep, lost[0])
+
+
+def t_check_while_allocating():
+    """lg_check() ten times while a thread allocates without pause, preloaded by hand: a check
+    used to stop that thread inside the self-mode drain, then wait for the drain lock it held
+    (about half of the runs hung; 10 runs of 1-1.5 s, up to 5 s under ASan on a busy machine:
+    a run is given 20 s)."""
+    run_hammer([["check", "10", "1"]], 10, 20, "checks while a thread allocates")
+
+
+def t_exit_while_allocating():
+    """exit (returning from main) and _exit while 8 detached threads allocate, preloaded by
+    hand: the exit check used to stop a thread inside the drain and wait for its lock (about 1
+    run in 10 hung by exit, 1 in 4 by _exit, where no destructor has just drained the rings;
+    24 runs of about 0.5 s)."""
+    run_hammer([["_exit", "20"], ["exit", "20"]], 24, 15, "exit while 8 threads allocate")
+
+# ---- stopped by a signal whose action is the default (issue #11) ----------------------------
+
+def started(p, what):
+    """The pid on the "ready <pid>" line of the started program p, or None (a failed check;
+    p is killed)."""
+    line = p.stdout.readline()
+    m = re.match(r"ready (\d+)", line)
+    if not check(m is not None, "%s: no ready line: %r" % (what, line)):
+        p.kill()
+        return None
+    time.sleep(0.2)
+    return int(m.group(1))
+
+
+def signal_and_wait(p, sig, what):
+    """Sends sig to the program that p (the program, or leakgraph run on it) started, once it
+    is ready, and returns p's exit status, or None (a failed check) if it did not end."""
+    pid = started(p, what)
+    if pid is None:
+        return None
+    os.kill(pid, sig)
+    try:
+        return p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        fail("%s: the program did not end" % what)
+        return None
+
+
+def check_stopped(out, sig, what):
+    """The trace out of prog("stopped") ended by sig: complete, ended by that signal, with a
+    final leak check ("fatal-signal") that found the marks' kinds."""
+    rep = report(out)
+    p = rep["program"]
+    check(p.get("complete") is True and p.get("end") == "signal" and p.get("signal") == sig,
+          "%s: trace: complete %s, end %s, signal %s, problem %s" %
+          (what, p.get("complete"), p.get("end"), p.get("signal"), p.get("problem")))
+    if check((p.get("check") or {}).get("reason") == "fatal-signal",
+             "%s: no leak check before the death: %s" % (what, p.get("check"))):
+        check_marks(rep, "stopped.c", exact_total=True)
+
+
+def no_core():
+    """preexec_fn: no core file (SIGQUIT's default action dumps one)."""
+    import resource
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def t_stopped_by_signal():
+    """Under leakgraph run, SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to a program that left
+    their action the default: it dies by that signal (leakgraph run exits 128 + it) after a
+    final leak check, as Memcheck runs its leak search then."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        out = os.path.join(tmpdir(), "t.lgt")
+        what = "run, %s" % sig.name
+        p = subprocess.Popen([A.lg, "run", "--output", out, "--", prog("stopped"), "default"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=no_core)
+        rc = signal_and_wait(p, sig, what)
+        if rc is None:
+            continue
+        check(rc == 128 + sig, "%s: leakgraph run exit %d, want %d" % (what, rc, 128 + sig))
+        check_stopped(out, sig, what)
+
+
+def t_stopped_by_signal_self():
+    """Preloaded by hand: SIGTERM and SIGINT end the program with the same wait status (killed
+    by that signal), after a final leak check written into a finished trace."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        out = os.path.join(tmpdir(), "t.lgt")
+        what = "preloaded, %s" % sig.name
+        p = subprocess.Popen([prog("stopped"), "default"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, preexec_fn=no_core,
+                             env=dict(os.environ, LD_PRELOAD=lgdriver.shim(), LEAKGRAPH_OUTPUT=out))
+        rc = signal_and_wait(p, sig, what)
+        if rc is None:
+            continue
+        check(rc == -sig, "%s: wait status %d, want killed by %d" % (what, rc, sig))
+        check_stopped(out, sig, what)
+
+
+def t_stopped_own_handler():
+    """A program's own handler, installed after the shim started, runs as before (it ends the
+    program by _exit(3), whose exit check is taken); a signal the program inherited ignored
+    stays ignored."""
+    out = os.path.join(tmpdir(), "t.lgt")
+    p = start([prog("stopped"), "handler"], out)
+    pid = started(p, "own handler")
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        rc = p.wait(timeout=60)
+        check(rc == 3, "own handler: exit %d, want 3" % rc)
+        check("handled %d" % signal.SIGTERM in p.stdout.read(), "own handler did not run")
+        rep = report(out)
+        check((rep["program"].get("check") or {}).get("reason") == "exit",
+              "own handler: check %s" % rep["program"].get("check"))
+    out = os.path.join(tmpdir(), "t.lgt")
+
+    def ignore_term():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    p = subprocess.Popen([prog("stopped"), "default"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, preexec_fn=ignore_term,
+                         env=dict(os.environ, LD_PRELOAD=lgdriver.shim(), LEAKGRAPH_OUTPUT=out))
+    pid = started(p, "ignored")
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        time.sleep(0.5)
+        check(p.poll() is None, "an ignored SIGTERM ended the program: %s" % p.returncode)
+        p.kill()
+        p.wait(timeout=60)
+
+
+# ---- settings of the shim (issue #11) -----------------------------------------------------
+
+def said_once(r, text, what):
+    """The shim said text on stderr exactly once."""
+    n = r.stderr.count(text)
+    return check(n == 1, "%s: %r said %d times on stderr, want once: %r" % (what, text, n, r.stderr[-1500:]))
+
+
+def preloaded_with(cmd, env, timeout=20):
+    """prog cmd[0] with args, preloaded by hand in a new directory with the settings env: the
+    finished process, or None (a failed check) if it did not end within timeout seconds."""
+    out = os.path.join(tmpdir(), "t.lgt")
+    try:
+        return lgdriver.preloaded([prog(cmd[0])] + cmd[1:], out, env=env, capture_output=True,
+                                  text=True, timeout=timeout, preexec_fn=no_core)
+    except subprocess.TimeoutExpired:
+        fail("%s with %s did not end within %d s" % (" ".join(cmd), env, timeout))
+        return None
+
+
+def t_settings_signals():
+    """Signals that cannot serve: a clear message, once, and the default; never a loop, a
+    kill or a stop. CHECK_SIGNAL=11 with a crash used to take checks forever, STOP_SIGNAL=9
+    killed the program at its first check, =19 stopped it forever, CHECK_SIGNAL=99 and an
+    unknown name were ignored silently."""
+    r = preloaded_with(["dying", "segv"], {"LEAKGRAPH_CHECK_SIGNAL": "11"}, timeout=10)
+    if r:
+        check(r.returncode == -signal.SIGSEGV, "CHECK_SIGNAL=11: status %d, want SIGSEGV" % r.returncode)
+        said_once(r, "LEAKGRAPH_CHECK_SIGNAL=11", "CHECK_SIGNAL=11")
+    for v in ("9", "KILL", "19", "SIGSTOP", "CONT", "11", "0", "99", "-3", "FOO", "34x", "RTMAX-1"):
+        env = {"LEAKGRAPH_STOP_SIGNAL": v}
+        if v == "RTMAX-1":  # valid alone; the same as the check signal is not
+            env["LEAKGRAPH_CHECK_SIGNAL"] = v
+        r = preloaded_with(["hammer", "check", "2", "1"], env, timeout=10)  # a thread to stop
+        if not r:
+            continue
+        expect_exit(r, 0, "STOP_SIGNAL=%s" % v)
+        check("checks OK" in r.stdout, "STOP_SIGNAL=%s: checks %r" % (v, r.stdout))
+        said_once(r, "LEAKGRAPH_%s_SIGNAL=%s" % ("CHECK" if v == "RTMAX-1" else "STOP", v),
+                  "STOP_SIGNAL=%s" % v)
+    for v in ("99", "FOO", "KILL", "SEGV", "CHLD", "33"):
+        r = preloaded_with(["exitcode", "0"], {"LEAKGRAPH_CHECK_SIGNAL": v})
+        if r:
+            expect_exit(r, 0, "CHECK_SIGNAL=%s" % v)
+            said_once(r, "LEAKGRAPH_CHECK_SIGNAL=%s" % v, "CHECK_SIGNAL=%s" % v)
+    # valid ones say nothing
+    r = preloaded_with(["checks"], {"LEAKGRAPH_CHECK_SIGNAL": "SIGUSR2", "LEAKGRAPH_STOP_SIGNAL": "RTMIN+2"},
+                       timeout=10)
+    if r:
+        expect_exit(r, 0, "valid signals")
+        check("checks 1 2" in r.stdout and "leakgraph[" not in r.stderr,
+              "valid signals: %r %r" % (r.stdout, r.stderr))
+
+
+def t_settings_numbers():
+    """Numbers out of range or not numbers: a clear message, once, and the default."""
+    for name, v in (("RC_STACK_DEPTH", "-3"), ("RC_STACK_DEPTH", "100000"), ("RC_STACK_DEPTH", "ten"),
+                    ("SCRUB_MAX", "-1"), ("SCRUB_MAX", "12kb"), ("SCRUB_MAX", "99999999999999999999999")):
+        r = preloaded_with(["exitcode", "0"], {"LEAKGRAPH_" + name: v})
+        if r:
+            expect_exit(r, 0, "%s=%s" % (name, v))
+            said_once(r, "LEAKGRAPH_%s=%s" % (name, v), "%s=%s" % (name, v))
+    r = preloaded_with(["exitcode", "0"], {"LEAKGRAPH_RC_STACK_DEPTH": "0", "LEAKGRAPH_SCRUB_MAX": "0x1000"})
+    if r:
+        check(r.returncode == 0 and "leakgraph[" not in r.stderr, "valid numbers: %r" % r.stderr)
+
+
+def t_settings_paths():
+    """LEAKGRAPH_OUTPUT longer than the shim can hold: one message and no trace (it used to be
+    cut to another path); LEAKGRAPH_BIN naming no executable: one message, tracing without
+    leak checks (it used to be dropped silently)."""
+    d = tmpdir()
+    long_out = os.path.join(d, "d" * 200, "e" * 200, "f" * 200, "g" * 200, "h" * 200, "t.lgt")
+    r = subprocess.run([prog("exitcode"), "0"], capture_output=True, text=True, timeout=20,
+                       env=dict(os.environ, LD_PRELOAD=lgdriver.shim(), LEAKGRAPH_OUTPUT=long_out))
+    expect_exit(r, 0, "long LEAKGRAPH_OUTPUT")
+    said_once(r, "LEAKGRAPH_OUTPUT=", "long LEAKGRAPH_OUTPUT")
+    check("not tracing" in r.stderr, "long LEAKGRAPH_OUTPUT: %r" % r.stderr)
+    r = preloaded_with(["exitcode", "0"], {"LEAKGRAPH_BIN": os.path.join(d, "no-such-leakgraph")})
+    if r:
+        expect_exit(r, 0, "LEAKGRAPH_BIN")
+        said_once(r, "LEAKGRAPH_BIN=", "LEAKGRAPH_BIN")
+
+
 if __name__ == "__main__":
     p = lgdriver.parser(__doc__, "--progs", "--src")
     p.add_argument("scenario")
