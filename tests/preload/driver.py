@@ -529,11 +529,11 @@ def t_run_full_fs():
     expect_exit(r, 125, "read-only filesystem")
     check("leakgraph: cannot create the trace %s: Read-only file system" % out in r.stderr,
           "read-only filesystem: message %r" % r.stderr)
-    # room for the start of the trace, not for 3 million events
+    # room for the start of the trace (two pages), not for 3 million events (~15 KB)
     done = os.path.join(d, "finished")
     t = time.monotonic()
     try:
-        r = subprocess.run(in_tmpfs(mnt, "size=128k") +
+        r = subprocess.run(in_tmpfs(mnt, "size=8k") +
                            [A.lg, "run", "--output", out, "--", prog("busy"), done],
                            capture_output=True, text=True, timeout=RUN_LIMIT * 4)
     except subprocess.TimeoutExpired:
