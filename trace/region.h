@@ -13,7 +13,13 @@
  *
  * Region file (under `leakgraph run`): <session dir>/r.<pid>.<n>, created O_EXCL 0600 on
  * tmpfs, sparse (only touched pages cost memory). `magic` is stored last, so a collector that
- * sees it sees an initialized header. */
+ * sees it sees an initialized header. The collector unlinks the file as soon as it has mapped
+ * it: from then on the memory lives only in the two mappings, so nothing is left in the
+ * session directory when either side dies, and a name can be used again by a later image.
+ *
+ * Who waits for whom: a producer waits for ring space and a checked process for its check;
+ * both waits are bounded by the collector's liveness, its collector_state and its beat (the
+ * watchdog, LG_COLLECTOR_SILENT_NS). The collector never waits for the program. */
 #ifndef LG_REGION_H
 #define LG_REGION_H
 
@@ -34,12 +40,21 @@
 /* Largest record the shim writes: a module record with a PATH_MAX path, or a stack record
  * of LG_MAX_FRAMES frames plus its event. */
 #define LG_MAX_RECORD 8192u
+/* The shim's watchdog on its collector (run mode): a wait for ring space or for a check ends,
+ * and tracing stops with a message, when the collector has not beaten (collector_beat, bumped
+ * every round, ~1 ms) for LG_COLLECTOR_SILENT_NS; while it says it is taking a check
+ * (LG_CS_CHECKING), whose time grows with the heap (19 s for 10M blocks, docs/bench.md), for
+ * LG_COLLECTOR_CHECK_NS. 10 s is ten thousand missed rounds: a collector that silent is
+ * stopped or stuck, not slow; a loaded CI machine delays a round by milliseconds. */
+#define LG_COLLECTOR_SILENT_NS 10000000000ull
+#define LG_COLLECTOR_CHECK_NS 1800000000000ull /* 30 min: ~100x the 10M-block check */
+_Static_assert(LG_COLLECTOR_SILENT_NS < LG_COLLECTOR_CHECK_NS, "a check may be slow, a round not");
 _Static_assert((LG_RING_BYTES & (LG_RING_BYTES - 1)) == 0, "ring size must be a power of 2");
 _Static_assert(LG_MAX_RECORD * 16 < LG_RING_BYTES, "a record must fit a ring many times");
 /* ---------------------------------------------------------------------------------------- */
 
 #define LG_REGION_MAGIC 0x4e4f494745524c47ull /* "LGREGION" */
-#define LG_REGION_VERSION 4u
+#define LG_REGION_VERSION 5u
 
 /* Lifecycle of a region, stored in hdr.state. */
 enum lg_region_state {
@@ -48,6 +63,14 @@ enum lg_region_state {
     LG_RS_EXITED = 3,    /* the shim saw the process exit (exit status is valid) */
     LG_RS_EXECING = 4,   /* an exec is under way; if it fails the state returns to RUNNING */
     LG_RS_ABANDONED = 5, /* a pre-created region whose fork failed: discard */
+};
+
+/* What the collector does with a region, stored in hdr.collector_state (run mode). */
+enum lg_collector_state {
+    LG_CS_SERVING = 0,  /* draining its rings, answering its checks */
+    LG_CS_CHECKING = 1, /* taking a check (of this image or another): no rounds meanwhile */
+    LG_CS_GAVE_UP = 2,  /* its trace cannot be created or written: the rings are emptied into
+                         * nothing and every check fails; the shim stops tracing */
 };
 
 typedef struct lg_ring {
@@ -121,7 +144,9 @@ typedef struct lg_region_hdr {
     _Atomic uint32_t disabled;   /* set when the shim stopped tracing (collector gone) */
     _Atomic uint64_t rc_increfs; /* counts-only mode: increfs and decrefs of runtime objects */
     _Atomic uint64_t rc_decrefs;
-    uint8_t pad[44];
+    _Atomic uint32_t collector_state; /* enum lg_collector_state, written by the collector */
+    _Atomic uint32_t collector_beat;  /* bumped by the collector every round (the watchdog's) */
+    uint8_t pad[36];
     uint8_t info[LG_INFO_BYTES]; /* PROCESS block payload (key/value list), info_len bytes */
 } lg_region_hdr_t;
 

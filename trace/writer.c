@@ -11,8 +11,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -26,6 +28,7 @@
 typedef struct lg_stage {
     uint8_t *buf;
     size_t len, cap;
+    uint64_t since; /* CLOCK_MONOTONIC ns when its first byte was staged (len > 0) */
 } lg_stage_t;
 
 struct lg_collector {
@@ -149,18 +152,27 @@ static int collector_new(lg_collector_t **out, const char *path, int flags)
     return 0;
 }
 
-int lg_collector_open(lg_collector_t **out, lg_region_t *r, const char *path)
+/* The file header: "LGTRACE\0", u32 version, u32 header size, then zeros. */
+static void file_header(uint8_t hdr[LG_TRACE_FILE_HEADER_SIZE])
 {
-    lg_collector_t *c;
-    int rc = collector_new(&c, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC);
-    if (rc) return rc;
-    c->region = r;
-
-    uint8_t hdr[LG_TRACE_FILE_HEADER_SIZE] = {0};
+    memset(hdr, 0, LG_TRACE_FILE_HEADER_SIZE);
     memcpy(hdr, LG_TRACE_MAGIC, 8);
     lg_put_u32le(hdr + 8, LG_TRACE_VERSION);
     lg_put_u32le(hdr + 12, LG_TRACE_FILE_HEADER_SIZE);
-    rc = append_file(c, hdr, sizeof hdr);
+}
+
+/* Starts the trace of region r in c's file: its file header unless `reserved` wrote it, then
+ * the PROCESS block. On failure the file is removed and c released. */
+static int start_file(lg_collector_t **out, lg_collector_t *c, lg_region_t *r, const char *path,
+                      bool reserved)
+{
+    int rc = 0;
+    c->region = r;
+    if (!reserved) {
+        uint8_t hdr[LG_TRACE_FILE_HEADER_SIZE];
+        file_header(hdr);
+        rc = append_file(c, hdr, sizeof hdr);
+    }
 
     /* PROCESS block: what the shim wrote into the region, plus the collector's own keys. */
     uint32_t ilen = r->hdr.info_len <= LG_INFO_BYTES ? r->hdr.info_len : 0;
@@ -181,6 +193,45 @@ int lg_collector_open(lg_collector_t **out, lg_region_t *r, const char *path)
     }
     *out = c;
     return 0;
+}
+
+int lg_collector_open(lg_collector_t **out, lg_region_t *r, const char *path)
+{
+    lg_collector_t *c;
+    int rc = collector_new(&c, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC);
+    return rc ? rc : start_file(out, c, r, path, false);
+}
+
+int lg_trace_reserve(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return -errno;
+    uint8_t hdr[LG_TRACE_FILE_HEADER_SIZE];
+    file_header(hdr);
+    ssize_t n;
+    while ((n = write(fd, hdr, sizeof hdr)) < 0 && errno == EINTR) {}
+    int rc = n == (ssize_t)sizeof hdr ? 0 : n < 0 ? -errno : -ENOSPC;
+    if (close(fd) != 0 && !rc && errno != EINTR) rc = -errno; /* NFS reports late */
+    if (rc) unlink(path);
+    return rc;
+}
+
+int lg_trace_is_reserved(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == LG_TRACE_FILE_HEADER_SIZE;
+}
+
+int lg_collector_open_reserved(lg_collector_t **out, lg_region_t *r, const char *path)
+{
+    if (!lg_trace_is_reserved(path)) return -EEXIST;
+    lg_collector_t *c;
+    int rc = collector_new(&c, path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    if (rc) {
+        unlink(path);
+        return rc;
+    }
+    return start_file(out, c, r, path, true);
 }
 
 int lg_collector_open_append(lg_collector_t **out, const char *path)
@@ -223,13 +274,23 @@ static int write_stage(lg_collector_t *c, uint32_t ring)
     return append_file(c, c->zbuf, (size_t)len);
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 long lg_collector_drain(lg_collector_t *c)
 {
     long moved = 0;
+    uint64_t now = mono_ns();
     for (uint32_t i = 0; i < LG_RINGS; i++) {
         lg_ring_t *ring = &c->region->rings[i];
         uint64_t tail = atomic_load_explicit(&ring->tail, memory_order_relaxed);
         uint64_t head = atomic_load_explicit(&ring->head, memory_order_acquire);
+        lg_stage_t *s = &c->stage[i];
+        if (s->len && now - s->since >= LG_STAGE_MAX_AGE_NS && !c->error) write_stage(c, i);
         if (head == tail) continue;
         uint64_t n = head - tail;
         if (n > LG_RING_BYTES) { /* corrupted by the traced program: resynchronise */
@@ -237,7 +298,6 @@ long lg_collector_drain(lg_collector_t *c)
             c->error = c->error ? c->error : -EPROTO;
             continue;
         }
-        lg_stage_t *s = &c->stage[i];
         if (s->len + n > s->cap) {
             size_t cap = s->cap ? s->cap : 64 << 10;
             while (cap < s->len + n) cap *= 2;
@@ -249,6 +309,7 @@ long lg_collector_drain(lg_collector_t *c)
             s->buf = nb;
             s->cap = cap;
         }
+        if (!s->len) s->since = now;
         lg_ring_copy_out(ring, tail, s->buf + s->len, (size_t)n);
         if (c->observer) c->observer(c->obs_ctx, i, s->buf + s->len, (size_t)n);
         s->len += (size_t)n;

@@ -4,9 +4,11 @@
  * (file header, PROCESS / EVENTS / END blocks, zstd, CRC); it never interprets records.
  *
  * Durability: ring bytes are moved into per-ring staging buffers in the collector's memory and
- * written as a compressed block when a buffer holds LG_STAGE_FLUSH bytes, when
- * lg_collector_flush() is called, and at the end. In the `leakgraph run` parent that memory
- * survives the death of the traced process, so nothing it logged is lost.
+ * written as a compressed block when a buffer holds LG_STAGE_FLUSH bytes, when its oldest byte
+ * has waited LG_STAGE_MAX_AGE_NS (checked at every drain), when lg_collector_flush() is
+ * called, and at the end. In the `leakgraph run` parent that memory survives the death of the
+ * traced process, so nothing it logged is lost; if the collector itself dies, the trace lacks
+ * at most the events of its last LG_STAGE_MAX_AGE_NS.
  *
  * The trace file is created O_CREAT|O_EXCL|O_NOFOLLOW with mode 0600 and re-opened by path
  * (O_APPEND|O_NOFOLLOW) for each write, so a traced program that closes every descriptor or
@@ -22,6 +24,10 @@
 
 /* Staged raw bytes per ring that trigger a compressed block (bigger compresses better). */
 #define LG_STAGE_FLUSH (1u << 20)
+/* A stage whose first byte waited this long is written whatever its size: what a killed
+ * collector loses. A busy ring fills LG_STAGE_FLUSH in ~15 ms and never reaches it; a quiet
+ * one writes at most ~7 blocks a second (mallocbench: see docs/bench.md for bytes/event). */
+#define LG_STAGE_MAX_AGE_NS 150000000ull
 /* Raw bytes of one SNAPSHOT block (a big snapshot spans several). */
 #define LG_SNAPSHOT_PART (32u << 20)
 
@@ -36,6 +42,16 @@ void lg_collector_set_observer(lg_collector_t *c, lg_observer_fn fn, void *ctx);
 /* Creates the trace file at `path` (absolute; never overwrites) and writes its header and
  * PROCESS block from the region's info. Returns 0 or a negative errno. */
 int lg_collector_open(lg_collector_t **out, lg_region_t *r, const char *path);
+/* Creates the trace file at `path` (never overwrites, never follows a symlink, mode 0600)
+ * holding only the file header: the trace a collector will open later with
+ * lg_collector_open_reserved(), known to be creatable before the program runs. Returns 0 or a
+ * negative errno (then no file is left). */
+int lg_trace_reserve(const char *path);
+/* lg_collector_open() on a file lg_trace_reserve() made, which must still hold only its
+ * header (-EEXIST otherwise). On failure the reserved file is removed. */
+int lg_collector_open_reserved(lg_collector_t **out, lg_region_t *r, const char *path);
+/* Is the file at `path` a reserved trace never opened (a regular file of only its header)? */
+int lg_trace_is_reserved(const char *path);
 /* Opens an existing trace only to append blocks to it (a snapshot written by a helper
  * process while the tracing process waits). Has no region: only lg_collector_write_snapshot
  * and lg_collector_close may be used. Returns 0 or a negative errno. */

@@ -2,7 +2,8 @@
  * runs the program with the shim preloaded (collect/run.c). Without --check it exits with the
  * program's status. With --check it then checks the program's trace and the PATH.<pid> traces
  * its descendants wrote during the run, through the same pipeline as `check` (pipeline.c), and
- * exits with enum lg_exit (policy.h; 4 when the program itself failed). */
+ * exits with enum lg_exit (policy.h; 4 when the program itself failed; 3 when leakgraph could
+ * not start it or a trace of the run could not be created or written completely). */
 #define _GNU_SOURCE
 #include "cli.h"
 #include "path.h"
@@ -107,7 +108,7 @@ int lg_cmd_run(int argc, char **argv)
     }
     if (!check) {
         if (ci_opts) return lg_ci_cmd_usage_error(&o, "%s", "these options need --check");
-        return lg_run(&ro, argv + optind);
+        return lg_run(&ro, argv + optind, NULL);
     }
     if (check_policy && (code = lg_ci_cmd_policy(&o, check_policy, false))) return code;
     if ((code = lg_ci_cmd_load_inputs(&o))) goto out;
@@ -124,22 +125,23 @@ int lg_cmd_run(int argc, char **argv)
         }
         ro.output = base;
     }
-    struct stat st;
-    if (lstat(ro.output, &st) == 0) { /* run would refuse; do not check what is there */
-        fprintf(stderr, "leakgraph run: %s exists; refusing to overwrite it\n", ro.output);
-        code = LG_EXIT_ERROR;
-        goto out;
-    }
     struct timespec since;
     clock_gettime(CLOCK_REALTIME, &since);
     since.tv_sec -= 1; /* file times may lag the clock by a tick; older leftovers are older */
-    o.program_status = lg_run(&ro, argv + optind);
+    lg_run_result_t res;
+    int status = lg_run(&ro, argv + optind, &res);
+    if (res.program_status < 0) { /* it said why (e.g. the trace path exists): nothing ran */
+        code = LG_EXIT_ERROR;
+        goto out;
+    }
+    o.program_status = res.program_status;
     o.program_argv = argv + optind;
+    struct stat st;
     if (lstat(ro.output, &st) != 0) {
         fprintf(stderr, "leakgraph run: the program did not run under leakgraph (status %d): no "
                         "trace to check\n",
-                o.program_status);
-        code = o.program_status == 125 ? LG_EXIT_ERROR : LG_EXIT_PROGRAM;
+                status);
+        code = res.failed_traces ? LG_EXIT_ERROR : LG_EXIT_PROGRAM;
         goto out;
     }
     char **paths = NULL;
@@ -152,6 +154,12 @@ int lg_cmd_run(int argc, char **argv)
     code = lg_ci_cmd_evaluate(&o, paths, n);
     for (size_t i = 0; i < n; i++) free(paths[i]);
     free(paths);
+    if (res.failed_traces && code != LG_EXIT_USAGE) { /* 3 > 4 > 1 > 0 (docs/ci.md) */
+        fprintf(stderr, "leakgraph run: %d trace%s of the run could not be created or written "
+                        "completely: the check cannot pass\n",
+                res.failed_traces, res.failed_traces > 1 ? "s" : "");
+        code = LG_EXIT_ERROR;
+    }
 out:
     lg_ci_cmd_free(&o);
     return code;

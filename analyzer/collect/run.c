@@ -2,9 +2,11 @@
  * and is the collector of every process image it and its descendants create.
  *
  * How it works: a private session directory (on tmpfs) receives one region file per process
- * image (the shim creates them; a forking parent pre-creates its child's). Every round
- * (LG_ROUND_NS) this process drains each region's rings into that image's trace (the
- * collector of trace/writer.c).
+ * image (the shim creates them; a forking parent pre-creates its child's); this process maps
+ * each and unlinks it at once (region.h), so the directory holds only regions not yet seen.
+ * Every round (LG_ROUND_NS) it drains each region's rings into that image's trace (the
+ * collector of trace/writer.c) and beats in each region (the shim's watchdog). A janitor
+ * process removes the directory if this process dies without doing it.
  * An image is finished when its process is gone (waitpid for the program itself, a pidfd for
  * descendants) or when a newer image of the same pid appeared (exec); then its rings are
  * drained one last time and the END block written. Because the rings live in this process's
@@ -15,13 +17,20 @@
  * What it must not do to the program: write to its memory other than the region they share,
  * stop its threads or let them go other than by answering a check (its shim does both), or
  * signal it except to pass on the SIGTERM and SIGHUP that leakgraph itself receives; every
- * check it is asked for ends with DONE or FAILED, so the program never waits for nothing, and
- * a region whose trace cannot be written is still emptied, so the program never blocks on it.
+ * check it is asked for ends with DONE or FAILED, so the program never waits for nothing.
+ *
+ * Giving up: an image whose trace cannot be created or written (no name left, a full disk, an
+ * I/O error) is given up at once: the reason is said, the region is marked LG_CS_GAVE_UP (its
+ * shim stops tracing at its next wait), its rings are emptied into nothing and its checks
+ * answered FAILED until it ends, and the run exits 125 at the end. The program's own trace
+ * is created before the program is let go (lg_trace_reserve): if that fails, the program never
+ * runs and the run exits 125 at once, as Memcheck does with a log file it cannot open.
  *
  * Trace names: the program's first image writes PATH; every other image PATH.<pid>, or
  * PATH.<pid>.<n> if that exists. Nothing is ever overwritten.
  * Exit status: the program's own (128+N if it was killed by signal N); 125 if leakgraph itself
- * failed before the program ran, 126/127 if the program could not be executed / found. */
+ * failed before the program ran or a trace of the run could not be created or written
+ * completely; 126/127 if the program could not be executed / found. */
 #define _GNU_SOURCE
 #include "run.h"
 #include "path.h"
@@ -32,6 +41,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +66,6 @@
 /* ---------------------------------------------------------------------------------------- */
 
 typedef struct proc {
-    char *region_path;
     char *trace_path; /* once its trace is open */
     lg_live_tracker_t *live; /* its live blocks, kept up to date (NULL: replay at a check) */
     uint64_t start_ns; /* copied from the region when its trace opens */
@@ -66,6 +75,7 @@ typedef struct proc {
     int pidfd;
     int exec_from;
     bool done;
+    bool gave_up;           /* its trace could not be created or written (see above) */
     bool replaced;          /* a newer image of the same pid exists */
     uint64_t orphan_since;  /* PREFORK region whose creator died: when we noticed */
 } proc_t;
@@ -80,7 +90,7 @@ typedef struct session {
     proc_t *procs;
     size_t nprocs, cap;
     bool quiet;
-    int write_errors;
+    int failed;             /* traces not created or not written completely */
 } session_t;
 
 static volatile sig_atomic_t g_forward_pid;
@@ -90,14 +100,8 @@ static void forward_signal(int sig)
     if (g_forward_pid > 0) kill((pid_t)g_forward_pid, sig);
 }
 
-static bool known_region(const session_t *s, const char *path)
-{
-    for (size_t i = 0; i < s->nprocs; i++)
-        if (strcmp(s->procs[i].region_path, path) == 0) return true;
-    return false;
-}
-
-/* Adds the regions that appeared in the session directory since the last scan. */
+/* Adds the regions that appeared in the session directory since the last scan, unlinking
+ * each once mapped: a file there is always a region not seen yet. */
 static void scan_regions(session_t *s)
 {
     DIR *d = opendir(s->dir);
@@ -107,7 +111,6 @@ static void scan_regions(session_t *s)
         if (strncmp(e->d_name, "r.", 2) != 0) continue;
         char path[PATH_MAX + 256];
         snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
-        if (known_region(s, path)) continue;
         lg_region_t *r = lg_region_open_file(path);
         if (!r) {
             if (errno == EPROTO) {
@@ -120,14 +123,15 @@ static void scan_regions(session_t *s)
         if (s->nprocs == s->cap) {
             size_t cap = s->cap ? s->cap * 2 : 16;
             proc_t *np = realloc(s->procs, cap * sizeof *np);
-            if (!np) {
+            if (!np) { /* left in the directory: the next scan tries again */
                 lg_region_unmap(r);
                 break;
             }
             s->procs = np;
             s->cap = cap;
         }
-        s->procs[s->nprocs++] = (proc_t){.region_path = strdup(path), .r = r, .pidfd = -1};
+        unlink(path);
+        s->procs[s->nprocs++] = (proc_t){.r = r, .pidfd = -1};
     }
     closedir(d);
 }
@@ -140,14 +144,43 @@ static void observe_rings(void *ctx, uint32_t ring, const uint8_t *bytes, size_t
     lg_live_feed(ctx, ring, bytes, n);
 }
 
+/* Gives up on image p (see the top of this file), saying why. */
+__attribute__((format(printf, 3, 4))) static void give_up(session_t *s, proc_t *p,
+                                                          const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("leakgraph: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    atomic_store_explicit(&p->r->hdr.collector_state, LG_CS_GAVE_UP, memory_order_release);
+    lg_collector_close(p->col);
+    p->col = NULL;
+    lg_live_free(p->live);
+    p->live = NULL;
+    p->gave_up = true;
+    s->failed++;
+}
+
+/* A given-up image until it ends: its producers never block, its checks fail at once. */
+static void serve_given_up(proc_t *p)
+{
+    for (uint32_t k = 0; k < LG_RINGS; k++)
+        atomic_store(&p->r->rings[k].tail, atomic_load(&p->r->rings[k].head));
+    uint32_t req = LG_SNAP_REQUESTED;
+    atomic_compare_exchange_strong(&p->r->snap.state, &req, LG_SNAP_FAILED);
+}
+
 /* Opens the trace of a region whose process description is complete. */
 static void start_trace(session_t *s, proc_t *p)
 {
     p->pid = p->r->hdr.pid;
+    if (p->pid != s->root_pid) p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
     /* An older unfinished image with the same pid was replaced by exec. */
     for (size_t i = 0; i < s->nprocs; i++) {
         proc_t *q = &s->procs[i];
-        if (q != p && q->col && !q->done && q->pid == p->pid &&
+        if (q != p && (q->col || q->gave_up) && !q->done && q->pid == p->pid &&
             q->r->hdr.start_ns < p->r->hdr.start_ns) {
             q->replaced = true;
             p->exec_from = 1;
@@ -185,8 +218,12 @@ static void start_trace(session_t *s, proc_t *p)
     char path[PATH_MAX + 32];
     int rc = -EEXIST;
     if (p->pid == s->root_pid && !p->exec_from && !s->base_taken) {
-        rc = lg_collector_open(&p->col, p->r, s->base);
+        rc = lg_collector_open_reserved(&p->col, p->r, s->base); /* made before the program ran */
         s->base_taken = true;
+        if (rc && rc != -EEXIST) {
+            give_up(s, p, "cannot create the trace %s: %s", s->base, strerror(-rc));
+            return;
+        }
     }
     for (int n = 0; rc == -EEXIST && n < 1000; n++) {
         if (n == 0)
@@ -195,11 +232,14 @@ static void start_trace(session_t *s, proc_t *p)
             snprintf(path, sizeof path, "%s.%d.%d", s->base, p->pid, n);
         rc = lg_collector_open(&p->col, p->r, path);
     }
+    if (rc == -EEXIST) {
+        give_up(s, p, "cannot create a trace for pid %d: %s.%d ... %s.%d.999 all exist", p->pid,
+                s->base, p->pid, s->base, p->pid);
+        return;
+    }
     if (rc) {
-        fprintf(stderr, "leakgraph: cannot create a trace for pid %d beside %s: %s\n", p->pid,
-                s->base, strerror(-rc));
-        p->col = NULL;
-        p->done = true; /* its rings are still drained below, into nothing */
+        give_up(s, p, "cannot create a trace for pid %d beside %s: %s", p->pid, s->base,
+                strerror(-rc));
         return;
     }
     p->trace_path = strdup(lg_collector_path(p->col));
@@ -208,9 +248,6 @@ static void start_trace(session_t *s, proc_t *p)
     if (!p->r->hdr.fork_parent && (p->live = lg_live_new(LG_RINGS)))
         lg_collector_set_observer(p->col, observe_rings, p->live);
     p->start_ns = p->r->hdr.start_ns;
-    if (p->pid != s->root_pid) {
-        p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
-    }
 }
 
 /* Is the process of this (non-root) image gone? */
@@ -237,12 +274,18 @@ static void finish_proc(session_t *s, proc_t *p, int reason, int status, int sig
 {
     if (p->col) {
         int rc = lg_collector_finish(p->col, reason, status, sig);
-        if (rc)
+        if (rc) {
             fprintf(stderr, "leakgraph: the trace %s is incomplete: %s\n",
                     lg_collector_path(p->col), strerror(-rc));
-        else if (!s->quiet)
+            s->failed++;
+        } else if (atomic_load(&p->r->hdr.disabled)) {
+            fprintf(stderr, "leakgraph: the trace %s is incomplete: pid %d stopped tracing "
+                            "before it ended (it said why)\n", lg_collector_path(p->col), p->pid);
+            s->failed++;
+        } else if (!s->quiet) {
             fprintf(stderr, "leakgraph: trace of pid %d written to %s\n", p->pid,
                     lg_collector_path(p->col));
+        }
         lg_collector_close(p->col);
         p->col = NULL;
     }
@@ -252,7 +295,6 @@ static void finish_proc(session_t *s, proc_t *p, int reason, int status, int sig
     p->live = NULL;
     lg_region_unmap(p->r);
     p->r = NULL;
-    unlink(p->region_path);
     p->done = true;
 }
 
@@ -276,10 +318,24 @@ static unsigned long peak_rss_kib(void)
     return kib;
 }
 
+/* Says in every region what the collector is doing (LG_CS_SERVING or LG_CS_CHECKING: no
+ * rounds until the check ends, and the shims' watchdogs wait longer), with a beat. */
+static void tell_regions(session_t *s, uint32_t state)
+{
+    for (size_t i = 0; i < s->nprocs; i++) {
+        lg_region_t *r = s->procs[i].r;
+        if (!r || s->procs[i].gave_up) continue;
+        atomic_store_explicit(&r->hdr.collector_state, state, memory_order_release);
+        atomic_fetch_add_explicit(&r->hdr.collector_beat, 1, memory_order_relaxed);
+    }
+}
+
 /* A process asked for a leak check and waits, stopped: its trace so far on disk (or its live
- * set at hand), the check (check.c), and let it go. */
+ * set at hand), the check (check.c), and let it go. A trace that could not be written is
+ * given up once the check is answered. */
 static void take_snapshot(session_t *s, proc_t *p)
 {
+    tell_regions(s, LG_CS_CHECKING);
     lg_snap_ctl_t *sc = &p->r->snap;
     char err[512];
     int rc = 0;
@@ -320,6 +376,10 @@ static void take_snapshot(session_t *s, proc_t *p)
                 (double)(t_end - t_write) / 1e6, st.payload, peak_rss_kib());
     }
     atomic_store_explicit(&sc->state, rc ? LG_SNAP_FAILED : LG_SNAP_DONE, memory_order_release);
+    tell_regions(s, LG_CS_SERVING);
+    if (lg_collector_error(p->col))
+        give_up(s, p, "cannot write %s: %s; the rest of this trace is lost",
+                lg_collector_path(p->col), strerror(-lg_collector_error(p->col)));
 }
 
 /* Images of one pid must start their traces in the order they began (an exec'd image after
@@ -337,11 +397,12 @@ static void round_all(session_t *s, uint64_t now)
     if (s->nprocs > 1) qsort(s->procs, s->nprocs, sizeof *s->procs, cmp_start);
     for (size_t i = 0; i < s->nprocs; i++) {
         proc_t *p = &s->procs[i];
-        if (p->done && p->r) { /* could not create its trace: keep its producers moving */
-            for (uint32_t k = 0; k < LG_RINGS; k++)
-                atomic_store(&p->r->rings[k].tail, atomic_load(&p->r->rings[k].head));
-        }
         if (p->done) continue;
+        atomic_fetch_add_explicit(&p->r->hdr.collector_beat, 1, memory_order_relaxed);
+        if (p->gave_up) {
+            serve_given_up(p);
+            continue;
+        }
         uint32_t st = atomic_load(&p->r->hdr.state);
         if (!p->col) {
             if (st == LG_RS_ABANDONED) {
@@ -360,20 +421,25 @@ static void round_all(session_t *s, uint64_t now)
                 continue;
             }
             start_trace(s, p);
-            if (!p->col) continue;
+            if (p->gave_up) {
+                serve_given_up(p);
+                continue;
+            }
         }
         if (atomic_load_explicit(&p->r->snap.state, memory_order_acquire) == LG_SNAP_REQUESTED) {
             take_snapshot(s, p);
             continue;
         }
-        if (lg_collector_drain(p->col) < 0 && !s->write_errors++)
-            fprintf(stderr, "leakgraph: cannot write %s: %s; the rest of this trace is lost\n",
+        if (lg_collector_drain(p->col) < 0) {
+            give_up(s, p, "cannot write %s: %s; the rest of this trace is lost",
                     lg_collector_path(p->col), strerror(-lg_collector_error(p->col)));
+            serve_given_up(p);
+        }
     }
     /* Finish the images that ended. */
     for (size_t i = 0; i < s->nprocs; i++) {
         proc_t *p = &s->procs[i];
-        if (p->done || !p->col) continue;
+        if (p->done || (!p->col && !p->gave_up)) continue;
         if (p->replaced) {
             finish_proc(s, p, LG_END_EXEC, 0, 0);
         } else if (p->pid == s->root_pid) {
@@ -436,6 +502,71 @@ static int make_session_dir(char *out, size_t n)
     return -errno;
 }
 
+/* Removes the session directory and what is left in it (regions never published: a shim
+ * that died while creating one). A shim may create a region meanwhile: a few tries. */
+static void remove_session(const char *dir)
+{
+    for (int tries = 0; tries < 20; tries++) {
+        DIR *d = opendir(dir);
+        if (!d) return;
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+                unlinkat(dirfd(d), e->d_name, 0);
+        closedir(d);
+        if (rmdir(dir) == 0 || errno != ENOTEMPTY) return;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* The janitor: a child forked before the program, holding only the read end of a pipe whose
+ * one writer is this process (*writer, close-on-exec, so the program never holds it). When
+ * this process ends, however (SIGKILL included), its read returns 0, and it removes the
+ * session directory and exits; after a normal end it finds nothing to do. It ignores the
+ * signals a terminal or a job control sends to the whole group (the program and we get them
+ * too), and its standard streams are /dev/null, so it never holds a pipe a caller reads to
+ * its end. Returns its pid, or -1 (then nothing removes a directory a killed run leaves). */
+static pid_t start_janitor(const char *dir, int *writer)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[1]);
+        static const int sigs[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGPIPE};
+        for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) signal(sigs[i], SIG_IGN);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int fd = 0; fd < 3 && null >= 0; fd++) dup2(null, fd);
+        char c;
+        while (read(fds[0], &c, 1) < 0 && errno == EINTR) {}
+        remove_session(dir);
+        _exit(0);
+    }
+    close(fds[0]);
+    if (pid < 0) {
+        close(fds[1]);
+        return -1;
+    }
+    *writer = fds[1];
+    return pid;
+}
+
+/* Creates the program's trace (lg_trace_reserve) before it runs, and says why it cannot. */
+static int reserve_base(const char *base)
+{
+    int rc = lg_trace_reserve(base);
+    struct stat st;
+    if (rc == -EEXIST && lstat(base, &st) == 0 && S_ISDIR(st.st_mode))
+        fprintf(stderr, "leakgraph: %s is a directory: --output names the trace file to create\n",
+                base);
+    else if (rc == -EEXIST)
+        fprintf(stderr, "leakgraph: %s exists; refusing to overwrite it\n", base);
+    else if (rc)
+        fprintf(stderr, "leakgraph: cannot create the trace %s: %s\n", base, strerror(-rc));
+    return rc;
+}
+
 /* 0, or -ENAMETOOLONG when the absolute name does not fit in out. */
 static int absolute_path(const char *p, char *out, size_t n)
 {
@@ -445,9 +576,12 @@ static int absolute_path(const char *p, char *out, size_t n)
     return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }
 
-int lg_run(const lg_run_opts_t *o, char *const argv[])
+int lg_run(const lg_run_opts_t *o, char *const argv[], lg_run_result_t *res)
 {
     session_t s = {.quiet = o->quiet};
+    lg_run_result_t unused;
+    if (!res) res = &unused;
+    *res = (lg_run_result_t){.program_status = -1};
     char shim[PATH_MAX];
     int rc = find_shim(shim, sizeof shim);
     if (rc) {
@@ -455,74 +589,91 @@ int lg_run(const lg_run_opts_t *o, char *const argv[])
                         "(set LEAKGRAPH_PRELOAD): %s\n", strerror(-rc));
         return 125;
     }
-    if (o->output) {
-        if (absolute_path(o->output, s.base, sizeof s.base)) {
-            fprintf(stderr, "leakgraph: %s: %s\n", o->output, strerror(ENAMETOOLONG));
-            return 125;
-        }
-        struct stat st;
-        if (lstat(s.base, &st) == 0) {
-            fprintf(stderr, "leakgraph: %s exists; refusing to overwrite it\n", s.base);
-            return 125;
-        }
+    if (o->output && absolute_path(o->output, s.base, sizeof s.base)) {
+        fprintf(stderr, "leakgraph: %s: %s\n", o->output, strerror(ENAMETOOLONG));
+        return 125;
     }
     if ((rc = make_session_dir(s.dir, sizeof s.dir))) {
         fprintf(stderr, "leakgraph: cannot create a session directory: %s\n", strerror(-rc));
         return 125;
     }
+    int janitor_fd = -1;
+    pid_t janitor = start_janitor(s.dir, &janitor_fd);
 
     /* The program's environment: the shim first in LD_PRELOAD, and where to find us. */
     const char *old = getenv("LD_PRELOAD");
     size_t plen = strlen(shim) + (old ? strlen(old) + 1 : 0) + 1;
     char *preload = malloc(plen), pidbuf[32];
-    if (!preload) return 125;
+    int status = 125;
+    if (!preload) goto out;
     snprintf(preload, plen, "%s%s%s", shim, old && *old ? ":" : "", old ? old : "");
     snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
 
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    /* errpipe: the child's exec error; gopipe: the child execs only once its trace exists
+     * (the default name holds its pid), and exits 125 if the pipe closes without a byte. */
+    int errpipe[2], gopipe[2];
+    if (pipe2(errpipe, O_CLOEXEC) != 0 || pipe2(gopipe, O_CLOEXEC) != 0) {
         perror("leakgraph: pipe");
-        return 125;
+        free(preload);
+        goto out;
     }
     fflush(NULL);
     pid_t child = fork();
     if (child < 0) {
         perror("leakgraph: fork");
-        return 125;
+        free(preload);
+        goto out;
     }
     if (child == 0) {
-        close(pipefd[0]);
+        close(errpipe[0]);
+        close(gopipe[1]);
+        char go;
+        ssize_t g;
+        while ((g = read(gopipe[0], &go, 1)) < 0 && errno == EINTR) {}
+        if (g != 1) _exit(125);
         setenv("LD_PRELOAD", preload, 1);
         setenv("LEAKGRAPH_SESSION", s.dir, 1);
         setenv("LEAKGRAPH_COLLECTOR", pidbuf, 1);
         unsetenv("LEAKGRAPH_OUTPUT");
         execvp(argv[0], argv);
         int e = errno;
-        ssize_t w = write(pipefd[1], &e, sizeof e);
+        ssize_t w = write(errpipe[1], &e, sizeof e);
         (void)w;
         _exit(e == ENOENT ? 127 : 126);
     }
     free(preload);
-    close(pipefd[1]);
-    int exec_errno = 0;
-    ssize_t got;
-    while ((got = read(pipefd[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {}
-    close(pipefd[0]);
-    if (got == (ssize_t)sizeof exec_errno) {
-        fprintf(stderr, "leakgraph: cannot run %s: %s\n", argv[0], strerror(exec_errno));
-        waitpid(child, NULL, 0);
-        rmdir(s.dir);
-        return exec_errno == ENOENT ? 127 : 126;
-    }
-
-    s.root_pid = child;
-    g_forward_pid = child;
+    close(errpipe[1]);
+    close(gopipe[0]);
     if (!o->output) {
         char name[PATH_MAX];
         snprintf(name, sizeof name, "leakgraph.%s.%d.lgt", lg_basename(argv[0]), (int)child);
         if (absolute_path(name, s.base, sizeof s.base)) /* a cwd too long: keep it relative */
             snprintf(s.base, sizeof s.base, "%s", name);
     }
+    bool reserved = reserve_base(s.base) == 0;
+    if (reserved && write(gopipe[1], "g", 1) != 1) { /* cannot happen: the child reads */
+        unlink(s.base);
+        reserved = false;
+    }
+    close(gopipe[1]);
+    int exec_errno = 0;
+    ssize_t got;
+    while ((got = read(errpipe[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {}
+    close(errpipe[0]);
+    if (!reserved) { /* the child exits 125 without running the program */
+        waitpid(child, NULL, 0);
+        goto out;
+    }
+    if (got == (ssize_t)sizeof exec_errno) {
+        fprintf(stderr, "leakgraph: cannot run %s: %s\n", argv[0], strerror(exec_errno));
+        waitpid(child, NULL, 0);
+        unlink(s.base);
+        status = res->program_status = exec_errno == ENOENT ? 127 : 126;
+        goto out;
+    }
+
+    s.root_pid = child;
+    g_forward_pid = child;
     /* Like a shell running a job: ^C goes to the program, and we keep collecting. */
     struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward_signal};
     sigaction(SIGINT, &ign, NULL);
@@ -538,11 +689,11 @@ int lg_run(const lg_run_opts_t *o, char *const argv[])
             last_scan = now;
         }
         if (!s.root_reaped) {
-            int status;
-            pid_t w = waitpid(child, &status, WNOHANG);
+            int st;
+            pid_t w = waitpid(child, &st, WNOHANG);
             if (w == child) {
                 s.root_reaped = true;
-                s.root_status = status;
+                s.root_status = st;
                 g_forward_pid = 0;
                 root_done_at = now;
                 scan_regions(&s); /* regions created just before the end */
@@ -553,16 +704,28 @@ int lg_run(const lg_run_opts_t *o, char *const argv[])
         struct timespec ts = {0, LG_ROUND_NS};
         nanosleep(&ts, NULL);
     }
-    for (size_t i = 0; i < s.nprocs; i++) {
-        free(s.procs[i].region_path);
-        free(s.procs[i].trace_path);
-    }
+    for (size_t i = 0; i < s.nprocs; i++) free(s.procs[i].trace_path);
     free(s.procs);
-    rmdir(s.dir);
     if (verbose()) fprintf(stderr, "leakgraph: collector peak RSS %lu KiB\n", peak_rss_kib());
-    if (!s.base_taken)
+    if (!s.base_taken) {
+        if (lg_trace_is_reserved(s.base)) unlink(s.base);
         fprintf(stderr, "leakgraph: the program was not traced (is it statically linked, or "
                         "setuid?)\n");
-    if (WIFSIGNALED(s.root_status)) return 128 + WTERMSIG(s.root_status);
-    return WEXITSTATUS(s.root_status);
+    }
+    status = res->program_status = WIFSIGNALED(s.root_status) ? 128 + WTERMSIG(s.root_status)
+                                                              : WEXITSTATUS(s.root_status);
+    res->failed_traces = s.failed;
+    if (s.failed) {
+        fprintf(stderr, "leakgraph: %d trace%s of this run could not be created or written "
+                        "completely: exit status 125 (the program's own: %d)\n",
+                s.failed, s.failed > 1 ? "s" : "", status);
+        status = 125;
+    }
+out:
+    remove_session(s.dir);
+    if (janitor > 0) {
+        close(janitor_fd);
+        waitpid(janitor, NULL, 0);
+    }
+    return status;
 }

@@ -11,9 +11,18 @@ typedef struct lg_run_opts {
     bool quiet;         /* do not say where traces went */
 } lg_run_opts_t;
 
+/* What a run did, beside the status lg_run returns. */
+typedef struct lg_run_result {
+    int program_status; /* the program's own: its exit status, 128+N for death by signal N,
+                         * 126/127 when it could not be executed / was not found; -1 when it was
+                         * not started (leakgraph failed first: nothing to check) */
+    int failed_traces;  /* traces of the run that could not be created or written completely */
+} lg_run_result_t;
+
 /* Runs argv[0] with argv; returns the exit status leakgraph should exit with: the program's
- * own, 128+N for death by signal N, 125 when leakgraph failed before running it, 126/127 when
- * the program could not be executed / was not found. */
-int lg_run(const lg_run_opts_t *o, char *const argv[]);
+ * own, 128+N for death by signal N, 125 when leakgraph failed before running it or a trace of
+ * the run could not be created or written completely (said on stderr), 126/127 when the
+ * program could not be executed / was not found. res (may be NULL) says which. */
+int lg_run(const lg_run_opts_t *o, char *const argv[], lg_run_result_t *res);
 
 #endif /* LG_RUN_H */

@@ -4,7 +4,9 @@
  * writer (trace/writer.h) and drains into it, gives each thread a ring slot (slot 0 is shared
  * under a spin lock) and takes it back at thread exit, and waits for space when a ring is full.
  * It must never drop an event silently (a record that cannot be written is counted in `lost`)
- * and never wait forever: a producer that waits checks that its collector still lives. */
+ * and never wait forever: every wait on the collector goes through its watchdog,
+ * wait_on_collector(), which ends it (and tracing) when the collector is gone, gave up on this
+ * image or stopped beating. */
 #ifndef LG_SHIM_UNIT
 #error "a part of preload/shim.c: included there once, never compiled on its own"
 #endif
@@ -132,17 +134,61 @@ static bool collector_alive(void)
     return !(q && q[1] == ' ' && (q[2] == 'Z' || q[2] == 'X'));
 }
 
-/* Sleeps `ns` nanoseconds of a wait on the collector (for ring space, for a snapshot) and,
- * each time *waited reaches LG_WAIT_CHECK_NS, checks that the collector still lives.
- * Returns false when it is gone. */
+/* The watchdog of every wait of the shim on its collector (for ring space, for a check). The
+ * wait's state is one word, 0 at its start (so a caller needs no more than `uint64_t w = 0`):
+ *   bits 0-35   this process's CLOCK_MONOTONIC in microseconds (mod 2^36, 19 hours) when the
+ *               collector last showed life: its beat (hdr.collector_beat, bumped every round)
+ *               changed, or the wait began;
+ *   bits 36-47  the LG_WAIT_CHECK_NS period (mod 4096) of the last liveness check;
+ *   bits 48-63  the beat last seen (mod 65536: ~65 s of rounds, far above a period).
+ * Only this process's clock is read, so a time namespace cannot skew the bound. */
+#define LG_WAIT_SINCE_MASK ((1ull << 36) - 1)
+#define LG_WAIT_PERIOD(w) (((w) >> 36) & 0xfffu)
+#define LG_WAIT_BEAT(w) ((uint32_t)((w) >> 48))
+#define LG_WAIT_WORD(since, period, beat) \
+    (((since) & LG_WAIT_SINCE_MASK) | ((uint64_t)((period) & 0xfffu) << 36) | ((uint64_t)(beat) << 48))
+_Static_assert(LG_COLLECTOR_CHECK_NS / 1000 < LG_WAIT_SINCE_MASK / 2, "the clock must not wrap");
+
+/* Sleeps `ns` nanoseconds of a wait on the collector and says whether to go on waiting. Every
+ * call reads two words of the region (no system call); once a period (LG_WAIT_CHECK_NS) it
+ * also checks that the collector process lives. It stops (returns false, after stop_tracing()
+ * said why) when the collector is gone, when it gave up on this image, or when it has not
+ * beaten for LG_COLLECTOR_SILENT_NS (LG_COLLECTOR_CHECK_NS while it says it is taking a
+ * check). So no wait on the collector is longer than LG_COLLECTOR_CHECK_NS, and a silent
+ * collector costs the program LG_COLLECTOR_SILENT_NS once: tracing is then off. */
 static bool wait_on_collector(uint64_t *waited, long ns)
 {
     struct timespec ts = {0, ns};
     nanosleep(&ts, NULL);
-    *waited += (uint64_t)ns;
-    if (*waited < LG_WAIT_CHECK_NS) return true;
-    *waited = 0;
-    return collector_alive();
+    uint64_t now = now_ns(CLOCK_MONOTONIC) / 1000;
+    uint32_t cs = atomic_load_explicit(&g_region->hdr.collector_state, memory_order_acquire);
+    uint32_t beat = (uint16_t)atomic_load_explicit(&g_region->hdr.collector_beat,
+                                                   memory_order_relaxed);
+    uint32_t period = (uint32_t)(now / (LG_WAIT_CHECK_NS / 1000));
+    uint64_t w = *waited;
+    if (cs == LG_CS_GAVE_UP) {
+        stop_tracing("the leakgraph collector gave up on this process (it said why)");
+        return false;
+    }
+    if (w == 0 || beat != LG_WAIT_BEAT(w)) { /* the wait begins, or the collector beat */
+        *waited = LG_WAIT_WORD(now, period, beat);
+        return true;
+    }
+    if ((period & 0xfffu) != LG_WAIT_PERIOD(w)) { /* once a period: does it live? */
+        if (!collector_alive()) {
+            stop_tracing("the leakgraph collector is gone");
+            return false;
+        }
+        *waited = LG_WAIT_WORD(w, period, beat);
+    }
+    uint64_t silent = (now - w) & LG_WAIT_SINCE_MASK;
+    uint64_t limit = cs == LG_CS_CHECKING ? LG_COLLECTOR_CHECK_NS : LG_COLLECTOR_SILENT_NS;
+    if (silent < limit / 1000) return true;
+    char why[96];
+    snprintf(why, sizeof why, "the leakgraph collector did not answer for %llu s",
+             (unsigned long long)(silent / 1000000u));
+    stop_tracing(why);
+    return false;
 }
 
 /* Waits until `need` bytes fit in the ring at `head`. Returns false if tracing stopped. */
@@ -155,10 +201,7 @@ __attribute__((noinline, cold)) static bool wait_space(lg_ring_t *ring, uint64_t
             continue;
         }
         if (atomic_load(&g_state) != ST_TRACING) return false;
-        if (!wait_on_collector(&waited, 50000)) {
-            stop_tracing("the leakgraph collector is gone");
-            return false;
-        }
+        if (!wait_on_collector(&waited, 50000)) return false;
     }
     return true;
 }

@@ -672,6 +672,219 @@ def t_settings_paths():
         expect_exit(r, 0, "LEAKGRAPH_BIN")
         said_once(r, "LEAKGRAPH_BIN=", "LEAKGRAPH_BIN")
 
+# ---- `leakgraph run` when it cannot do its job (issue #11) -----------------------------------
+# Every case ends within RUN_LIMIT (a regression fails instead of hanging), with exit 125 (3
+# with --check) and a message; a trace that cannot be created is known before the program runs.
+
+RUN_LIMIT = 30  # s; the runs that fail at once are also held to FAIL_AT_ONCE
+FAIL_AT_ONCE = 10
+
+
+def timed_run(cmd, out, *opts, limit=RUN_LIMIT, **kw):
+    """leakgraph run [opts] --output out -- cmd: (result, seconds), or (None, limit) if it
+    did not end within limit seconds (a failed check)."""
+    t = time.monotonic()
+    args = [A.lg, "run", *opts] + (["--output", out] if out else []) + ["--", *cmd]
+    try:
+        r = subprocess.run(args, capture_output=True, text=True, timeout=limit, **kw)
+    except subprocess.TimeoutExpired:
+        fail("leakgraph run %s did not end within %d s (a hang)" % (cmd, limit))
+        return None, limit
+    return r, time.monotonic() - t
+
+
+def expect_refused(cmd, out, msg, marker, what, **kw):
+    """leakgraph run (and run --check) of cmd with --output out exits 125 (3) at once with
+    msg on stderr, and the program never ran (it would have created marker)."""
+    for opts, code in (((), 125), (("--check",), 3)):
+        r, secs = timed_run(cmd, out, *opts, limit=FAIL_AT_ONCE * 3, **kw)
+        if not r:
+            continue
+        expect_exit(r, code, "%s %s" % (what, opts))
+        check(msg in r.stderr, "%s %s: message %r not in %r" % (what, opts, msg, r.stderr))
+        check(secs < FAIL_AT_ONCE, "%s %s: took %.1f s" % (what, opts, secs))
+        check(not os.path.exists(marker), "%s %s: the program ran" % (what, opts))
+
+
+def t_run_unwritable():
+    """A trace that cannot be created: run says why and exits 125 before the program runs."""
+    d = tmpdir()
+    marker = os.path.join(d, "ran")
+    cmd = ["/bin/sh", "-c", "echo > " + marker]
+    afile = os.path.join(d, "afile")
+    open(afile, "w").close()
+    for out, why in ((os.path.join(d, "no-such-dir", "x.lgt"), "No such file or directory"),
+                     (os.path.join(afile, "x.lgt"), "Not a directory"),
+                     ("/proc/leakgraph-test.lgt", "")):
+        expect_refused(cmd, out, "leakgraph: cannot create the trace %s: %s" % (out, why), marker,
+                       out)
+    expect_refused(cmd, d, "leakgraph: %s is a directory: --output names the trace file to "
+                   "create" % d, marker, "--output DIR")
+    # the default name, in a directory where nothing can be created
+    expect_refused(cmd, None, "leakgraph: cannot create the trace /proc/leakgraph.sh.", marker,
+                   "default name in /proc", cwd="/proc")
+    if os.geteuid() != 0:  # root writes anywhere: the read-only tmpfs in run_full_fs is its case
+        ro = os.path.join(d, "ro")
+        os.mkdir(ro, 0o555)
+        out = os.path.join(ro, "x.lgt")
+        expect_refused(cmd, out, "leakgraph: cannot create the trace %s: Permission denied" % out,
+                       marker, "read-only directory")
+
+
+def in_tmpfs(mnt, opts, prefill=False):
+    """The command prefix that runs a command in a private mount namespace where mnt is a new
+    tmpfs mounted with opts (filled up first if prefill); Skip if this cannot be done here."""
+    pre = ['unshare', '-m', 'sh', '-c',
+           'mount -t tmpfs -o %s none "$0" || exit 99; %s exec "$@"' %
+           (opts, 'dd if=/dev/zero of="$0/fill" bs=4096 2>/dev/null;' if prefill else ''), mnt]
+    r = subprocess.run(pre + ["true"], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise lgdriver.Skip("cannot mount a tmpfs in a private mount namespace (unshare -m: %s)"
+                            % r.stderr.strip())
+    return pre
+
+
+def t_run_full_fs():
+    """A full filesystem: full at the start, run refuses at once (125; --check 3); filling up
+    while the program runs, the program finishes untouched and run exits 125 and says why.
+    A read-only filesystem (root's unwritable directory) is refused at once too."""
+    d = tmpdir()
+    mnt = os.path.join(d, "fs")
+    os.mkdir(mnt)
+    marker = os.path.join(d, "ran")
+    cmd = ["/bin/sh", "-c", "echo > " + marker]
+    out = os.path.join(mnt, "t.lgt")
+    for opts, code in (((), 125), (("--check",), 3)):
+        t = time.monotonic()
+        try:
+            r = subprocess.run(in_tmpfs(mnt, "size=64k", prefill=True) +
+                               [A.lg, "run", *opts, "--output", out, "--"] + cmd,
+                               capture_output=True, text=True, timeout=FAIL_AT_ONCE * 3)
+        except subprocess.TimeoutExpired:
+            fail("full filesystem %s: run did not end" % (opts,))
+            continue
+        expect_exit(r, code, "full filesystem %s" % (opts,))
+        check("leakgraph: cannot create the trace %s: No space left on device" % out in r.stderr,
+              "full filesystem %s: message %r" % (opts, r.stderr))
+        check(time.monotonic() - t < FAIL_AT_ONCE, "full filesystem: not at once")
+        check(not os.path.exists(marker), "full filesystem %s: the program ran" % (opts,))
+    r = subprocess.run(in_tmpfs(mnt, "ro") + [A.lg, "run", "--output", out, "--"] + cmd,
+                       capture_output=True, text=True, timeout=FAIL_AT_ONCE * 3)
+    expect_exit(r, 125, "read-only filesystem")
+    check("leakgraph: cannot create the trace %s: Read-only file system" % out in r.stderr,
+          "read-only filesystem: message %r" % r.stderr)
+    # room for the start of the trace (two pages), not for 3 million events (~15 KB)
+    done = os.path.join(d, "finished")
+    t = time.monotonic()
+    try:
+        r = subprocess.run(in_tmpfs(mnt, "size=8k") +
+                           [A.lg, "run", "--output", out, "--", prog("busy"), done],
+                           capture_output=True, text=True, timeout=RUN_LIMIT * 4)
+    except subprocess.TimeoutExpired:
+        fail("filesystem filling up mid-run: run did not end")
+        return
+    expect_exit(r, 125, "filesystem filling up mid-run")
+    check(os.path.exists(done), "filesystem filling up mid-run: the program did not finish")
+    check(re.search(r"leakgraph: cannot write %s: No space left on device" % re.escape(out),
+                    r.stderr), "filesystem filling up: message %r" % r.stderr)
+    check("could not be created or written completely" in r.stderr,
+          "filesystem filling up: no final word on the run: %r" % r.stderr)
+
+
+def t_run_taken_names():
+    """Every name an exec'd image's trace may take exists: run gives up on that image (says
+    which), the image runs on untraced and ends, and run exits 125."""
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    r, secs = timed_run([prog("takenames"), out], out)
+    if not r:
+        return
+    expect_exit(r, 125, "taken names")
+    check(re.search(r"leakgraph: cannot create a trace for pid \d+: %s\.\d+ \.\.\. %s\.\d+\.999 "
+                    r"all exist" % (re.escape(out), re.escape(out)), r.stderr),
+          "taken names: message %r" % r.stderr)
+    check("could not be created or written completely" in r.stderr,
+          "taken names: no final word on the run: %r" % r.stderr)
+    rep = report(out)
+    check(rep["program"].get("complete") is True, "the first image's trace: %s" % rep["program"])
+    r, _ = timed_run([prog("takenames"), os.path.join(d, "u.lgt")], os.path.join(d, "u.lgt"),
+                     "--check")
+    if r:
+        expect_exit(r, 3, "taken names, run --check")
+
+
+def start_ready(args, out):
+    """start(), then the program's first line "ready <pid>...": (process, pid), or (None, 0)
+    after a failed check (leakgraph killed) if the line is not there."""
+    p = start(args, out)
+    line = p.stdout.readline()
+    m = re.match(r"ready (\d+)", line)
+    if not check(m is not None, "no ready line: %r" % line):
+        p.kill()
+        p.wait()
+        return None, 0
+    return p, int(m.group(1))
+
+
+def t_collector_stalled():
+    """The collector stops answering (SIGSTOP) while the program fills its ring: the shim's
+    watchdog ends the wait, stops tracing and says so, and the program finishes; once the
+    collector runs again, run exits 125 (the trace is incomplete)."""
+    d = tmpdir()
+    out, marker = os.path.join(d, "t.lgt"), os.path.join(d, "finished")
+    p, _ = start_ready([prog("busy"), marker], out)
+    if not p:
+        return
+    os.kill(p.pid, signal.SIGSTOP)
+    t = time.monotonic()
+    while not os.path.exists(marker) and time.monotonic() - t < 60:
+        time.sleep(0.1)
+    waited = time.monotonic() - t
+    os.kill(p.pid, signal.SIGCONT)
+    check(os.path.exists(marker), "the program did not finish while its collector was stopped")
+    try:
+        rc = p.wait(timeout=RUN_LIMIT)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        fail("run did not end once its collector went on")
+        return
+    err = p.stderr.read()
+    check(rc == 125, "exit %d, want 125: %s" % (rc, err))
+    check(re.search(r"tracing stopped: the leakgraph collector did not answer for \d+ s", err),
+          "no message from the shim: %r" % err)
+    check(waited > 5, "the shim gave up on its collector after only %.1f s" % waited)
+
+
+def t_collector_killed_staged():
+    """The collector is SIGKILLed a second after the program logged 1000 blocks: they are in
+    the trace (staged events reach the file within a fraction of a second), and the session
+    directory goes away."""
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    p, pid = start_ready([prog("dying"), "wait"], out)
+    if not p:
+        return
+    with open("/proc/%d/environ" % pid, "rb") as f:
+        env = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
+    session = env.get(b"LEAKGRAPH_SESSION", b"").decode()
+    check(session and os.path.isdir(session), "no session directory: %r" % session)
+    time.sleep(1.0)
+    p.kill()
+    p.wait()
+    t = time.monotonic()
+    while session and os.path.exists(session) and time.monotonic() - t < 5:
+        time.sleep(0.05)
+    check(not (session and os.path.exists(session)),
+          "the session directory %s is still there 5 s after its collector died: %s" %
+          (session, os.listdir(session) if os.path.isdir(session) else "?"))
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    text = lgdriver.dump(out)
+    n = len(re.findall(r"^\d+ alloc fn=malloc addr=\S+ size=64 ", text, re.M))
+    check(n >= 1000, "the trace of a killed collector holds %d of the 1000 blocks" % n)
+
 
 if __name__ == "__main__":
     p = lgdriver.parser(__doc__, "--progs", "--src")
