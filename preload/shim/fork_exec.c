@@ -58,6 +58,9 @@ static void fork_child(void)
     atomic_store(&g_drain_lock, 0);
     pthread_mutex_init(&g_mod_lock, NULL);
     if (!start_process(parent, g_fork_region)) {
+        /* g_region may still be the parent's (shared with it under leakgraph run): marking
+         * that one disabled would end the parent's tracing, not ours. */
+        if (g_region == old) g_region = NULL;
         stop_tracing(NULL);
     } else {
         g_nmods = 0;
