@@ -87,8 +87,9 @@ static bool pats_match(const lg_supp_rule_t *r, const lg_frame_pat_t *p, size_t 
 {
     if (np == 0) return true;
     if (p->ellipsis) {
+        /* f is NULL for a record without frames: no offset is added to it then */
         for (long j = 0; j <= nf; j++)
-            if (pats_match(r, p + 1, np - 1, f + j, nf - j)) return true;
+            if (pats_match(r, p + 1, np - 1, j ? f + j : f, nf - j)) return true;
         return false;
     }
     return nf > 0 && frame_match(r, p, f) && pats_match(r, p + 1, np - 1, f + 1, nf - 1);

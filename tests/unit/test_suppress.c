@@ -264,6 +264,17 @@ static void test_leakgraph(void)
     CHECK_EQ(lg_supp_match(&s, LG_KIND_POSSIBLE, LG_FN_MALLOC, stack_cxx, NCXX), 1);
     lg_supp_free(&s);
 
+    /* A record without frames (no stack recorded: fr NULL, n 0) against a rule that starts
+     * with "...": no pointer arithmetic on NULL (UBSan stopped here; found by tests/fuzz). */
+    load_ok(&s, "rule any\n"
+                "  frame ...\n"
+                "rule deeper\n"
+                "  frame ...\n"
+                "  frame fun=main\n");
+    CHECK_EQ(lg_supp_match(&s, LG_KIND_DEFINITE, LG_FN_MALLOC, NULL, 0), 0);
+    CHECK_EQ(lg_supp_match(&s, LG_KIND_DEFINITE, LG_FN_MALLOC, stack_c, NC), 0);
+    lg_supp_free(&s);
+
     static const match_case_t cases[] = {
         /* anchored at the innermost frame, no allocator frame */
         MATCH("rule r\n frame fun=make_buffer\n"), NO_MATCH("rule r\n frame fun=malloc\n"),
