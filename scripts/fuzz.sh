@@ -58,7 +58,7 @@ list_findings() { find "$crashes" -maxdepth 1 -type f \( -name 'crash-*' -o -nam
     -o -name 'timeout-*' -o -name 'oom-*' \) | sort; }
 before=$(list_findings)
 args=(-max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1
-      -artifact_prefix="$crashes/")
+      -dict="$root/tests/fuzz/trace.dict" -artifact_prefix="$crashes/")
 if [[ ${JOBS:-1} -gt 1 ]]; then
     args+=(-fork="$JOBS" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
 fi

@@ -112,6 +112,16 @@ static int build_block(lgfz_buf_t *b, ZSTD_CCtx *zc, uint32_t type, unsigned fla
         plen = 8;
         compress = !(flags & LGFZ_F_STORED);
     }
+    static lgfz_buf_t rep;
+    static const size_t fill[4] = {0, 64u << 10, 1u << 20, LG_TRACE_MAX_BLOCK};
+    size_t want = fill[(flags & LGFZ_F_REPEAT) >> 5];
+    if (compress && want && len && len < want) { /* the payload repeated, cut at `want` */
+        if (buf_reserve(&rep, want)) return -1;
+        for (size_t off = 0; off < want; off += len)
+            memcpy(rep.p + off, payload, want - off < len ? want - off : len);
+        payload = rep.p;
+        len = want;
+    }
     size_t bound = LG_TRACE_BLOCK_HEADER_SIZE + plen + (compress ? ZSTD_compressBound(len) : len);
     if (buf_reserve(b, bound)) return -1;
     uint8_t *h = b->p, *body = h + LG_TRACE_BLOCK_HEADER_SIZE;

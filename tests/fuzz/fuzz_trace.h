@@ -50,6 +50,10 @@ enum lgfz_flags {
     LGFZ_F_NOTLAST = 0x08, /* SNAPSHOT: the part's "last part" flag is clear */
     LGFZ_F_CUT = 0x10,     /* the file ends in the middle of this block (later chunks of the
                               file are dropped) */
+    LGFZ_F_REPEAT = 0x60,  /* EVENTS/SNAPSHOT compressed: the payload repeated to fill 64 KiB
+                              (0x20), 1 MiB (0x40) or 64 MiB (0x60, LG_TRACE_MAX_BLOCK) before
+                              compression: many records, and decompressed volumes far above
+                              the file's size, from a small input */
 };
 
 /* Writes the trace files an input describes into `dir` (t0.lgt, t1.lgt, ...), replacing
