@@ -14,6 +14,8 @@ pkgs=(build-essential g++ cmake pkg-config python3
       valgrind)       # Memcheck comparisons
 # CI gate tests (tests/ci): validate SARIF against its JSON schema, read JUnit XML back
 pkgs+=(python3-jsonschema python3-junitparser)
+# the fuzz target (scripts/fuzz.sh, docs/fuzzing.md): clang 14 and its libFuzzer runtime
+pkgs+=(clang libclang-rt-dev)
 if [[ "${1:-}" == "--bench" ]]; then
     pkgs+=(heaptrack sqlite3 libxml2-utils time)
 fi
