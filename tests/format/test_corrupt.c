@@ -380,6 +380,13 @@ static const bad_case_t bad_cases[] = {
     {"aligned with fn = LG_FN_COUNT",
      {LG_REC_ALIGNED | LG_TAG_SEQ1, LG_FN_COUNT, 0x02, 0x08, 0x08, 0x00}, 6},
     {"realloc with seq2 delta 0", {LG_REC_REALLOC | LG_TAG_SEQ1, 0x00, 0x20, 0x08, 0x01, 0x00}, 6},
+    /* fn is a uv: 260 is not posix_memalign (4) cut to a byte */
+    {"aligned with fn = 256 + 4",
+     {LG_REC_ALIGNED | LG_TAG_SEQ1, 0x84, 0x02, 0x02, 0x08, 0x08, 0x00}, 7},
+    /* address 0 is never recorded (the live set's empty slot) */
+    {"malloc at address 0", {LG_REC_MALLOC | LG_TAG_SEQ1, 0xff, 0x3f, 0x08, 0x00}, 5},
+    {"realloc to address 0",
+     {LG_REC_REALLOC | LG_TAG_SEQ1, 0x00, 0xff, 0x3f, 0x08, 0x01, 0x01}, 7},
     {"unmodule of a module never loaded", {LG_REC_UNMODULE | LG_TAG_SEQ1, 0x05}, 2},
     {"module with end < start",
      {LG_REC_MODULE | LG_TAG_SEQ1, 0x01, 0x00, 0x20, 0x10, 0x01, 'x', 0x00}, 8},
