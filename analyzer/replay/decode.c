@@ -59,16 +59,51 @@ uint32_t lg_intern_stack(lg_trace_t *t, stack_table_t *st, uint64_t *ips, uint32
     return id;
 }
 
-/* Adds a string to a table (linear search: type names and labels are few), returning its
- * index, or -1 when out of memory. */
-static int64_t intern_string(char ***tab, size_t *n, size_t *cap, const uint8_t *s, size_t len)
+static uint64_t hash_bytes(const uint8_t *s, size_t len)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (strlen((*tab)[i]) == len && !memcmp((*tab)[i], s, len)) return (int64_t)i;
-    if (grow((void **)tab, cap, *n + 1, sizeof **tab)) return -1;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++) h = (h ^ s[i]) * 0x100000001b3ull;
+    return h ^ (h >> 29);
+}
+
+/* Rebuilds the index of a table at twice the size it needs. Returns 0 or -ENOMEM. */
+static int index_grow(str_index_t *ix, char **tab, size_t n)
+{
+    size_t cap = 64;
+    while (cap < 2 * (n + 1)) cap *= 2;
+    uint32_t *ns = calloc(cap, sizeof *ns);
+    if (!ns) return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = hash_bytes((const uint8_t *)tab[i], strlen(tab[i])) & (cap - 1);
+        while (ns[j]) j = (j + 1) & (cap - 1);
+        ns[j] = (uint32_t)i + 1;
+    }
+    free(ix->slots);
+    ix->slots = ns;
+    ix->mask = cap - 1;
+    ix->used = n;
+    return 0;
+}
+
+/* Adds a string to a table (type names, labels), returning its index, or -1 when out of
+ * memory. The string is kept up to its first NUL, and found again by that; the index makes
+ * each call O(1) whatever the number of names a trace defines. */
+static int64_t intern_string(char ***tab, size_t *n, size_t *cap, str_index_t *ix,
+                             const uint8_t *s, size_t len)
+{
+    len = strnlen((const char *)s, len);
+    if ((!ix->slots || (ix->used + 1) * 2 > ix->mask + 1) && index_grow(ix, *tab, *n)) return -1;
+    size_t j = hash_bytes(s, len) & ix->mask;
+    for (; ix->slots[j]; j = (j + 1) & ix->mask) {
+        const char *e = (*tab)[ix->slots[j] - 1];
+        if (strlen(e) == len && !memcmp(e, s, len)) return (int64_t)ix->slots[j] - 1;
+    }
+    if (*n >= UINT32_MAX - 1 || grow((void **)tab, cap, *n + 1, sizeof **tab)) return -1;
     char *copy = strndup((const char *)s, len);
     if (!copy) return -1;
     (*tab)[(*n)++] = copy;
+    ix->slots[j] = (uint32_t)*n;
+    ix->used++;
     return (int64_t)(*n - 1);
 }
 
@@ -96,14 +131,16 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
         case LG_REC_MALLOC:
         case LG_REC_CALLOC:
         case LG_REC_ALIGNED: {
-            ev.fn = type == LG_REC_MALLOC ? LG_FN_MALLOC : LG_FN_CALLOC;
-            if (type == LG_REC_ALIGNED) ev.fn = (uint8_t)lg_get_uv(&c);
+            uint64_t fn = type == LG_REC_MALLOC ? LG_FN_MALLOC : LG_FN_CALLOC;
+            if (type == LG_REC_ALIGNED) fn = lg_get_uv(&c);
+            ev.fn = (uint8_t)fn;
             rs->prev_addr += (uint64_t)lg_get_sv(&c) * a16;
             ev.addr = rs->prev_addr;
             ev.size = lg_get_uv(&c);
             if (type == LG_REC_ALIGNED) ev.align = lg_get_uv(&c);
             uint64_t sid = lg_get_uv(&c);
-            if (sid >= rs->nstack || ev.fn >= LG_FN_COUNT) c.bad = 1;
+            /* address 0 is never recorded (and is the live set's empty slot) */
+            if (sid >= rs->nstack || fn >= LG_FN_COUNT || ev.addr == 0) c.bad = 1;
             else ev.stack = rs->stack_ids[sid];
             if (!c.bad && lg_order_emit(L, &ev)) return -ENOMEM;
             break;
@@ -115,7 +152,7 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
             ev.size = lg_get_uv(&c);
             uint64_t sid = lg_get_uv(&c);
             uint64_t d2 = lg_get_uv(&c);
-            if (sid >= rs->nstack || d2 == 0) c.bad = 1;
+            if (sid >= rs->nstack || d2 == 0 || rs->prev_addr == 0) c.bad = 1;
             if (c.bad) break;
             lg_event_t fr = {.seq = ev.seq, .type = LG_REC_FREE, .ring = ring, .tid = rs->tid,
                              .addr = old};
@@ -143,7 +180,7 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
             size_t n;
             const uint8_t *name = lg_get_bytes(&c, &n);
             if (c.bad) break;
-            int64_t gid = intern_string(&t->types, &t->ntypes, &L->captypes, name, n);
+            int64_t gid = intern_string(&t->types, &t->ntypes, &L->captypes, &L->types_ix, name, n);
             if (gid < 0 || grow((void **)&rs->type_ids, &rs->captype, rs->ntype + 1, sizeof(uint32_t)))
                 return -ENOMEM;
             rs->type_ids[rs->ntype++] = (uint32_t)gid;
@@ -223,7 +260,9 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
                 break;
             }
             lg_walk_t *w = &t->walks[rs->walk];
-            int64_t lid = n ? intern_string(&t->labels, &t->nlabels, &L->caplabels, label, n) : 0;
+            int64_t lid =
+                n ? intern_string(&t->labels, &t->nlabels, &L->caplabels, &L->labels_ix, label, n)
+                  : 0;
             if (lid < 0 || grow((void **)&w->refs, &w->caprefs, w->nrefs + 1, sizeof *w->refs))
                 return -ENOMEM;
             w->refs[w->nrefs++] = (lg_walk_ref_t){w->objs[w->nobjs - 1].addr + (uint64_t)d, index,
@@ -281,6 +320,7 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
             m.build_id_len = blen;
             ev.module = (uint32_t)t->nmods;
             t->mods[t->nmods++] = m;
+            if (lg_addrmap_put(&L->mod_ix, (uint64_t)m.id + 1, ev.module)) return -ENOMEM;
             if (lg_order_emit(L, &ev)) return -ENOMEM;
             break;
         }

@@ -49,6 +49,7 @@ long lg_live_blocks(lg_live_tracker_t *lt, uint64_t below, lg_block_t **out)
     loader_t *L = &lt->L;
     lg_order_drain(L, below);
     lg_replay_flush(L);
+    if (L->error) return L->error;
     lg_block_t *v = malloc((L->compact.used ? L->compact.used : 1) * sizeof *v);
     if (!v) return -ENOMEM;
     size_t n = 0;

@@ -15,7 +15,33 @@
 
 #include "addrmap.h"
 #include "codec.h"
+#include "region.h"
 #include "trace.h"
+#include "writer.h"
+
+/* ---- what a reader accepts (docs/trace-format.md, "Limits of a reader") -----------------
+ * A block beyond what trace/writer.c produces is refused before it is decompressed or parsed:
+ * its contents did not come from a writer, so the load fails (an error, not an incomplete
+ * trace). */
+/* An EVENTS block's raw length: the writer writes a ring's staging when it holds
+ * LG_STAGE_FLUSH bytes, and one drain adds at most a ring's LG_RING_BYTES. */
+#define LG_READ_MAX_EVENTS_RAW (2u << 20)
+/* A SNAPSHOT part's raw length (LG_SNAPSHOT_PART). */
+#define LG_READ_MAX_SNAPSHOT_PART (32u << 20)
+/* A PROCESS or END block: the region's description (LG_INFO_BYTES) and the keys the
+ * collector appends. */
+#define LG_READ_MAX_KV ((64u << 10) + (4u << 10))
+/* All blocks decompressed together, as a multiple of the file's size. Record streams of real
+ * programs compress at most about 9000 to 1 (malloc and free of one address in a loop: 6600
+ * for a whole `leakgraph run` trace, 8700 for its best block); a block of one repeated byte
+ * reaches about 20000. */
+#define LG_READ_MAX_RATIO 16384u
+_Static_assert(LG_READ_MAX_EVENTS_RAW >= LG_STAGE_FLUSH + LG_RING_BYTES,
+               "the reader must accept every EVENTS block the writer produces");
+_Static_assert(LG_READ_MAX_SNAPSHOT_PART >= LG_SNAPSHOT_PART,
+               "the reader must accept every SNAPSHOT part the writer produces");
+_Static_assert(LG_READ_MAX_KV >= LG_INFO_BYTES + 1024,
+               "the reader must accept every PROCESS block the writer produces");
 
 /* ---- small growable arrays ------------------------------------------------------------- */
 static inline int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -35,6 +61,13 @@ typedef struct stack_table {
     uint32_t *slots; /* global ids, 0 = empty */
     size_t mask, used, cap;
 } stack_table_t;
+
+/* An index of a string table (type names, labels): open addressing on the string's hash,
+ * slots hold table index + 1 (0 = empty). */
+typedef struct str_index {
+    uint32_t *slots;
+    size_t mask, used;
+} str_index_t;
 
 /* ---- live set (replay.c): open addressing on the address, backward-shift deletion --------
  * The same table as common/addrmap.h (same home slot, growth, probing and deletion, so the
@@ -89,7 +122,12 @@ typedef struct loader {
     lg_event_cb cb;
     void *ctx;
     ring_state_t *rings;
+    uint32_t nrings;    /* ring states: the PROCESS block's RINGS, fixed once it is read */
+    int error;          /* a failure that ends the load (-ENOMEM while replaying), 0: none */
+    uint64_t volume, volume_max; /* bytes decompressed so far, and the most allowed */
     stack_table_t stacks;
+    str_index_t types_ix, labels_ix;
+    lg_addrmap_t mod_ix; /* module id + 1 -> index into t->mods of its latest MODULE record */
     live_table_t live;
     heap_t heap;        /* events that arrived out of order within their own ring */
     uint64_t next_seq;
@@ -126,7 +164,9 @@ typedef struct loader {
  * parent); `depth`: fork ancestors being loaded. */
 int lg_load_file(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx, uint64_t stop,
                  int depth, char *err, size_t errlen);
-/* Records why the trace is incomplete (the first reason only). */
+/* Records why the trace is incomplete (the first reason only). Out of memory for the message,
+ * t->problem is lg_load_oom (not freed), and the load fails. */
+extern char lg_load_oom[];
 void lg_load_problem(lg_trace_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The tables whose entry 0 means "none": stacks, types, labels. Returns 0 or -ENOMEM. */
 int lg_loader_tables(lg_trace_t *t, loader_t *L);
@@ -139,13 +179,17 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len);
 uint32_t lg_intern_stack(lg_trace_t *t, stack_table_t *st, uint64_t *ips, uint32_t depth);
 
 /* ---- order.c: events -> sequence order ------------------------------------------------- */
+/* Returns 0, or L->error / -ENOMEM once the load cannot go on. */
 int lg_order_emit(loader_t *L, const lg_event_t *ev);
 void lg_order_drain(loader_t *L, uint64_t below);
 
 /* ---- replay.c: ordered events -> the live set ------------------------------------------ */
+/* Out of memory, it sets L->error (and, for the tracker, t->problem): nothing is dropped
+ * silently. */
 void lg_replay_event(loader_t *L, const lg_event_t *ev);
 void lg_replay_flush(loader_t *L);
-void lg_replay_finish(loader_t *L);
+/* The live set into t->live. Returns 0 or -ENOMEM. */
+int lg_replay_finish(loader_t *L);
 /* Adds b to the live set, replacing any block at its address. Returns 0 or -ENOMEM. */
 int lg_liveset_put(live_table_t *lt, const lg_block_t *b);
 

@@ -130,11 +130,11 @@ int lg_order_emit(loader_t *L, const lg_event_t *ev)
         lg_replay_event(L, ev);
         L->next_seq++;
         if (L->pending) lg_order_drain(L, 0);
-        return 0;
+        return L->error;
     }
     if (ev->seq < L->next_seq) { /* a number already passed (damaged input): as it comes */
         lg_replay_event(L, ev);
-        return 0;
+        return L->error;
     }
     return fifo_push(L, ev->ring, ev);
 }

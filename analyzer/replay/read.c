@@ -42,21 +42,30 @@
 
 #include "loader.h"
 
+char lg_load_oom[] = "out of memory while recording why the trace is incomplete";
+
 void lg_load_problem(lg_trace_t *t, const char *fmt, ...)
 {
     if (t->problem) return;
     va_list ap;
     va_start(ap, fmt);
-    if (vasprintf(&t->problem, fmt, ap) < 0) t->problem = NULL;
+    if (vasprintf(&t->problem, fmt, ap) < 0) t->problem = lg_load_oom;
     va_end(ap);
 }
 
-static char *dup_bytes(const uint8_t *b, size_t n)
+/* A string value: replaces *dst. Returns 0 or -ENOMEM. */
+static int set_str(char **dst, const uint8_t *b, size_t n)
 {
-    return strndup((const char *)b, n);
+    char *s = strndup((const char *)b, n);
+    if (!s) return -ENOMEM;
+    free(*dst);
+    *dst = s;
+    return 0;
 }
 
-/* PROCESS and END blocks: key/value lists. Unknown keys are skipped. */
+/* PROCESS and END blocks: key/value lists. Unknown keys are skipped, and so are the keys of
+ * the other block (END's are 32 to 63, PROCESS's below 32): an END block cannot change the
+ * ring count the loader was built for. */
 static int parse_kv(lg_trace_t *t, const uint8_t *p, size_t len, bool end)
 {
     lg_cursor_t c = {p, p + len, 0};
@@ -65,6 +74,7 @@ static int parse_kv(lg_trace_t *t, const uint8_t *p, size_t len, bool end)
         size_t n;
         const uint8_t *v = lg_get_bytes(&c, &n);
         if (c.bad) break;
+        if (end != (key >= 32 && key < 64)) continue;
         lg_cursor_t vc = {v, v + n, 0};
         uint64_t iv = (key == LG_KEY_EXE || key == LG_KEY_ARG || key == LG_KEY_CWD ||
                        key == LG_KEY_TRACER || key == LG_KEY_PARENT_TRACE)
@@ -79,16 +89,24 @@ static int parse_kv(lg_trace_t *t, const uint8_t *p, size_t len, bool end)
         case LG_KEY_RINGS: t->nrings = (uint32_t)iv; break;
         case LG_KEY_FORK_SEQ: t->fork_seq = iv; break;
         case LG_KEY_RC_DEPTH: t->rc_depth = iv > 1000 ? 1000 : (int)iv; break;
-        case LG_KEY_PARENT_TRACE: free(t->parent_trace); t->parent_trace = dup_bytes(v, n); break;
-        case LG_KEY_EXE: free(t->exe); t->exe = dup_bytes(v, n); break;
-        case LG_KEY_CWD: free(t->cwd); t->cwd = dup_bytes(v, n); break;
-        case LG_KEY_TRACER: free(t->tracer); t->tracer = dup_bytes(v, n); break;
+        case LG_KEY_PARENT_TRACE:
+        case LG_KEY_EXE:
+        case LG_KEY_CWD:
+        case LG_KEY_TRACER: {
+            char **dst = key == LG_KEY_EXE   ? &t->exe
+                         : key == LG_KEY_CWD ? &t->cwd
+                         : key == LG_KEY_TRACER ? &t->tracer
+                                                : &t->parent_trace;
+            if (set_str(dst, v, n)) return -ENOMEM;
+            break;
+        }
         case LG_KEY_ARG: {
             char **a = realloc(t->argv, sizeof *a * (size_t)(t->argc + 2));
             if (!a) return -ENOMEM;
             t->argv = a;
-            a[t->argc++] = dup_bytes(v, n);
             a[t->argc] = NULL;
+            if (set_str(&a[t->argc], v, n)) return -ENOMEM;
+            a[++t->argc] = NULL;
             break;
         }
         case LG_KEY_END_REASON: t->end_reason = (int)iv; break;
@@ -102,7 +120,6 @@ static int parse_kv(lg_trace_t *t, const uint8_t *p, size_t len, bool end)
         default: break;
         }
     }
-    (void)end;
     return c.bad ? -EBADMSG : 0;
 }
 
@@ -121,6 +138,7 @@ int lg_loader_tables(lg_trace_t *t, loader_t *L)
 
 int lg_loader_rings(loader_t *L, uint32_t n)
 {
+    L->nrings = n;
     if (!(L->rings = calloc(n ? n : 1, sizeof *L->rings)) ||
         !(L->fifo = calloc(n ? n : 1, sizeof *L->fifo)) ||
         !(L->active = calloc(n ? n : 1, sizeof *L->active)))
@@ -138,7 +156,7 @@ int lg_loader_rings(loader_t *L, uint32_t n)
 
 void lg_loader_free(loader_t *L)
 {
-    for (uint32_t i = 0; L->rings && i < L->t->nrings; i++) {
+    for (uint32_t i = 0; L->rings && i < L->nrings; i++) {
         free(L->rings[i].stack_ids);
         free(L->rings[i].type_ids);
         if (L->fifo) free(L->fifo[i].v);
@@ -147,6 +165,9 @@ void lg_loader_free(loader_t *L)
     free(L->active);
     free(L->rings);
     free(L->stacks.slots);
+    free(L->types_ix.slots);
+    free(L->labels_ix.slots);
+    lg_addrmap_free(&L->mod_ix);
     free(L->live.slots);
     lg_addrmap_free(&L->compact);
     free(L->heap.v);
@@ -154,6 +175,40 @@ void lg_loader_free(loader_t *L)
     free(L->snapbuf);
     ZSTD_freeDCtx(L->zd);
     memset(L, 0, sizeof *L);
+}
+
+/* Refuses a block larger than a writer produces, and decompressed bytes beyond
+ * LG_READ_MAX_RATIO times the file's size, before anything is decompressed or parsed
+ * (docs/trace-format.md, "Limits of a reader"). Returns 0 or a negative errno with err set. */
+static int block_limits(loader_t *L, uint32_t type, uint32_t stored, uint32_t raw, size_t off,
+                        char *err, size_t errlen)
+{
+    const char *name = NULL;
+    uint32_t max = 0, len = raw;
+    switch (type) {
+    case LG_BLOCK_PROCESS: name = "PROCESS", max = LG_READ_MAX_KV, len = stored; break;
+    case LG_BLOCK_END: name = "END", max = LG_READ_MAX_KV, len = stored; break;
+    case LG_BLOCK_EVENTS: name = "EVENTS", max = LG_READ_MAX_EVENTS_RAW; break;
+    case LG_BLOCK_SNAPSHOT: name = "SNAPSHOT", max = LG_READ_MAX_SNAPSHOT_PART; break;
+    default: return 0; /* skipped unread */
+    }
+    if (len > max) {
+        snprintf(err, errlen,
+                 "%s: the %s block at byte %zu holds %u bytes, more than a writer puts in one "
+                 "(%u): not a trace a leakgraph writer produced",
+                 L->t->path, name, off, len, max);
+        return -EFBIG;
+    }
+    if (type != LG_BLOCK_EVENTS && type != LG_BLOCK_SNAPSHOT) return 0;
+    L->volume += raw;
+    if (L->volume > L->volume_max) {
+        snprintf(err, errlen,
+                 "%s: its blocks decompress to more than %u times the file's size (at the block "
+                 "at byte %zu): not a trace a leakgraph writer produced",
+                 L->t->path, LG_READ_MAX_RATIO, off);
+        return -EFBIG;
+    }
+    return 0;
 }
 
 static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, size_t errlen)
@@ -177,6 +232,7 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
     }
     size_t off = hsize;
     bool have_process = false;
+    L->volume_max = (uint64_t)size * LG_READ_MAX_RATIO;
     while (off < size) {
         if (size - off < LG_TRACE_BLOCK_HEADER_SIZE) {
             lg_load_problem(t, "truncated: cut inside a block header at byte %zu", off);
@@ -199,6 +255,8 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
             break;
         }
         t->file_bytes += LG_TRACE_BLOCK_HEADER_SIZE + stored;
+        int lim = block_limits(L, type, stored, raw, off, err, errlen);
+        if (lim) return lim;
         if (!have_process && type != LG_BLOCK_PROCESS) {
             lg_load_problem(t, "block at byte %zu precedes the process description", off);
             break;
@@ -209,17 +267,28 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
                 lg_load_problem(t, "second process description at byte %zu", off);
                 break;
             }
+            /* the ring count is fixed here: every EVENTS block's ring is checked against it */
             rc = parse_kv(t, payload, stored, false);
-            if (!have_process) {
-                if (t->nrings == 0 || t->nrings > 65536) rc = -EBADMSG;
-                else rc = lg_loader_rings(L, t->nrings);
+            if (rc == 0 && (t->nrings == 0 || t->nrings > 65536)) rc = -EBADMSG;
+            if (rc == -EBADMSG) {
+                snprintf(err, errlen, "%s: corrupt process description at byte %zu%s", t->path,
+                         off, t->nrings ? "" : " (no ring count)");
+                return -EINVAL;
             }
-            if (!have_process && rc == 0) rc = lg_inherit(L);
+            if (rc == 0) rc = lg_loader_rings(L, t->nrings);
+            if (rc == 0) rc = lg_inherit(L);
             have_process = true;
         } else if (type == LG_BLOCK_EVENTS) {
-            if (stored < 4 || lg_get_u32le(payload) >= t->nrings) {
+            if (stored < 4) {
                 lg_load_problem(t, "corrupt events block at byte %zu", off);
                 break;
+            }
+            if (lg_get_u32le(payload) >= L->nrings) {
+                snprintf(err, errlen,
+                         "%s: the EVENTS block at byte %zu is for ring %u, but the PROCESS block "
+                         "declares %u rings: not a trace a leakgraph writer produced",
+                         t->path, off, lg_get_u32le(payload), L->nrings);
+                return -EINVAL;
             }
             if (grow((void **)&L->raw, &L->rawcap, raw ? raw : 1, 1)) {
                 snprintf(err, errlen, "%s: out of memory", t->path);
@@ -267,9 +336,10 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
             rc = parse_kv(t, payload, stored, true);
             t->has_end = true;
         } /* unknown block types are skipped: they carry their own length */
-        if (rc == -ENOMEM) {
-            snprintf(err, errlen, "%s: out of memory", t->path);
-            return rc;
+        if (rc == -ENOMEM || L->error) {
+            snprintf(err, errlen, "%s: out of memory while reading the block at byte %zu",
+                     t->path, off);
+            return -ENOMEM;
         }
         if (rc) {
             lg_load_problem(t, "corrupt block at byte %zu", off);
@@ -285,7 +355,10 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
     lg_order_drain(L, UINT64_MAX); /* gaps: a process that died mid-record */
     if (!t->has_end) lg_load_problem(t, "the trace has no end record (the writer stopped early)");
     t->complete = t->problem == NULL;
-    lg_replay_finish(L);
+    if (L->error || lg_replay_finish(L) || t->problem == lg_load_oom) {
+        snprintf(err, errlen, "%s: out of memory while replaying its events", t->path);
+        return -ENOMEM;
+    }
     return 0;
 }
 
@@ -303,13 +376,25 @@ int lg_load_file(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx, uin
     t->rc_depth = -1;
     t->path = strdup(path);
     if (!t->path) return -ENOMEM;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Never blocks (a FIFO) nor becomes a controlling terminal; a fork's parent (depth > 0)
+     * must not be a symbolic link, nor anything but a regular file before it is opened
+     * (inherit.c chose its path). */
+    struct stat st;
+    if (depth > 0 && lstat(path, &st) != 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(e));
+        return -e;
+    }
+    if (depth > 0 && !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        return -EINVAL;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (depth > 0 ? O_NOFOLLOW : 0));
     if (fd < 0) {
         int e = errno;
         snprintf(err, errlen, "%s: %s", path, strerror(e));
         return -e;
     }
-    struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s: not a regular file", path);
         close(fd);
@@ -349,7 +434,7 @@ void lg_trace_free(lg_trace_t *t)
     free(t->exe);
     free(t->cwd);
     free(t->tracer);
-    free(t->problem);
+    if (t->problem != lg_load_oom) free(t->problem);
     free(t->parent_trace);
     free(t->inherit_problem);
     for (int i = 0; i < t->argc; i++) free(t->argv[i]);

@@ -54,11 +54,17 @@ static void live_del(live_table_t *lt, lg_block_t *slot)
     lt->used--;
 }
 
-static int module_index(const lg_trace_t *t, uint32_t id)
+/* The latest module decoded with this id (decode.c keeps the index), or -1. */
+static int module_index(const loader_t *L, uint32_t id)
 {
-    for (size_t i = t->nmods; i-- > 0;)
-        if (t->mods[i].id == id) return (int)i;
-    return -1;
+    const uint64_t *i = lg_addrmap_find(&L->mod_ix, (uint64_t)id + 1);
+    return i ? (int)*i : -1;
+}
+
+static void replay_oom(loader_t *L)
+{
+    L->error = -ENOMEM;
+    lg_load_problem(L->t, "out of memory while replaying");
 }
 
 /* Applies the tracker's queued allocations and frees, in order. */
@@ -68,8 +74,7 @@ void lg_replay_flush(loader_t *L)
     for (unsigned i = 0; i < L->nbatch; i++) {
         const struct pending_op *op = &L->batch[i];
         if (op->alloc) {
-            if (lg_addrmap_put(&L->compact, op->addr, op->size))
-                lg_load_problem(t, "out of memory while replaying");
+            if (lg_addrmap_put(&L->compact, op->addr, op->size)) replay_oom(L);
         } else if (lg_addrmap_del(&L->compact, op->addr, NULL)) {
             t->nfrees++;
         } else {
@@ -104,7 +109,7 @@ void lg_replay_event(loader_t *L, const lg_event_t *ev)
         if (L->live_only)
             queue_op(L, ev->addr, ev->size, true);
         else if (lg_liveset_put(&L->live, &b))
-            lg_load_problem(t, "out of memory while replaying");
+            replay_oom(L);
         break;
     }
     case LG_REC_FREE: {
@@ -130,7 +135,7 @@ void lg_replay_event(loader_t *L, const lg_event_t *ev)
     case LG_REC_DECREF:
         if (L->live_only) break;
         if (grow((void **)&t->objev, &L->capobjev, t->nobjev + 1, sizeof *t->objev)) {
-            lg_load_problem(t, "out of memory while replaying");
+            replay_oom(L);
             break;
         }
         t->objev[t->nobjev++] = (lg_obj_event_t){
@@ -141,14 +146,14 @@ void lg_replay_event(loader_t *L, const lg_event_t *ev)
     case LG_REC_GC_END:
         if (L->live_only) break;
         if (grow((void **)&t->gcev, &L->capgcev, t->ngcev + 1, sizeof *t->gcev)) {
-            lg_load_problem(t, "out of memory while replaying");
+            replay_oom(L);
             break;
         }
         t->gcev[t->ngcev++] = (lg_gc_event_t){ev->seq, ev->gen, ev->type == LG_REC_GC_END,
                                               ev->collected, ev->uncollectable, ev->ns};
         break;
     case LG_REC_UNMODULE: {
-        int mi = module_index(t, ev->module);
+        int mi = module_index(L, ev->module);
         if (mi < 0) {
             lg_load_problem(t, "unload of unknown module %u", ev->module);
             return;
@@ -165,11 +170,12 @@ void lg_replay_event(loader_t *L, const lg_event_t *ev)
     if (L->cb) L->cb(L->ctx, t, ev);
 }
 
-void lg_replay_finish(loader_t *L)
+int lg_replay_finish(loader_t *L)
 {
     lg_trace_t *t = L->t;
     t->live = malloc((L->live.used ? L->live.used : 1) * sizeof *t->live);
-    if (!t->live) return;
+    if (!t->live) return -ENOMEM;
     for (size_t i = 0; L->live.slots && i <= L->live.mask; i++)
         if (L->live.slots[i].addr) t->live[t->nlive++] = L->live.slots[i];
+    return 0;
 }

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # cli_errors.sh: the `leakgraph` command line on inputs it must refuse, label "format".
-# Usage: cli_errors.sh LEAKGRAPH MKTRACE
-# Checks exit codes (1: a trace could not be read, 2: usage error), that stderr holds a clear
-# message (one line for unreadable traces; the first line for usage errors, which may be
-# followed by the usage text), and that nothing crashed (no "Segmentation", no sanitizer
-# report). Works in a private temporary directory.
+# Usage: cli_errors.sh LEAKGRAPH MKTRACE HOSTILE
+# Checks exit codes (1: a trace could not be read, 2: usage error; 3 from check and baseline),
+# that stderr holds a clear message (one line for unreadable traces; the first line for usage
+# errors, which may be followed by the usage text), that nothing crashed (no "Segmentation", no
+# sanitizer report) and that nothing hangs (every command runs under a 60 s timeout). HOSTILE
+# is test_hostile, which writes the crafted traces every command must refuse. Works in a
+# private temporary directory.
 set -u
-LG=${1:?usage: cli_errors.sh LEAKGRAPH MKTRACE}
-MK=${2:?usage: cli_errors.sh LEAKGRAPH MKTRACE}
+LG=${1:?usage: cli_errors.sh LEAKGRAPH MKTRACE HOSTILE}
+MK=${2:?usage: cli_errors.sh LEAKGRAPH MKTRACE HOSTILE}
+HOSTILE=${3:?usage: cli_errors.sh LEAKGRAPH MKTRACE HOSTILE}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/lgcli.XXXXXX") || exit 1
 trap 'rm -rf "$dir"' EXIT
 fails=0
@@ -23,8 +26,9 @@ fail() {
 run() {
     local name=$1 want=$2 pattern=$3 one=$4
     shift 4
-    "$LG" "$@" >"$dir/out" 2>"$dir/err" </dev/null
+    timeout -k 5 60 "$LG" "$@" >"$dir/out" 2>"$dir/err" </dev/null
     local got=$?
+    [ "$got" = 124 ] && fail "$name: timed out (a hang)"
     [ "$got" = "$want" ] || fail "$name: exit $got, want $want"
     if grep -qE 'Segmentation|AddressSanitizer|LeakSanitizer|runtime error|core dumped' "$dir/err"; then
         fail "$name: crash report on stderr"
@@ -68,6 +72,34 @@ run version-3 1 "version 3" 1 report "$dir/v3.lgt"
 # one unreadable trace among good ones: exit 1, the good one is still reported
 run one-missing 1 "$dir/nope.lgt: No such file" 1 report "$dir/good.lgt" "$dir/nope.lgt"
 [ -s "$dir/out" ] || fail "one-missing: the readable trace was not reported"
+
+# A FIFO named as the trace: refused at once, never opened blocking.
+mkfifo "$dir/fifo.lgt"
+run fifo 1 "$dir/fifo.lgt: not a regular file" 1 report "$dir/fifo.lgt"
+run fifo-dump 1 "$dir/fifo.lgt: not a regular file" 1 dump "$dir/fifo.lgt"
+run fifo-check 3 "$dir/fifo.lgt: not a regular file" 1 check "$dir/fifo.lgt"
+
+# Crafted traces (right checksums, contents no writer produces: test_hostile.c): every command
+# refuses them with one line naming the file, never exit 0, never a crash.
+mkdir "$dir/hostile"
+"$HOSTILE" --write "$dir/hostile" || { echo "FAIL: test_hostile --write" >&2; exit 1; }
+for f in "$dir"/hostile/refused-*.lgt; do
+    n=$(basename "$f" .lgt)
+    run "$n-report" 1 "^leakgraph: $f: .*not a trace a leakgraph writer produced" 1 report "$f"
+    run "$n-dump" 1 "$f: .*not a trace a leakgraph writer produced" 1 dump "$f"
+    run "$n-check" 3 "$f: .*not a trace a leakgraph writer produced" 1 check "$f"
+    run "$n-baseline" 3 "$f: .*not a trace a leakgraph writer produced" 1 baseline "$f"
+done
+# A child whose parent's trace (beside it) is a FIFO: read without its inherited blocks, no hang.
+c="$dir/hostile/child.lgt.7"
+for cmd in report dump check baseline; do
+    timeout -k 5 60 "$LG" $cmd "$c" >"$dir/out" 2>"$dir/err" </dev/null
+    rc=$?
+    [ "$rc" = 124 ] && fail "fifo-parent-$cmd: timed out (a hang)"
+    grep -qE 'Segmentation|Sanitizer|runtime error' "$dir/err" && fail "fifo-parent-$cmd: crash report"
+done
+timeout -k 5 60 "$LG" dump "$c" >"$dir/out" 2>&1
+grep -q "child.lgt: not a regular file" "$dir/out" || fail "fifo-parent: dump does not say why the inherited blocks are unknown"
 
 # A trace cut after its header, and one without END: readable, reported with a warning.
 head -c $((size - 7)) "$dir/good.lgt" >"$dir/cutend.lgt"
