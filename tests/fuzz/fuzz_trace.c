@@ -11,16 +11,20 @@
  * It must find bugs rather than hide them: it checks nothing itself (a crash, a leak, undefined
  * behaviour or a hang is the finding) and keeps no state from one input to the next but the
  * private directory, the suppression rules (lg_supp_apply resets their counts) and /dev/null.
- * It must never write outside its private directory. */
+ * It must never write outside its private directory ($TMPDIR/lgfuzz.PID), and removes only such
+ * directories of processes that are gone. */
 #define _GNU_SOURCE
 #include "fuzz_trace.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -239,18 +243,41 @@ typedef struct lgfz_state {
 
 static lgfz_state_t S;
 
-static void lgfz_cleanup(void)
+/* Removes a private directory: its trace files, then itself (the suppression files are gone
+ * once read). */
+static void remove_dir(const char *dir)
 {
     char path[4096];
     for (int i = 0; i < LGFZ_MAX_FILES; i++) {
-        file_path(path, sizeof path, S.dir, i);
+        file_path(path, sizeof path, dir, i);
         unlink(path);
     }
-    static const char *const supp[] = {"leakgraph.supp", "valgrind.supp", "lsan.supp"};
-    for (size_t i = 0; i < sizeof supp / sizeof *supp; i++) {
-        if (snprintf(path, sizeof path, "%s/%s", S.dir, supp[i]) < (int)sizeof path) unlink(path);
+    rmdir(dir);
+}
+
+static void lgfz_cleanup(void)
+{
+    remove_dir(S.dir);
+}
+
+/* libFuzzer ends its processes with _exit after a finding, a timeout and in -fork mode, so
+ * atexit does not always run: the directories of processes that are gone are removed here
+ * (each is named after its process's pid). */
+static void remove_stale_dirs(const char *tmp)
+{
+    DIR *d = opendir(tmp);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        if (strncmp(e->d_name, "lgfuzz.", 7) != 0) continue;
+        long pid = strtol(e->d_name + 7, &end, 10);
+        if (*end || pid <= 0 || pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char dir[2048];
+        if (snprintf(dir, sizeof dir, "%s/%s", tmp, e->d_name) < (int)sizeof dir) remove_dir(dir);
     }
-    rmdir(S.dir);
+    closedir(d);
 }
 
 /* The private directory, /dev/null and the suppression rules; exits when it cannot have them
@@ -259,8 +286,14 @@ static void lgfz_init(void)
 {
     if (S.null) return;
     const char *tmp = getenv("TMPDIR");
-    snprintf(S.dir, sizeof S.dir, "%s/lgfuzz.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(S.dir) || !(S.null = fopen("/dev/null", "w"))) {
+    if (!tmp || !*tmp) tmp = "/tmp";
+    remove_stale_dirs(tmp);
+    if (snprintf(S.dir, sizeof S.dir, "%s/lgfuzz.%ld", tmp, (long)getpid()) >= (int)sizeof S.dir) {
+        fputs("lg_fuzz: TMPDIR is too long\n", stderr);
+        exit(2);
+    }
+    remove_dir(S.dir); /* a gone process's, with the same pid */
+    if (mkdir(S.dir, 0700) != 0 || !(S.null = fopen("/dev/null", "w"))) {
         perror("lg_fuzz: private directory or /dev/null");
         exit(2);
     }
@@ -280,6 +313,7 @@ static void lgfz_init(void)
             fprintf(stderr, "lg_fuzz: suppressions %s: %s\n", files[i].name, f ? err : strerror(errno));
             exit(2);
         }
+        unlink(path);
     }
 }
 
