@@ -303,8 +303,11 @@ static int counts(ctx_t *C)
     }
     for (size_t i = 0; i < o->n; i++) {
         lg_onode_t *x = &o->nodes[i];
-        int64_t ext = x->refcount - (int64_t)x->incoming - (int64_t)(x->roots + x->blocks);
-        x->unexplained = ext > 0 ? ext : 0;
+        /* the count comes from the trace: any int64, so no signed arithmetic on it */
+        uint64_t explained = (uint64_t)x->incoming + x->roots + x->blocks;
+        uint64_t ext = x->refcount > 0 && (uint64_t)x->refcount > explained
+                           ? (uint64_t)x->refcount - explained : 0;
+        x->unexplained = (int64_t)ext;
     }
     /* hidden pointers: per (from, to), pointer words beyond the walk references */
     size_t cap = 0;
