@@ -11,6 +11,7 @@ means at least: glibc's own thread and loader blocks come on top). The driver ru
 runs the same program under Valgrind's Memcheck and checks that the four totals are equal.
 
 Usage: driver.py --bin BINDIR --progs DIR --src DIR [--memcheck] SCENARIO [ARGS...]
+       driver.py --bin BINDIR --src DIR --rust [--memcheck] SCENARIO   (progs/SCENARIO.rs)
        driver.py --bin BINDIR --memcheck --command -- PROGRAM ARGS...   (a real program)
 """
 import argparse, os, re, shutil, subprocess, sys
@@ -111,15 +112,31 @@ def t_real():
         compare_with_memcheck(d, cmd, tmp, os.path.basename(cmd[0]))
 
 
+def rust_program(src):
+    """--rust: the scenario's source compiled by rustc -g (from PATH) into a new temporary
+    directory; None if it does not compile."""
+    rustc = shutil.which("rustc")
+    if not rustc:
+        raise lgdriver.Skip("no rustc")
+    out = os.path.join(lgdriver.tmpdir(), os.path.basename(src)[:-3])
+    r = subprocess.run([rustc, "-g", "-o", out, src], capture_output=True, text=True,
+                       errors="replace", timeout=600)
+    return out if check(r.returncode == 0, "rustc %s: %s" % (src, r.stderr)) else None
+
+
 def t_scenario():
-    """leakcheck_<name>: the totals progs/<name>.c states; memcheck_<name> (--memcheck): and
-    the same totals as Memcheck."""
+    """leakcheck_<name>: the totals progs/<name>.c (--rust: .rs) states; memcheck_<name>
+    (--memcheck): and the same totals as Memcheck."""
     name = A.rest[0]
-    cmd = [lgdriver.prog(name)] + A.rest[1:]
+    src = os.path.join(A.src, name + (".rs" if A.rust else ".c"))
+    program = rust_program(src) if A.rust else lgdriver.prog(name)
+    if not program:
+        return
+    cmd = [program] + A.rest[1:]
     d, tmp = leakgraph_totals(cmd)
     if not d:
         return
-    exp = expectations(os.path.join(A.src, name + ".c"))
+    exp = expectations(src)
     for k in KINDS:
         op, b, n = exp[k]
         got = d["summary"][k]
@@ -145,5 +162,6 @@ if __name__ == "__main__":
     p = lgdriver.parser(__doc__, "--progs", "--src", required=False)  # not with --command
     p.add_argument("--memcheck", action="store_true")
     p.add_argument("--command", action="store_true")
+    p.add_argument("--rust", action="store_true")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     sys.exit(lgdriver.main(p, case))
