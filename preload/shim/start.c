@@ -200,13 +200,13 @@ EXPORT int __libc_start_main(lg_main_fn main, int argc, char **argv, lg_main_fn 
         syscall(SYS_exit_group, 127);
     }
     if (tracing()) {
-        /* what ld.so and the libraries' constructors left, before __libc_start_main's frame */
-        uintptr_t lo = stack_mapping_start((uintptr_t)__builtin_frame_address(0));
-        if (lo) lg_zero_dead_stack(lo);
         if (init || glibc_runs_constructors()) {
             g_program_init = init;
             init = program_init;
         }
+        /* what ld.so and the libraries' constructors left, before __libc_start_main's frame */
+        uintptr_t lo = stack_mapping_start((uintptr_t)__builtin_frame_address(0));
+        if (lo) lg_zero_dead_stack(lo);
     }
     return real(main, argc, argv, init, fini, rtld_fini, stack_end);
 }
