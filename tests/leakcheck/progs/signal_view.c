@@ -1,6 +1,6 @@
 /* A program that looks at the signal dispositions it was started with, as gdb does at start
  * (it warns "Found custom handler for signal N preinstalled" for each one that is not the
- * default, and that warning costs it 158 more reachable blocks in `gdb --version`). Started
+ * default, on stderr, and its heap at exit changes with it). Started
  * by `leakgraph run`, it must see what it sees under Memcheck or alone: SIG_DFL for every
  * signal it did not set, though the shim stands in for the default action of the fatal ones.
  * For each signal whose handler is not the default this program leaks a 64-byte note, so
