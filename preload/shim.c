@@ -34,6 +34,7 @@
  *   shim/modules.c         the module map: MODULE / UNMODULE records
  *   shim/runtime_hooks.c   the hooks of reference-counting runtimes, and their walk
  *   shim/check.c           stop-the-world for leak checks, check and fatal signals
+ *   shim/signal_view.c     sigaction() shows SIG_DFL where the fatal handler stands in
  *   shim/freeres.c         freeing the C/C++ runtimes' caches before the exit check
  *   shim/lifecycle.c       start-up, the state transitions, enter(), the exit handler
  *   shim/fork_exec.c       fork handlers, the end of an image (exec, exit), destructor
@@ -54,6 +55,7 @@
 #include "shim/modules.c"
 #include "shim/runtime_hooks.c"
 #include "shim/check.c"
+#include "shim/signal_view.c"
 #include "shim/freeres.c"
 #include "shim/lifecycle.c"
 #include "shim/fork_exec.c"
