@@ -2,10 +2,10 @@
 # bench/run.sh: leakgraph against heaptrack on the same workloads, in one invocation.
 #
 # For every workload it runs the program untraced, under `leakgraph run` and under `heaptrack`,
-# RUNS times each (interleaved: base, leakgraph, heaptrack, base, ...), and after each traced
-# run times the analysis of that run's trace (`leakgraph report` vs `heaptrack_print`). It
-# prints the medians and a table of ratios against the untraced run. See docs/bench.md for
-# what every column means and how it is measured.
+# RUNS times each (interleaved: base, leakgraph, the cheap-scrub cell below, heaptrack, base,
+# ...), and after each traced run times the analysis of that run's trace (`leakgraph report`
+# vs `heaptrack_print`). It prints the medians and a table of ratios against the untraced run.
+# See docs/bench.md for what every column means and how it is measured.
 #
 # It fails loudly (exit 1) when a run fails or a sanity check fails: the microbenchmark's
 # report must hold exactly its known leaks, with their complete stack (every recursion frame
@@ -13,8 +13,12 @@
 # at least one leak stack that reaches the process or thread entry. A target that is missed is
 # reported (MISS) but is not a failure; --strict makes it one.
 #
+# A second leakgraph cell runs each workload with LEAKGRAPH_SCRUB_MAX=256 (the cheap scrub:
+# at most 256 bytes of each fresh block zeroed, instead of every byte), so the last table
+# gives the cost of the exact default against it (--no-cheap-scrub skips that cell).
+#
 # usage: bench/run.sh [--quick] [--runs N] [--only W1,W2] [--build DIR] [--no-build]
-#                     [--workdir DIR] [--keep] [--strict]
+#                     [--workdir DIR] [--keep] [--strict] [--no-cheap-scrub]
 #   --quick     1 run each and small sizes (smoke test, ~1 minute)
 #   --runs N    runs per (workload, tool) (default 5; the medians need >= 5)
 #   --only L    workloads, comma-separated, from: micro1 micro2 sqlite python xmllint
@@ -23,6 +27,7 @@
 #   --workdir D where generated inputs and traces go (default: a new directory in $TMPDIR)
 #   --keep      keep the work directory
 #   --strict    exit 2 if a target is missed
+#   --no-cheap-scrub  no LEAKGRAPH_SCRUB_MAX=256 cell (and no scrubbing table)
 # It owns nothing outside its work directory and the build directory.
 set -euo pipefail
 
@@ -35,6 +40,7 @@ DO_BUILD=1
 WORK=""
 KEEP=0
 STRICT=0
+CHEAP=1
 
 die() { echo "bench: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
@@ -49,6 +55,7 @@ while [ $# -gt 0 ]; do
     --workdir) WORK=$2; shift ;;
     --keep) KEEP=1 ;;
     --strict) STRICT=1 ;;
+    --no-cheap-scrub) CHEAP=0 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
     esac
@@ -251,7 +258,7 @@ DONE=()
 for w in "${WLS[@]}"; do
     if ! wl_setup "$w"; then note "$w: skipped (program not available; install it as root)"; continue; fi
     note "$w: ${ENVV[*]} ${CMD[*]}${STDIN:+ < $STDIN} ($RUNS runs each)"
-    bw=() bm=() bc=() lw=() lm=() lc=() lb=() la=() hw=() hm=() hc=() hb=() ha=()
+    bw=() bm=() bc=() lw=() lm=() lc=() lb=() la=() hw=() hm=() hc=() hb=() ha=() sw=() sc=()
     for ((r = 1; r <= RUNS; r++)); do
         measure "$WORK/base.log" "${CMD[@]}"; bw+=("$WALL") bm+=("$RSS") bc+=("$CPU")
 
@@ -261,6 +268,12 @@ for w in "${WLS[@]}"; do
         timeit "$LG" report "$WORK"/t.lgt*; la+=("$WALL")
         if [ $r = 1 ]; then R[$w,events]=$(check_trace "$w" "$WORK"/t.lgt*) || exit 1; fi
         rm -f "$WORK"/t.lgt*
+
+        if [ $CHEAP = 1 ]; then # the same, with the cheap scrub
+            measure "$WORK/lgc.log" env LEAKGRAPH_SCRUB_MAX=256 "$LG" run --quiet --output "$WORK/t.lgt" -- "${CMD[@]}"
+            sw+=("$WALL") sc+=("$CPU")
+            rm -f "$WORK"/t.lgt*
+        fi
 
         if [ $HAVE_HT = 1 ]; then
             rm -f "$WORK"/hp.*
@@ -273,12 +286,13 @@ for w in "${WLS[@]}"; do
             rm -f "$WORK"/hp.*
         fi
         [ $HAVE_HT = 1 ] && last_ht=${hw[-1]} || last_ht=n/a
-        note "$w run $r: base ${bw[-1]}s lg ${lw[-1]}s ht ${last_ht}s"
+        note "$w run $r: base ${bw[-1]}s lg ${lw[-1]}s${sw:+ lg-cheap-scrub ${sw[-1]}s} ht ${last_ht}s"
     done
     R[$w,bw]=$(median "${bw[@]}") R[$w,bm]=$(median "${bm[@]}") R[$w,bc]=$(median "${bc[@]}")
     R[$w,lc]=$(median "${lc[@]}")
     R[$w,lw]=$(median "${lw[@]}") R[$w,lm]=$(median "${lm[@]}")
     R[$w,lb]=$(median "${lb[@]}") R[$w,la]=$(median "${la[@]}")
+    [ $CHEAP = 1 ] && R[$w,sw]=$(median "${sw[@]}") R[$w,sc]=$(median "${sc[@]}")
     if [ $HAVE_HT = 1 ]; then
         R[$w,hw]=$(median "${hw[@]}") R[$w,hm]=$(median "${hm[@]}") R[$w,hc]=$(median "${hc[@]}")
         R[$w,hb]=$(median "${hb[@]}") R[$w,ha]=$(median "${ha[@]}")
@@ -340,6 +354,17 @@ echo
 echo "Targets: wall-time overhead (ratio-1) <= half of heaptrack's (ovh lg/ht <= 0.50) on every workload;"
 echo "<= 4 trace bytes per event and report <= heaptrack_print on the microbenchmark."
 echo "Stacks: complete (checked on the microbenchmark's leaks: all 15 recursion frames to main)."
+if [ $CHEAP = 1 ]; then
+    echo
+    echo "Scrubbing: leakgraph as above (every unwritten byte of a fresh block zeroed, the default)"
+    echo "against LEAKGRAPH_SCRUB_MAX=256 (at most 256 bytes per block); cost = exact / cheap - 1:"
+    printf '%-8s | %7s %7s %7s | %7s %7s %7s\n' workload lg_s cheap_s cost lg_cpu cheap_cpu cost
+    for w in "${DONE[@]}"; do
+        awk -v w="$w" -v lw="$(g $w lw)" -v sw="$(g $w sw)" -v lc="$(g $w lc)" -v sc="$(g $w sc)" 'BEGIN {
+            printf "%-8s | %7.3f %7.3f %+6.1f%% | %7.2f %7.2f %+6.1f%%\n", w, lw, sw, 100 * (lw / sw - 1),
+                lc, sc, (sc > 0 ? 100 * (lc / sc - 1) : 0) }'
+    done
+fi
 if [ $MISSED -gt 0 ]; then
     echo "$MISSED target(s) missed."
     [ $STRICT = 1 ] && exit 2

@@ -10,9 +10,40 @@
 #error "a part of preload/shim.c: included there once, never compiled on its own"
 #endif
 
+/* Scrubbing (see LG_SCRUB_MAX_DEFAULT): the bytes of a fresh block that the program has not
+ * written are zeroed before the block is recorded, so that no stale word of recycled heap
+ * memory (the allocator's free-list words, an old block's pointers) reads as a pointer in a
+ * leak check; Memcheck never sees such bytes (unwritten is undefined). A block is zeroed up
+ * to its usable size, not only its requested size: the slack is where a later realloc grows
+ * in place, and the shim does not know a block's old requested size then. Cost: one
+ * malloc_usable_size and one memset per allocation, no lock, no system call.
+ *
+ * Exception: glibc's chunk header (the word before the block) has an IS_MMAPPED bit; such a
+ * chunk was mapped for this block alone, so its bytes are the kernel's zeros. The header is
+ * read only when the real malloc is glibc's (__libc_malloc is weak: absent from other C
+ * libraries, and an allocator of the program's own is never read outside its blocks). */
+extern void *__libc_malloc(size_t) __attribute__((weak));
+#define LG_GLIBC_IS_MMAPPED 0x2u /* glibc malloc.c: bit 1 of a chunk's size field */
+
+static inline bool glibc_mmapped(const void *p)
+{
+    return __libc_malloc && real_malloc == __libc_malloc &&
+           (((const size_t *)p)[-1] & LG_GLIBC_IS_MMAPPED);
+}
+
+/* Zeroes [from, usable size of p), at most g_scrub_max bytes of it. */
+static inline void scrub_from(void *p, size_t from)
+{
+    size_t end = malloc_usable_size(p);
+    if (end <= from) return;
+    size_t n = end - from;
+    memset((char *)p + from, 0, n < g_scrub_max ? n : g_scrub_max);
+}
+
 static inline void record_alloc(uint8_t type, uint8_t fn, void *p, size_t size, size_t align)
 {
-    if (type != LG_REC_CALLOC && size <= g_scrub_max) memset(p, 0, size); /* see LG_SCRUB_MAX */
+    /* calloc's bytes are zero already; a chunk mmapped for the block is the kernel's zeros */
+    if (type != LG_REC_CALLOC && g_scrub_max && !glibc_mmapped(p)) scrub_from(p, 0);
     lg_event_t ev = {.type = type, .fn = fn, .addr = (uintptr_t)p, .size = size,
                      .align = align, .seq1 = -1, .stack = true};
     record(&ev, NULL, 0);
@@ -104,14 +135,18 @@ static void *realloc_common(void *old, size_t n, size_t nmemb, size_t size, bool
     tls.guard++;
     /* Reserve the free's sequence number before the real call: once realloc released the old
      * block, another thread may get the same address and record it. */
-    size_t had = old && n <= g_scrub_max ? malloc_usable_size(old) : 0;
+    size_t had = old && g_scrub_max ? malloc_usable_size(old) : 0;
     int64_t seq1 = old ? (int64_t)atomic_fetch_add(&g_region->hdr.seq, 1) : -1;
     void *p = array && real_reallocarray ? real_reallocarray(old, nmemb, size) : real_realloc(old, n);
     int e = errno;
     if (!old) {
         if (p) record_alloc(LG_REC_MALLOC, LG_FN_MALLOC, p, n, 0);
     } else if (p) {
-        if (n > had && n <= g_scrub_max) memset((char *)p + had, 0, n - had); /* the new part */
+        /* The grown part, moved or in place (a move copies the old block's usable bytes,
+         * which were written or scrubbed); after a shrink, the part past the new size: a
+         * later growth in place must not find the old data there. A glibc chunk mmapped
+         * (or mremapped) for the block past its old size holds the kernel's zeros. */
+        if (g_scrub_max && !(n >= had && glibc_mmapped(p))) scrub_from(p, n < had ? n : had);
         lg_event_t ev = {.type = LG_REC_REALLOC, .addr = (uintptr_t)p, .old = (uintptr_t)old,
                          .size = n, .seq1 = seq1, .stack = true};
         record(&ev, NULL, 0);

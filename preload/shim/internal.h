@@ -77,14 +77,19 @@ extern char **environ;
  * check is given up, -EBUSY); a drain by another thread moves at most a few MiB and ends well
  * within it. Checks from plain code wait for the lock as long as its holder runs. */
 #define LG_DRAIN_LOCK_WAIT_NS 500000000ull
-/* Fresh blocks up to this size are zeroed (LEAKGRAPH_SCRUB_MAX overrides; 0 disables).
- * Memcheck ignores bytes a program never wrote; a conservative scan cannot tell them apart,
- * so a stale pointer left in recycled heap memory would keep a lost block "reachable". A
- * fresh block's contents are indeterminate, so zero is a value the program may already get.
- * 256 bytes: stale pointers that matter sit in small struct-like blocks (the Memcheck
- * comparison scenarios); larger blocks are mostly buffers the program fills, and zeroing
- * every block up to 64 KiB cost 20-30% of the traced time of a malloc-heavy benchmark. */
-#define LG_SCRUB_MAX_DEFAULT 256u
+/* Scrubbing (shim/alloc_wrappers.c): the bytes of a fresh block the program has not written
+ * are zeroed, up to the block's usable size, and so is the part a realloc grew (moved or in
+ * place). Memcheck ignores bytes a program never wrote; a conservative scan cannot tell them
+ * apart, so a stale word of recycled heap memory (glibc's free-list words, an old block's
+ * pointers) would make a lost block reachable, possibly or indirectly lost, or part of a
+ * cycle that does not exist. A fresh block's contents are indeterminate, so zero is a value
+ * the program may already get. Skipped: calloc (zero already) and glibc chunks mmapped for
+ * the block (the kernel's zeros).
+ * The default is every byte (SIZE_MAX): the exact mode. LEAKGRAPH_SCRUB_MAX=N zeroes at most
+ * N bytes per block (its first N, or the first N of a realloc's new part); 0 disables. That
+ * cheaper mode gives up exactness on blocks larger than N: a stale word past their first N
+ * bytes is scanned as a pointer. Cost of the exact mode: docs/bench.md, "Scrubbing". */
+#define LG_SCRUB_MAX_DEFAULT SIZE_MAX
 /* Self mode: a ring this full makes its writer drain all rings. */
 #define LG_SELF_DRAIN_AT (LG_RING_BYTES / 2)
 _Static_assert(LG_SELF_DRAIN_AT + LG_MAX_RECORD < LG_RING_BYTES, "drain before a ring fills");
