@@ -324,7 +324,7 @@ static void init(void)
     on_exit(on_exit_status, NULL);
     g_rc_counts_only = g_rc_depth == 0;
     g_scrub_max = (size_t)number_setting("LEAKGRAPH_SCRUB_MAX", LG_SCRUB_MAX_DEFAULT, SIZE_MAX,
-                                         "using 256");
+                                         "zeroing every byte");
     g_stop_signal = signal_setting("LEAKGRAPH_STOP_SIGNAL", SIGRTMAX - 1, 0, "using RTMAX-1");
     g_check_signal = signal_setting("LEAKGRAPH_CHECK_SIGNAL", 0, g_stop_signal, "no check signal");
     install_fatal_handlers(); /* self mode without the leakgraph binary: the end of the trace */
