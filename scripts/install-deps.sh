@@ -16,8 +16,10 @@ pkgs=(build-essential g++ cmake pkg-config python3
 pkgs+=(python3-jsonschema python3-junitparser)
 # the fuzz target (scripts/fuzz.sh, docs/fuzzing.md): clang 14 and its libFuzzer runtime
 pkgs+=(clang libclang-rt-dev)
+# real programs compared with Memcheck (tests/leakcheck; a few MB): interpreters, plugins
+pkgs+=(gawk m4 lua5.4 tcl8.6 bc file lz4 sqlite3 libxml2-utils)
 if [[ "${1:-}" == "--bench" ]]; then
-    pkgs+=(heaptrack sqlite3 libxml2-utils time)
+    pkgs+=(heaptrack time)
 fi
 
 missing=()

@@ -10,11 +10,27 @@ means at least: glibc's own thread and loader blocks come on top). The driver ru
 `leakgraph run`, reads `leakgraph report --format json`, and checks. With --memcheck it also
 runs the same program under Valgrind's Memcheck and checks that the four totals are equal.
 
-Usage: driver.py --bin BINDIR --progs DIR --src DIR [--memcheck] SCENARIO [ARGS...]
-       driver.py --bin BINDIR --src DIR --rust [--memcheck] SCENARIO   (progs/SCENARIO.rs)
-       driver.py --bin BINDIR --memcheck --command -- PROGRAM ARGS...   (a real program)
+A Memcheck comparison runs the program under leakgraph --runs times (3 by default) and
+requires every run equal to Memcheck on definite, indirect, possible and still reachable
+(bytes and blocks; a scenario's EXPECT too) and the number of cycles equal in every run: a
+conservative scan that sees a stale word, or a root that depends on timing, tends to answer
+differently from run to run. Memcheck runs --memcheck-runs times (1 by default; with more,
+its answers must agree before they are compared): measured with 3 on every test of the
+memcheck label, its answer never varied once the program's environment was the same under
+both tools (equal_environments()) and perl's hash seed fixed (PERL_HASH_SEED in CMake), and
+it is the slow half. Cost, measured on 2 cores shared with other jobs, `ctest -j2 -L
+memcheck`: 24 s for the 43 tests with one leakgraph run each; 3 min 32 s for the 76 tests
+with three runs each (405 s of test time: the three heap churns 264 s, Memcheck's 10M
+operations each; the 73 others 142 s, ~1.3 s a short program against ~1.1 s with one run).
+Three runs stay on every test: leakgraph's part of a test is the cheap one.
+
+Usage: driver.py --bin BINDIR --progs DIR --src DIR [--memcheck] [--runs N] [--memcheck-runs N]
+                 SCENARIO [ARGS...]
+       driver.py --bin BINDIR --src DIR --rust [--memcheck] [--runs N] SCENARIO  (progs/SCENARIO.rs)
+       driver.py --bin BINDIR [--progs DIR] --memcheck [--runs N] [--memcheck-runs N]
+                 --command -- PROGRAM ARGS...   (a real program; --progs keeps a cache)
 """
-import argparse, os, re, shutil, subprocess, sys
+import argparse, json, os, re, shutil, subprocess, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import lgdriver
@@ -32,10 +48,110 @@ def expectations(src):
     return exp
 
 
+# Memcheck's command. Debian's `valgrind` is a shell script that adds LD_LIBRARY_PATH,
+# GLIBCXX_FORCE_NEW and GLIBCPP_FORCE_NEW and reorders the environment (the shell rebuilds it)
+# before it runs valgrind.bin: the driver runs valgrind.bin itself where it exists, so that
+# the program sees the environment in the order the driver gives it (equal_environments()).
+def valgrind():
+    launcher = shutil.which("valgrind")
+    direct = os.path.join(os.path.dirname(os.path.realpath(launcher)), "valgrind.bin")
+    return [direct if os.path.exists(direct) else launcher, "--tool=memcheck",
+            "--leak-check=full", "--show-leak-kinds=all", "--trace-children=no"]
+
+
+# The environment of each tool's run (None: the driver's own), set by equal_environments().
+ENV = {"leakgraph": None, "memcheck": None}
+
+# What the tools set in the program's environment: leakgraph run the first two and LD_PRELOAD
+# (the shim first), Valgrind LD_PRELOAD (its preloads first). An existing variable is replaced
+# in place, a new one is appended; an empty entry in LD_PRELOAD is skipped by the loader.
+TOOL_VARIABLES = (b"LD_PRELOAD", b"LEAKGRAPH_SESSION", b"LEAKGRAPH_COLLECTOR")
+
+
+def seen_environment(cmd, env):
+    """The environment (a list of (name, value), in order) of `env -0` run by cmd (a tool's
+    command line up to its program) with the environment env."""
+    r = subprocess.run(cmd + ["env", "-0"], env=env, capture_output=True, timeout=300)
+    return [tuple(v.split(b"=", 1)) for v in r.stdout.split(b"\0") if b"=" in v]
+
+
+def memcheck_preload(tmp, probe):
+    """Valgrind's LD_PRELOAD before the given one: (its prefix, and any other variable it
+    changes as {name: value}). Its run costs a second per test, so it is kept in
+    --progs/memcheck-env.json (where the driver has --progs) and measured again only when
+    Valgrind's command or the driver's own values of what it changes have changed."""
+    cmd = valgrind() + ["--log-file=" + os.path.join(tmp, "env.vg")]
+    st = os.stat(cmd[0])
+    key = [cmd[0], st.st_mtime_ns, st.st_size]
+    cache = os.path.join(A.progs, "memcheck-env.json") if A.progs else None
+    if cache and os.path.exists(cache):
+        try:
+            with open(cache) as f:
+                c = json.load(f)
+            if c["key"] == key and all(os.environ.get(k) == v for k, v in c["mine"].items()):
+                return os.fsencode(c["prefix"]), {os.fsencode(k): os.fsencode(v)
+                                                  for k, v in c["other"].items()}
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # measured again below
+    seen = dict(seen_environment(cmd, probe))
+    given = probe[b"LD_PRELOAD"]
+    prefix = seen.get(b"LD_PRELOAD", b"")[:-len(given)]
+    other = {k: v for k, v in seen.items() if k not in TOOL_VARIABLES and probe.get(k) != v}
+    if cache:
+        c = {"key": key, "prefix": os.fsdecode(prefix),
+             "mine": {os.fsdecode(k): os.environ.get(os.fsdecode(k)) for k in other},
+             "other": {os.fsdecode(k): os.fsdecode(v) for k, v in other.items()}}
+        part = "%s.%d" % (cache, os.getpid())  # tests run in parallel: replaced whole
+        with open(part, "w") as f:
+            json.dump(c, f)
+        os.replace(part, cache)
+    return prefix, other
+
+
+def equal_environments(tmp):
+    """Programs that copy their environment (shells, make, gawk's ENVIRON, Tcl's env array,
+    gdb) allocate a block or more per variable, sized by its length, and grow buffers in the
+    order the variables come: Memcheck's own answer changes with the environment. So the
+    program gets the same environment under both tools, up to the values the tools set, and
+    those of the same lengths at the same places:
+      - both runs get the driver's environment (less the tools' variables and
+        LEAKGRAPH_OUTPUT; LEAKGRAPH_SCRUB_MAX and the like stay) followed
+        by LD_PRELOAD, LEAKGRAPH_SESSION and LEAKGRAPH_COLLECTOR, so that each tool replaces
+        its own in place; under Memcheck the last two stay inert, as long as leakgraph's;
+      - LD_PRELOAD's given value is colons, as many as make the shim's path and Valgrind's
+        two preloads the same length once the tool has put its own first.
+    A variable a tool adds beyond these (none measured with valgrind.bin) gets an inert
+    counterpart of the same lengths in the other tool's run, at the end. Measured, not
+    assumed: `env -0` runs under each tool first."""
+    base = [(k, v) for k, v in os.environb.items()
+            if k not in TOOL_VARIABLES + (b"LEAKGRAPH_OUTPUT",)]  # run unsets the last
+    probe = dict(base + [(b"LD_PRELOAD", b":"), (b"LEAKGRAPH_SESSION", b"x"),
+                         (b"LEAKGRAPH_COLLECTOR", b"x")])
+    lgrun = [A.lg, "run", "--quiet", "--output", os.path.join(tmp, "env.lgt"), "--"]
+    lg_seen = seen_environment(lgrun, probe)
+    lg = dict(lg_seen)
+    vg_prefix, vg_other = memcheck_preload(tmp, probe)
+    lg_prefix = lg.get(b"LD_PRELOAD", b"")[:-1]
+    lg_other = {k: v for k, v in lg.items() if k not in TOOL_VARIABLES and probe.get(k) != v}
+
+    def pads(added, tag):
+        out = []
+        for i, (k, v) in enumerate(sorted(added.items())):
+            name = (b"LGPAD%s%d" % (tag, i)).ljust(len(k), b"_")
+            check(len(name) == len(k), "no pad variable as short as %s" % k)
+            out.append((name, b"x" * len(v)))
+        return out
+    inert = {k: b"x" * len(lg.get(k, b"")) for k in TOOL_VARIABLES[1:]}
+    ENV["leakgraph"] = dict(base + [(b"LD_PRELOAD", b":" * (1 + max(0, len(vg_prefix) - len(lg_prefix))))] +
+                            list(inert.items()) + pads(vg_other, b"V"))
+    ENV["memcheck"] = dict(base + [(b"LD_PRELOAD", b":" * (1 + max(0, len(lg_prefix) - len(vg_prefix))))] +
+                           list(inert.items()) + pads(lg_other, b"L"))
+
+
 def leakgraph_totals(cmd):
     """cmd run under leakgraph in a new temporary directory: (its JSON report, or None if there
     is none with a leak check, and that directory)."""
-    tmp, out, r = lgdriver.run_fresh(cmd, quiet=True, errors="replace")
+    tmp, out, r = lgdriver.run_fresh(cmd, quiet=True, errors="replace", env=ENV["leakgraph"])
     d = lgdriver.report(out, note=r.stderr)
     if d is None:
         return None, tmp
@@ -46,8 +162,7 @@ def leakgraph_totals(cmd):
 
 def memcheck_totals(cmd, tmp):
     log = os.path.join(tmp, "vg.log")
-    r = subprocess.run(["valgrind", "--tool=memcheck", "--leak-check=full",
-                        "--show-leak-kinds=all", "--trace-children=no", "--log-file=" + log] + cmd,
+    r = subprocess.run(valgrind() + ["--log-file=" + log] + cmd, env=ENV["memcheck"],
                        capture_output=True, text=True, errors="replace", timeout=900)
     text = open(log).read()
     # A forked child stays under Memcheck and writes its own summary to the same log: keep the
@@ -82,34 +197,80 @@ def leakgraph_tls_modules():
     return n
 
 
-def compare_with_memcheck(d, cmd, tmp, name):
-    vg, vrc, text = memcheck_totals(cmd, tmp)
-    ours = {k: (d["summary"][k]["bytes"], d["summary"][k]["blocks"]) for k in KINDS}
-    # Known and exact difference: glibc sizes each thread's DTV by the number of loaded modules
-    # with TLS, and leakgraph's shim (and libunwind) add some: 16 bytes each, in every live
-    # thread but main (whose DTV is not a heap block). Those DTVs are possibly lost in both.
+def totals(d):
+    return {k: (d["summary"][k]["bytes"], d["summary"][k]["blocks"]) for k in KINDS}
+
+
+def dtv_bytes(d, name):
+    """Known and exact difference: glibc sizes each thread's DTV by the number of loaded
+    modules with TLS, and leakgraph's shim (and libunwind) add some: 16 bytes each, in every
+    live thread but main (whose DTV is not a heap block). Those DTVs are possibly lost in
+    both; this is what Memcheck's possibly lost must grow by to compare with the run d."""
     threads = max(0, d["program"]["check"]["threads"] - 1)
     dtv = 16 * leakgraph_tls_modules() * threads
     if dtv:
-        print("%s: leakgraph's TLS enlarges %d thread DTV(s) by %d bytes in all" % (name, threads, dtv))
-        vg["possible"] = (vg["possible"][0] + dtv, vg["possible"][1])
-    print("%-20s %-10s %18s %18s" % (name, "kind", "leakgraph", "memcheck"))
+        print("%s: leakgraph's TLS enlarges %d thread DTV(s) by %d bytes in all" %
+              (name, threads, dtv))
+    return dtv
+
+
+def compare_with_memcheck(runs, cmd, tmp, name):
+    """Every leakgraph run in runs (JSON reports of the same command) against Memcheck's
+    totals (A.memcheck_runs runs of it, which must agree), and the runs' cycle counts
+    against each other."""
+    vgs = [memcheck_totals(cmd, tmp)[0] for _ in range(A.memcheck_runs)]
+    for i, other in enumerate(vgs[1:], 2):
+        check(other == vgs[0], "%s: Memcheck's run %d differs from its run 1: %s, %s" %
+              (name, i, other, vgs[0]))
+    vg = vgs[0]
+    head = ["leakgraph %d" % i for i in range(1, len(runs) + 1)] if len(runs) > 1 else ["leakgraph"]
+    print("%-20s %-10s" % (name, "kind") + "".join("%18s" % h for h in head + ["memcheck"]))
+    want = []
+    for d in runs:
+        w = dict(vg)
+        dtv = dtv_bytes(d, name)
+        w["possible"] = (w["possible"][0] + dtv, w["possible"][1])
+        want.append(w)
+    ours = [totals(d) for d in runs]
     for k in KINDS:
-        mark = "" if ours[k] == vg[k] else "   <-- differs"
-        print("%-20s %-10s %18s %18s%s" % ("", k, "%d/%d" % ours[k], "%d/%d" % vg[k], mark))
-    for k in KINDS:
-        check(ours[k] == vg[k], "%s %s: leakgraph %d bytes/%d blocks, memcheck %d/%d" %
-              (name, k, ours[k][0], ours[k][1], vg[k][0], vg[k][1]))
+        mark = "" if all(o[k] == w[k] for o, w in zip(ours, want)) else "   <-- differs"
+        print("%-20s %-10s" % ("", k) + "".join("%18s" % ("%d/%d" % o[k]) for o in ours) +
+              "%18s%s" % ("%d/%d" % vg[k], mark))
+    cycles = [d["summary"]["cycles"]["count"] for d in runs]
+    print("%-20s %-10s" % ("", "cycles") + "".join("%18d" % c for c in cycles))
+    for i, (o, w) in enumerate(zip(ours, want), 1):
+        run = " (run %d of %d)" % (i, len(runs)) if len(runs) > 1 else ""
+        for k in KINDS:
+            check(o[k] == w[k], "%s %s%s: leakgraph %d bytes/%d blocks, memcheck %d/%d" %
+                  (name, k, run, o[k][0], o[k][1], w[k][0], w[k][1]))
+    check(len(set(cycles)) == 1, "%s: the number of cycles differs between leakgraph's runs: %s" %
+          (name, cycles))
+
+
+def leakgraph_runs(cmd):
+    """cmd run under leakgraph once, or A.runs times for a Memcheck comparison: (the JSON
+    reports, or None if one run has none, and the first run's directory)."""
+    if A.memcheck:
+        equal_environments(lgdriver.tmpdir())
+    runs, first = [], None
+    for _ in range(A.runs if A.memcheck else 1):
+        d, tmp = leakgraph_totals(cmd)
+        first = first or tmp
+        if d is None:
+            return None, first
+        runs.append(d)
+    return runs, first
 
 
 def t_real():
-    """memcheck_real_*: a real program (--command -- PROGRAM ARGS), the same totals as Memcheck."""
+    """memcheck_real_*: a real program (--command -- PROGRAM ARGS), the same totals as Memcheck
+    in each run."""
     cmd = [x for x in A.rest if x != "--"]
     if not shutil.which(cmd[0]):
         raise lgdriver.Skip("%s is not installed" % cmd[0])
-    d, tmp = leakgraph_totals(cmd)
-    if d:
-        compare_with_memcheck(d, cmd, tmp, os.path.basename(cmd[0]))
+    runs, tmp = leakgraph_runs(cmd)
+    if runs:
+        compare_with_memcheck(runs, cmd, tmp, os.path.basename(cmd[0]))
 
 
 def rust_program(src):
@@ -126,30 +287,32 @@ def rust_program(src):
 
 def t_scenario():
     """leakcheck_<name>: the totals progs/<name>.c (--rust: .rs) states; memcheck_<name>
-    (--memcheck): and the same totals as Memcheck."""
+    (--memcheck): those in each run, and the same totals as Memcheck."""
     name = A.rest[0]
     src = os.path.join(A.src, name + (".rs" if A.rust else ".c"))
     program = rust_program(src) if A.rust else lgdriver.prog(name)
     if not program:
         return
     cmd = [program] + A.rest[1:]
-    d, tmp = leakgraph_totals(cmd)
-    if not d:
+    runs, tmp = leakgraph_runs(cmd)
+    if not runs:
         return
     exp = expectations(src)
-    for k in KINDS:
-        op, b, n = exp[k]
-        got = d["summary"][k]
-        if op == "=":
-            check(got["bytes"] == b and got["blocks"] == n,
-                  "%s %s: %s, want %d bytes in %d blocks" % (name, k, got, b, n))
-        else:
-            check(got["bytes"] >= b and got["blocks"] >= n,
-                  "%s %s: %s, want at least %d bytes in %d blocks" % (name, k, got, b, n))
-    check(d["summary"]["cycles"]["count"] == exp["cycles"][1],
-          "%s cycles: %s, want %d" % (name, d["summary"]["cycles"], exp["cycles"][1]))
+    for i, d in enumerate(runs, 1):
+        run = " (run %d of %d)" % (i, len(runs)) if len(runs) > 1 else ""
+        for k in KINDS:
+            op, b, n = exp[k]
+            got = d["summary"][k]
+            if op == "=":
+                check(got["bytes"] == b and got["blocks"] == n,
+                      "%s %s%s: %s, want %d bytes in %d blocks" % (name, k, run, got, b, n))
+            else:
+                check(got["bytes"] >= b and got["blocks"] >= n,
+                      "%s %s%s: %s, want at least %d bytes in %d blocks" % (name, k, run, got, b, n))
+        check(d["summary"]["cycles"]["count"] == exp["cycles"][1],
+              "%s cycles%s: %s, want %d" % (name, run, d["summary"]["cycles"], exp["cycles"][1]))
     if A.memcheck:
-        compare_with_memcheck(d, cmd, tmp, name)
+        compare_with_memcheck(runs, cmd, tmp, name)
 
 
 def case():
@@ -161,6 +324,8 @@ def case():
 if __name__ == "__main__":
     p = lgdriver.parser(__doc__, "--progs", "--src", required=False)  # not with --command
     p.add_argument("--memcheck", action="store_true")
+    p.add_argument("--runs", type=int, default=3, help="leakgraph runs in a Memcheck comparison")
+    p.add_argument("--memcheck-runs", type=int, default=1, help="Memcheck runs (must agree)")
     p.add_argument("--command", action="store_true")
     p.add_argument("--rust", action="store_true")
     p.add_argument("rest", nargs=argparse.REMAINDER)
