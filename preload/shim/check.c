@@ -36,6 +36,143 @@ static void save_regs(lg_snap_thread_t *t, const ucontext_t *uc)
 #endif
 }
 
+/* If this thread runs on its alternate signal stack and `t`'s stack pointer lies on it: flags
+ * it LG_TF_ALTSTACK (region.h), so the stack's dead part is not scanned and the mapping that
+ * holds it stays an ordinary root. Returns true if so, with the stack's end in *hi (may be
+ * NULL). Async-signal-safe (one system call). A handler installed with SS_AUTODISARM sees its
+ * alternate stack disabled and is not found. */
+static bool mark_altstack(lg_snap_thread_t *t, uint64_t *hi)
+{
+    stack_t ss;
+    if (!t->sp || sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK)) return false;
+    uint64_t lo = (uint64_t)(uintptr_t)ss.ss_sp;
+    if (t->sp < lo || t->sp - lo >= ss.ss_size) return false;
+    t->flags |= LG_TF_ALTSTACK;
+    t->alt_lo = lo;
+    if (hi) *hi = lo + ss.ss_size;
+    return true;
+}
+
+/* ---- the checking thread's own frames ----------------------------------------------------
+ * Other threads are described by their stop handler (the registers the signal saved). This
+ * thread describes itself before it stops the others (libunwind's walk takes the loader's
+ * lock, which a stopped thread could hold):
+ *  - called by exit, _exit or lg_check_now with `exact_sp`, the stack pointer of their
+ *    caller: live frames begin there, and the registers live there are the caller's
+ *    callee-saved ones as libunwind recovers them (still in the register, or saved by a callee
+ *    below exact_sp: exit's own frames save them in memory that is not scanned). The other
+ *    registers are dead across a call and are not roots. Without that frame (libunwind cannot
+ *    walk there), this thread's current registers, as before;
+ *  - called from a signal handler with the interrupted context `uc`: its registers and SP;
+ *  - in both cases, when those frames lie on the alternate signal stack (a handler installed
+ *    with SA_ONSTACK), the entry is flagged LG_TF_ALTSTACK and the walk goes on through the
+ *    signal frames until the interrupted frame is off that stack: a second entry (LG_TF_MORE)
+ *    with its stack pointer and every register the signal saved, so the thread's own stack is
+ *    scanned from there up (the frames below, left by a longjmp or unwound, are dead).
+ * Returns the number of entries written to out[] (1 or 2). */
+#define LG_SELF_ENTRIES 2
+
+/* libunwind's numbers of the general registers, and their slots in regs[] (save_regs's
+ * order); callee_saved: preserved across a call by the ABI. */
+#if defined(__x86_64__)
+static const struct {
+    int unw, slot;
+    bool callee_saved;
+} g_unw_regs[] = {
+    {UNW_X86_64_RAX, REG_RAX, false}, {UNW_X86_64_RDX, REG_RDX, false},
+    {UNW_X86_64_RCX, REG_RCX, false}, {UNW_X86_64_RBX, REG_RBX, true},
+    {UNW_X86_64_RSI, REG_RSI, false}, {UNW_X86_64_RDI, REG_RDI, false},
+    {UNW_X86_64_RBP, REG_RBP, true},  {UNW_X86_64_R8, REG_R8, false},
+    {UNW_X86_64_R9, REG_R9, false},   {UNW_X86_64_R10, REG_R10, false},
+    {UNW_X86_64_R11, REG_R11, false}, {UNW_X86_64_R12, REG_R12, true},
+    {UNW_X86_64_R13, REG_R13, true},  {UNW_X86_64_R14, REG_R14, true},
+    {UNW_X86_64_R15, REG_R15, true},  {UNW_X86_64_RIP, REG_RIP, true},
+};
+#define LG_UNW_NREGS (sizeof g_unw_regs / sizeof *g_unw_regs)
+#define LG_UNW_REG(i) g_unw_regs[i].unw
+#define LG_UNW_SLOT(i) g_unw_regs[i].slot
+#define LG_UNW_KEPT(i) g_unw_regs[i].callee_saved
+#define LG_NREGS_SAVED (NGREG < LG_SNAP_NREGS ? NGREG : LG_SNAP_NREGS)
+#elif defined(__aarch64__)
+#define LG_UNW_NREGS 31u /* x0..x30 (UNW_AARCH64_X0 is 0), in slots 0..30 */
+#define LG_UNW_REG(i) ((int)(i))
+#define LG_UNW_SLOT(i) ((int)(i))
+#define LG_UNW_KEPT(i) ((i) >= 19) /* x19..x29 and the link register */
+#define LG_NREGS_SAVED 31u
+#else
+#define LG_UNW_NREGS 0u
+#define LG_UNW_REG(i) 0
+#define LG_UNW_SLOT(i) 0
+#define LG_UNW_KEPT(i) false
+#define LG_NREGS_SAVED 0u
+#endif
+
+/* `t`'s registers and stack pointer from the frame under cursor `c`: every register (`all`:
+ * a frame a signal interrupted, whose registers the signal frame saved), else the callee-saved
+ * ones only. */
+static void frame_regs(unw_cursor_t *c, lg_snap_thread_t *t, bool all)
+{
+    unw_word_t v;
+    memset(t->regs, 0, sizeof t->regs);
+    t->nregs = LG_NREGS_SAVED;
+    for (size_t i = 0; i < LG_UNW_NREGS; i++)
+        if ((all || LG_UNW_KEPT(i)) && unw_get_reg(c, LG_UNW_REG(i), &v) == 0)
+            t->regs[LG_UNW_SLOT(i)] = (uint64_t)v;
+    if (unw_get_reg(c, UNW_REG_SP, &v) == 0) t->sp = (uint64_t)v;
+#if defined(__x86_64__)
+    t->regs[REG_RSP] = t->sp;
+#endif
+}
+
+static uint32_t describe_self(lg_snap_thread_t out[LG_SELF_ENTRIES], pid_t self,
+                              const ucontext_t *uc, uint64_t exact_sp)
+{
+    unw_context_t uctx;
+    unw_cursor_t cur;
+    bool walk = false;
+    lg_snap_thread_t *me = &out[0];
+    *me = (lg_snap_thread_t){.tid = self};
+    if (uc) {
+        save_regs(me, uc);
+        walk = unw_init_local2(&cur, (unw_context_t *)(uintptr_t)uc, UNW_INIT_SIGNAL_FRAME) == 0;
+    } else {
+        ucontext_t here;
+        getcontext(&here);
+        save_regs(me, &here);
+        me->sp = exact_sp ? exact_sp : (uint64_t)(uintptr_t)__builtin_frame_address(0);
+        if (exact_sp) me->flags |= LG_TF_EXACT_SP;
+        walk = unw_getcontext(&uctx) == 0 && unw_init_local(&cur, &uctx) == 0;
+        for (int depth = 0; walk && exact_sp && depth < 64; depth++) {
+            unw_word_t sp;
+            if (unw_step(&cur) <= 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) != 0 || sp > exact_sp) {
+                walk = false;
+                break;
+            }
+            if (sp == exact_sp) {
+                frame_regs(&cur, me, false);
+                break;
+            }
+        }
+    }
+    atomic_store(&me->state, LG_TS_SAVED);
+    uint64_t hi;
+    if (!mark_altstack(me, &hi) || !walk) return 1;
+    uint64_t lo = me->alt_lo;
+    for (int depth = 0; depth < 256; depth++) {
+        int sig = unw_is_signal_frame(&cur);
+        unw_word_t sp;
+        if (unw_step(&cur) <= 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) != 0) break;
+        if (sig > 0 && (sp < lo || sp >= hi)) { /* the frame the outermost handler interrupted */
+            lg_snap_thread_t *more = &out[1];
+            *more = (lg_snap_thread_t){.tid = self, .flags = LG_TF_MORE};
+            frame_regs(&cur, more, true);
+            atomic_store(&more->state, LG_TS_SAVED);
+            return 2;
+        }
+    }
+    return 1;
+}
+
 static long futex(_Atomic uint32_t *addr, int op, uint32_t val)
 {
     struct timespec ts = {0, 10000000}; /* 10 ms: every wait re-checks its condition */
@@ -56,6 +193,7 @@ static void stop_handler(int sig, siginfo_t *si, void *ucv)
         lg_snap_thread_t *t = &sc->threads[i];
         if (t->tid != tid) continue;
         save_regs(t, ucv);
+        mark_altstack(t, NULL);
         atomic_store_explicit(&t->state, LG_TS_SAVED, memory_order_release);
         break;
     }
@@ -84,7 +222,8 @@ static void stop_others(lg_snap_ctl_t *sc, pid_t self)
             struct linux_dirent64_ *d = (struct linux_dirent64_ *)(buf + off);
             off += d->reclen;
             pid_t tid = (pid_t)atoi(d->name);
-            if (tid <= 0 || tid == self || sc->nthreads + 1 >= LG_SNAP_MAX_THREADS) continue;
+            if (tid <= 0 || tid == self || sc->nthreads + LG_SELF_ENTRIES >= LG_SNAP_MAX_THREADS)
+                continue;
             lg_snap_thread_t *t = &sc->threads[sc->nthreads++];
             *t = (lg_snap_thread_t){.tid = tid};
         }
@@ -191,6 +330,8 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
     }
     lg_snap_ctl_t *sc = &g_region->snap;
     pid_t self = (pid_t)syscall(SYS_gettid);
+    lg_snap_thread_t mine[LG_SELF_ENTRIES];
+    uint32_t nmine = describe_self(mine, self, self_uc, self_sp); /* before the others stop */
     struct sigaction sa = {.sa_sigaction = stop_handler, .sa_flags = SA_SIGINFO | SA_RESTART}, old;
     sigfillset(&sa.sa_mask);
     sigaction(g_stop_signal, &sa, &old);
@@ -201,24 +342,7 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
      * collection may have been interrupted). */
     if (reason == LG_SNAP_EXIT || reason == LG_SNAP_CHECK) walk_runtimes(id);
 
-    /* This thread's own registers and stack pointer: those of the interrupted code when a
-     * signal asked for the check, else ours; the stack is scanned from the caller's frame up
-     * when it is known (dead frames below it are not roots). */
-    ucontext_t uc;
-    if (!self_uc) {
-        getcontext(&uc);
-        self_uc = &uc;
-    }
-    lg_snap_thread_t *me = &sc->threads[sc->nthreads++];
-    *me = (lg_snap_thread_t){.tid = self};
-    save_regs(me, self_uc);
-    if (self_sp) {
-        me->sp = self_sp;
-        me->flags |= LG_TF_EXACT_SP;
-    }
-    else if (self_uc == &uc)
-        me->sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
-    atomic_store(&me->state, LG_TS_SAVED);
+    for (uint32_t i = 0; i < nmine; i++) sc->threads[sc->nthreads++] = mine[i];
 
     sc->nexcl = 0;
     sc->excl_start[sc->nexcl] = (uintptr_t)g_region;

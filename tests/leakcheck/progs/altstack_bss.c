@@ -28,6 +28,16 @@ __attribute__((noinline)) static void dive(int n)
     (void)p;
 }
 
+/* Overwrites the first dead frames, where the next calls' frames and red zone lie: Memcheck
+ * never reads a stale word in a live frame (an unwritten slot is undefined to it), leakgraph
+ * would, and this test is about the frames below. */
+__attribute__((noinline)) static void overwrite(void)
+{
+    volatile long pad[64];
+    for (int i = 0; i < 64; i++) pad[i] = 0;
+    (void)pad[0];
+}
+
 /* Faults with the argument registers cleared: no stale pointer left by malloc in a
  * caller-saved register survives into the interrupted context (its registers are roots). */
 __attribute__((noinline)) static void fault(volatile int *bad, long a, long b, long c, long d,
@@ -56,6 +66,7 @@ int main(void)
     struct sigaction sa = {.sa_handler = on_segv, .sa_flags = SA_ONSTACK};
     if (sigaltstack(&ss, NULL) != 0 || sigaction(SIGSEGV, &sa, NULL) != 0) return 2;
     if (!sigsetjmp(back, 0)) dive(200);
+    overwrite();
     fault(NULL, 0, 0, 0, 0, 0); /* the handler exits */
     return 1;
 }
