@@ -107,10 +107,13 @@ enum lg_thread_state { LG_TS_PENDING = 0, LG_TS_SAVED = 1, LG_TS_NOREGS = 2 };
  * (minus the red zone) is dead, and the mapping that holds it is no thread's stack (the
  * alternate stack may be a static array in .bss, a malloc'd block or an mmap; the rest of the
  * mapping is a root as any other).
- * LG_TF_MORE: more frames of the thread of the entry before, not another thread. */
+ * LG_TF_MORE: more frames of the thread of the entry before, not another thread.
+ * LG_TF_UNSAFE: the shim's own (the collector ignores it): the thread was stopped inside the
+ * shim or inside the C library's code, where it may hold a lock of the C library. */
 #define LG_TF_EXACT_SP 1u
 #define LG_TF_ALTSTACK 2u
 #define LG_TF_MORE 4u
+#define LG_TF_UNSAFE 8u
 
 typedef struct lg_snap_thread {
     _Atomic uint32_t state; /* enum lg_thread_state */

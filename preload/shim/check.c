@@ -6,9 +6,10 @@
  * -> wait for DONE -> release threads -> wait until every stop handler returned. Self mode has
  * no collector process: self_check() starts `leakgraph __snapshot` and waits for it. Also here:
  * lg_check_now(), the check signal, and the fatal-signal handlers that take a final check.
- * It must never scan memory itself, never leave a thread stopped (every path releases them),
- * and never wait, while the others are stopped, for a lock one of them may hold: the self-mode
- * drain lock is taken before they are stopped. */
+ * It must never scan memory itself, never leave a thread stopped (every path releases them,
+ * but the exit check that ran freeres: those stay stopped until exit_group, see "exit with
+ * other threads"), and never wait, while the others are stopped, for a lock one of them may
+ * hold: the self-mode drain lock is taken before they are stopped. */
 #ifndef LG_SHIM_UNIT
 #error "a part of preload/shim.c: included there once, never compiled on its own"
 #endif
@@ -18,6 +19,112 @@ static _Atomic uint32_t g_snap_next_id = 1;
 static int g_stop_signal;
 static int g_check_signal;
 static uintptr_t g_shim_data_lo, g_shim_data_hi;
+
+/* ---- exit with other threads: holding them for freeres -----------------------------------
+ * Memcheck runs glibc's and libstdc++'s freeres at exit even while other threads live (it
+ * ends them first). The shim matches it only where that cannot hang or crash the program:
+ * at exit() (not _exit: exit's own flush takes stdio's list lock next anyway), the exit check
+ * takes stdio's list lock (_IO_list_lock: taken while the others run, as that flush would),
+ * stops the others, and runs freeres (freeres.c, freeres_others_stopped) only if every one of
+ * them was stopped where it holds no lock freeres takes: not inside the shim (a wrapped
+ * allocation holds malloc's arena lock, a wrapped dlopen the loader's), not in the code of
+ * the loader, libgcc_s or libstdc++ (dladdr, lazy binding and the loader's own file reads
+ * hold the loader's locks), and not in the C library's code unless it waits in a system call
+ * there (pthread_cond_wait, read: a C library lock held across a system call is the stdio
+ * list lock, which the check holds, or a stream's, which freeres only tries). A thread that
+ * blocks the stop signal counts as stopped if it waits in the C library on a private futex
+ * without a timeout (freeres.c, blocked_for_good: only a stopped thread could wake it). They
+ * then stay stopped until exit_group ends them a moment later: released, they would use what
+ * freeres freed. If any was stopped elsewhere, freeres is skipped and they are released, as
+ * before.
+ * What freeres locks (glibc 2.36): stdio's list lock (_IO_cleanup; each stream only by
+ * trylock), malloc's arena locks (free), the loader's locks (dlclose of NSS modules and of
+ * libgcc_s); the rest of it assumes it runs alone and locks nothing.
+ * The watchdog: a thread stopped inside a callback that the loader runs with its lock held
+ * (dl_iterate_phdr's) is in none of those codes; should freeres wait for such a lock longer
+ * than LG_FREERES_HOLD_NS, the held threads go on (the one holding it releases it), so the
+ * exit can be slower but never hangs. */
+#define LG_FREERES_HOLD_NS 5000000000ull /* 5 s: freeres takes milliseconds on any machine */
+static bool g_exit_flushes;              /* set by on_exit_status: exit(), not _exit */
+static bool g_freeres_ran;               /* freeres.c: the runtimes' caches are freed */
+static _Atomic uint64_t g_hold_deadline; /* while freeres runs with the others held */
+typedef struct code_range {
+    uintptr_t lo, hi;
+    bool waits_ok; /* a thread waiting in a system call here holds no lock freeres takes */
+} code_range_t;
+static code_range_t g_lock_code[8]; /* code that may run with a lock freeres takes */
+static uint32_t g_nlock_code;
+static void resolve_freeres(void);                          /* freeres.c */
+static bool freeres_others_stopped(const lg_snap_ctl_t *sc); /* freeres.c */
+
+static int lock_code_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    const char *base = strrchr(info->dlpi_name, '/');
+    base = base ? base + 1 : info->dlpi_name;
+    bool libc = !strncmp(base, "libc.so", 7);
+    if (!libc && strncmp(base, "ld-linux", 8) && strncmp(base, "libstdc++", 9) &&
+        strncmp(base, "libgcc_s", 8))
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum && g_nlock_code < 8; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        g_lock_code[g_nlock_code++] = (code_range_t){lo, lo + ph->p_memsz, libc};
+    }
+    return 0;
+}
+
+/* Was the thread interrupted at `ip` (context `uc`) somewhere it may hold a lock that freeres
+ * takes? (the rules above). Async-signal-safe: reads the ranges found before the stop. */
+static bool stopped_unsafe(const ucontext_t *uc)
+{
+    if (tls.guard > 0) return true;
+#if defined(__x86_64__)
+    uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    enum { INSN = 2 };
+#elif defined(__aarch64__)
+    uintptr_t ip = (uintptr_t)uc->uc_mcontext.pc;
+    enum { INSN = 4 };
+#else
+    (void)uc;
+    return true;
+#endif
+    for (uint32_t i = 0; i < g_nlock_code; i++) {
+        const code_range_t *r = &g_lock_code[i];
+        if (ip < r->lo || ip >= r->hi) continue;
+        if (!r->waits_ok || ip < r->lo + INSN || ip + INSN > r->hi) return true;
+        /* the system call instruction: before ip when the call returns, at ip when the kernel
+         * restarts it after this handler */
+#if defined(__x86_64__)
+        const uint8_t *at = (const uint8_t *)ip; /* syscall: 0f 05 */
+        return !((at[-2] == 0x0f && at[-1] == 0x05) || (at[0] == 0x0f && at[1] == 0x05));
+#else
+        const uint32_t *at = (const uint32_t *)ip; /* svc #0 */
+        return !(at[-1] == 0xd4000001u || at[0] == 0xd4000001u);
+#endif
+    }
+    return false;
+}
+
+/* exit(): takes stdio's list lock (see "exit with other threads") and finds the code that may
+ * hold a lock freeres takes, before the others stop. Returns false, having taken nothing, if
+ * the C library does not export the list lock; else *unlock releases it. */
+static bool hold_for_freeres(void (**unlock)(void))
+{
+    void (*lock)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "_IO_list_lock");
+    *unlock = (void (*)(void))dlsym(RTLD_DEFAULT, "_IO_list_unlock");
+    if (!lock || !*unlock) {
+        *unlock = NULL;
+        return false;
+    }
+    resolve_freeres();
+    g_nlock_code = 0;
+    dl_iterate_phdr(lock_code_cb, NULL);
+    lock();
+    return true;
+}
 
 static void save_regs(lg_snap_thread_t *t, const ucontext_t *uc)
 {
@@ -194,10 +301,15 @@ static void stop_handler(int sig, siginfo_t *si, void *ucv)
         if (t->tid != tid) continue;
         save_regs(t, ucv);
         mark_altstack(t, NULL);
+        if (stopped_unsafe(ucv)) t->flags |= LG_TF_UNSAFE;
         atomic_store_explicit(&t->state, LG_TS_SAVED, memory_order_release);
         break;
     }
-    while (atomic_load(&sc->release) == gen) futex(&sc->release, FUTEX_WAIT, gen);
+    while (atomic_load(&sc->release) == gen) {
+        futex(&sc->release, FUTEX_WAIT, gen);
+        uint64_t deadline = atomic_load(&g_hold_deadline); /* the watchdog (see above) */
+        if (deadline && now_ns(CLOCK_MONOTONIC) > deadline) break;
+    }
     atomic_fetch_sub(&sc->inside, 1);
     errno = e;
 }
@@ -323,7 +435,12 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
     bool interrupted = tls.guard > 0; /* a signal stopped this thread inside the shim */
     if (atomic_exchange(&g_snap_busy, 1)) return -EBUSY;
     tls.guard++;
+    /* exit() with other threads: stdio's list lock first (its holder may need the drain lock) */
+    void (*list_unlock)(void) = NULL;
+    bool hold = reason == LG_SNAP_EXIT && g_exit_flushes && !g_freeres_ran && !interrupted &&
+                hold_for_freeres(&list_unlock);
     if (g_self && !take_drain_lock(interrupted)) {
+        if (list_unlock) list_unlock();
         tls.guard--;
         atomic_store(&g_snap_busy, 0);
         return -EBUSY;
@@ -336,6 +453,19 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
     sigfillset(&sa.sa_mask);
     sigaction(g_stop_signal, &sa, &old);
     stop_others(sc, self);
+    if (hold && sc->nthreads) {
+        /* freeres records its frees: the drain lock is free meanwhile (no stopped thread
+         * holds it, none takes it), and the watchdog runs */
+        if (g_self) atomic_store(&g_drain_lock, 0);
+        atomic_store(&g_hold_deadline, now_ns(CLOCK_MONOTONIC) + LG_FREERES_HOLD_NS);
+        tls.guard--;
+        hold = freeres_others_stopped(sc);
+        tls.guard++;
+        atomic_store(&g_hold_deadline, 0);
+        if (g_self) take_drain_lock(false);
+    } else {
+        hold = false;
+    }
     uint32_t id = atomic_fetch_add(&g_snap_next_id, 1);
     rc_fold_counts();
     /* The runtimes' objects, while nothing else runs; not from a signal (a hook or a
@@ -381,13 +511,16 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
     }
     atomic_store(&sc->state, LG_SNAP_IDLE);
     if (g_self) atomic_store(&g_drain_lock, 0);
-    atomic_fetch_add(&sc->release, 1);
-    futex(&sc->release, FUTEX_WAKE, INT32_MAX);
-    for (int i = 0; i < 10000 && atomic_load(&sc->inside) > 0; i++) {
-        struct timespec ts = {0, 100000};
-        nanosleep(&ts, NULL);
+    if (!hold) { /* held threads stay stopped until exit_group (see "exit with other threads") */
+        atomic_fetch_add(&sc->release, 1);
+        futex(&sc->release, FUTEX_WAKE, INT32_MAX);
+        for (int i = 0; i < 10000 && atomic_load(&sc->inside) > 0; i++) {
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+        }
     }
     sigaction(g_stop_signal, &old, NULL);
+    if (list_unlock) list_unlock();
     tls.guard--;
     atomic_store(&g_snap_busy, 0);
     return rc;
