@@ -54,7 +54,7 @@ _Static_assert(LG_MAX_RECORD * 16 < LG_RING_BYTES, "a record must fit a ring man
 /* ---------------------------------------------------------------------------------------- */
 
 #define LG_REGION_MAGIC 0x4e4f494745524c47ull /* "LGREGION" */
-#define LG_REGION_VERSION 5u
+#define LG_REGION_VERSION 6u /* 6: lg_snap_thread_t.alt_lo, LG_TF_ALTSTACK and LG_TF_MORE */
 
 /* Lifecycle of a region, stored in hdr.state. */
 enum lg_region_state {
@@ -96,10 +96,24 @@ typedef struct lg_ring {
 enum lg_snap_state { LG_SNAP_IDLE = 0, LG_SNAP_REQUESTED = 1, LG_SNAP_DONE = 2, LG_SNAP_FAILED = 3 };
 enum lg_snap_reason { LG_SNAP_EXIT = 1, LG_SNAP_CHECK = 2, LG_SNAP_SIGNAL = 3, LG_SNAP_FATAL = 4 };
 enum lg_thread_state { LG_TS_PENDING = 0, LG_TS_SAVED = 1, LG_TS_NOREGS = 2 };
-/* sp is exactly where live frames begin (the caller of exit or lg_check_now): no red zone
- * below it is scanned. Otherwise sp is an interrupted thread's, whose leaf may use the 128
- * bytes below it. */
+/* An entry describes one stretch of a thread's live frames: from sp up, with the registers
+ * live there. A thread has one entry, or two when its frames continue on another stack (a
+ * signal handler running on the alternate signal stack: the handler's frames there, and the
+ * interrupted frames on the thread's own stack, flagged LG_TF_MORE).
+ * LG_TF_EXACT_SP: sp is exactly where live frames begin (the caller of exit or lg_check_now):
+ * no red zone below it is scanned. Otherwise sp is an interrupted thread's, whose leaf may use
+ * the 128 bytes below it.
+ * LG_TF_ALTSTACK: sp lies on an alternate signal stack that begins at alt_lo: [alt_lo, sp)
+ * (minus the red zone) is dead, and the mapping that holds it is no thread's stack (the
+ * alternate stack may be a static array in .bss, a malloc'd block or an mmap; the rest of the
+ * mapping is a root as any other).
+ * LG_TF_MORE: more frames of the thread of the entry before, not another thread.
+ * LG_TF_UNSAFE: the shim's own (the collector ignores it): the thread was stopped inside the
+ * shim or inside the C library's code, where it may hold a lock of the C library. */
 #define LG_TF_EXACT_SP 1u
+#define LG_TF_ALTSTACK 2u
+#define LG_TF_MORE 4u
+#define LG_TF_UNSAFE 8u
 
 typedef struct lg_snap_thread {
     _Atomic uint32_t state; /* enum lg_thread_state */
@@ -107,6 +121,7 @@ typedef struct lg_snap_thread {
     uint32_t nregs;         /* registers valid in regs[] */
     uint32_t flags;         /* LG_TF_* */
     uint64_t sp;            /* stack pointer (0 if unknown) */
+    uint64_t alt_lo;        /* LG_TF_ALTSTACK: where the alternate signal stack begins */
     uint64_t regs[LG_SNAP_NREGS];
 } lg_snap_thread_t;
 

@@ -9,7 +9,8 @@
  *    the shim lists in the request;
  *  - character and block devices (reading them may have effects), but /dev/zero;
  *  - for each stopped thread, the part of its stack below its stack pointer minus the 128-byte
- *    red zone (dead frames: a stale copy there does not keep a block alive).
+ *    red zone (dead frames: a stale copy there does not keep a block alive), and below the
+ *    frames of a handler on its alternate signal stack (region.h, LG_TF_ALTSTACK).
  * plus the saved general registers of every thread. Only aligned words are pointers; a word
  * points to a block when it lies inside it (interior) or at its start; for an interior pointer
  * the four heuristics of Memcheck (stdstring, length64, newarray, multipleinheritance) are
@@ -516,6 +517,36 @@ static bool find_main_arena(const scanner_t *S, uint64_t *lo, uint64_t *hi)
     return false;
 }
 
+/* Where the live frames of a stopped thread's entry begin: its stack pointer, minus the red
+ * zone unless it is exact. */
+static uint64_t live_from(const lg_snap_thread_t *th, uint64_t floor)
+{
+    uint64_t rz = (th->flags & LG_TF_EXACT_SP) ? 0 : STACK_REDZONE;
+    return th->sp > floor + rz ? th->sp - rz : floor;
+}
+
+/* Where mapping m, a stack of stopped threads, begins to be live: the lowest stack pointer in
+ * it (two threads on one mapping: the lower), and one of those threads in *tid; m->start and
+ * *tid 0 if no thread's stack pointer lies in it. An alternate signal stack never makes its
+ * mapping a stack (excluded() cuts its dead part). */
+static uint64_t stack_from(const lg_snap_ctl_t *sc, const map_t *m, int *tid)
+{
+    uint64_t s = m->end;
+    *tid = 0;
+    for (uint32_t t = 0; t < sc->nthreads; t++) {
+        const lg_snap_thread_t *th = &sc->threads[t];
+        if (!th->sp || th->sp < m->start || th->sp >= m->end || (th->flags & LG_TF_ALTSTACK))
+            continue;
+        uint64_t from = live_from(th, m->start);
+        if (from < s) s = from;
+        *tid = th->tid;
+    }
+    return *tid ? s : m->start;
+}
+
+/* Is some part of [s, e) never a root? leakgraph's own memory, glibc's main_arena, and the
+ * dead part of an alternate signal stack a thread runs on (below its live frames). Returns
+ * the first such range found in [*cut_s, *cut_e). */
 static bool excluded(const lg_snap_ctl_t *sc, uint64_t s, uint64_t e, uint64_t *cut_s,
                      uint64_t *cut_e)
 {
@@ -523,6 +554,16 @@ static bool excluded(const lg_snap_ctl_t *sc, uint64_t s, uint64_t e, uint64_t *
         if (sc->excl_start[i] < e && sc->excl_end[i] > s) {
             *cut_s = sc->excl_start[i];
             *cut_e = sc->excl_end[i];
+            return true;
+        }
+    }
+    for (uint32_t t = 0; t < sc->nthreads; t++) {
+        const lg_snap_thread_t *th = &sc->threads[t];
+        if (!(th->flags & LG_TF_ALTSTACK) || th->alt_lo >= th->sp) continue;
+        uint64_t dead_e = live_from(th, th->alt_lo);
+        if (th->alt_lo < e && dead_e > s && th->alt_lo < dead_e) {
+            *cut_s = th->alt_lo;
+            *cut_e = dead_e;
             return true;
         }
     }
@@ -575,19 +616,8 @@ static void scan_roots(scanner_t *S, const lg_snap_ctl_t *sc, regions_t *R)
         if (m->file) last_file = m->path;
         if (!m->r || !m->w || m->device) continue;
         if (is_arena(S, m, i + 1 < S->nmaps ? &S->maps[i + 1] : NULL)) continue;
-        /* a stack of a stopped thread: only from its stack pointer up */
-        uint64_t s = m->end;
-        int tid = 0;
-        for (uint32_t t = 0; t < sc->nthreads; t++) {
-            const lg_snap_thread_t *th = &sc->threads[t];
-            if (th->sp && th->sp >= m->start && th->sp < m->end) {
-                uint64_t rz = (th->flags & LG_TF_EXACT_SP) ? 0 : STACK_REDZONE;
-                uint64_t from = th->sp > m->start + rz ? th->sp - rz : m->start;
-                if (from < s) s = from; /* two threads on one mapping: the lower */
-                tid = th->tid;
-            }
-        }
-        if (!tid) s = m->start;
+        int tid;
+        uint64_t s = stack_from(sc, m, &tid); /* a stack: only from its stack pointer up */
         uint32_t region;
         if (tid)
             region = add_region(R, LG_ROOT_STACK, s, m->end, tid, m->path);
@@ -722,7 +752,9 @@ int lg_scan_process(pid_t pid, const lg_snap_ctl_t *sc, const lg_scan_block_t *b
     lg_buf_kv_int(&kv, LG_KEY_SNAP_ID, sc->id);
     lg_buf_kv_int(&kv, LG_KEY_SNAP_REASON, sc->reason);
     lg_buf_kv_int(&kv, LG_KEY_SNAP_SEQ, sc->seq);
-    lg_buf_kv_int(&kv, LG_KEY_SNAP_THREADS, sc->nthreads);
+    uint32_t threads = 0; /* an entry flagged LG_TF_MORE is the thread of the entry before */
+    for (uint32_t t = 0; t < sc->nthreads; t++) threads += !(sc->threads[t].flags & LG_TF_MORE);
+    lg_buf_kv_int(&kv, LG_KEY_SNAP_THREADS, threads);
     /* blocks */
     lg_buf_t body = {0};
     lg_buf_uv(&body, n);
@@ -984,19 +1016,8 @@ int lg_scan_objects(pid_t pid, const lg_snap_ctl_t *sc, const lg_scan_block_t *b
         if (!m->r || !m->w || m->device) continue;
         if (obj_is_arena(&S, m, i + 1 < S.nmaps ? &S.maps[i + 1] : NULL)) continue;
         if (map_has_object(&X, m)) continue;
-        uint64_t s = m->end; /* a stack of a stopped thread: from its stack pointer up */
-        bool stack = false;
-        for (uint32_t t = 0; t < sc->nthreads; t++) {
-            const lg_snap_thread_t *th = &sc->threads[t];
-            if (th->sp && th->sp >= m->start && th->sp < m->end) {
-                uint64_t rz = (th->flags & LG_TF_EXACT_SP) ? 0 : STACK_REDZONE;
-                uint64_t from = th->sp > m->start + rz ? th->sp - rz : m->start;
-                if (from < s) s = from;
-                stack = true;
-            }
-        }
-        if (!stack) s = m->start;
-        obj_scan_root_minus(&X, sc, s, m->end);
+        int tid;
+        obj_scan_root_minus(&X, sc, stack_from(sc, m, &tid), m->end);
     }
     for (uint32_t t = 0; t < sc->nthreads; t++) {
         const lg_snap_thread_t *th = &sc->threads[t];

@@ -179,6 +179,7 @@ static void on_exit_status(int status, void *arg)
     atomic_store(&g_exit_status, status & 0xff);
     if (atomic_load(&g_state) == ST_TRACING) {
         uint64_t sp = exit_caller_sp();
+        g_exit_flushes = true; /* glibc's stdio flush follows (check.c: exit with other threads) */
         run_freeres();
         take_snapshot(LG_SNAP_EXIT, NULL, sp);
     }
