@@ -905,7 +905,7 @@ def t_rlimit_self():
     check(r.stdout == "done\n", "stdout %r" % r.stdout)
     check_marks(report(out), "rlimit_self.c", exact_total=True)
     out2 = os.path.join(d, "self.lgt")
-    r = preloaded(cmd, out2, capture_output=True, text=True)
+    r = lgdriver.preloaded(cmd, out2, capture_output=True, text=True)
     expect_exit(r, 0, "preloaded by hand")
     check(os.path.exists(out2), "preloaded by hand: no trace %s: %s" % (out2, r.stderr))
 
