@@ -54,7 +54,7 @@ _Static_assert(LG_MAX_RECORD * 16 < LG_RING_BYTES, "a record must fit a ring man
 /* ---------------------------------------------------------------------------------------- */
 
 #define LG_REGION_MAGIC 0x4e4f494745524c47ull /* "LGREGION" */
-#define LG_REGION_VERSION 6u /* 6: lg_snap_thread_t.alt_lo, LG_TF_ALTSTACK and LG_TF_MORE */
+#define LG_REGION_VERSION 7u /* 7: LG_SNAP_MAX_EXCL 40 (the shim's memory in chunks) */
 
 /* Lifecycle of a region, stored in hdr.state. */
 enum lg_region_state {
@@ -91,7 +91,7 @@ typedef struct lg_ring {
  * lets the threads go and sets IDLE. */
 #define LG_SNAP_MAX_THREADS 4096u
 #define LG_SNAP_NREGS 32u /* general registers saved per thread (architecture order) */
-#define LG_SNAP_MAX_EXCL 8u
+#define LG_SNAP_MAX_EXCL 40u /* the region, the shim's data, its memory's chunks */
 
 enum lg_snap_state { LG_SNAP_IDLE = 0, LG_SNAP_REQUESTED = 1, LG_SNAP_DONE = 2, LG_SNAP_FAILED = 3 };
 enum lg_snap_reason { LG_SNAP_EXIT = 1, LG_SNAP_CHECK = 2, LG_SNAP_SIGNAL = 3, LG_SNAP_FATAL = 4 };

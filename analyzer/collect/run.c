@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -552,6 +553,37 @@ static pid_t start_janitor(const char *dir, int *writer)
     return pid;
 }
 
+/* The program never traced: says why. Its shim, if it ran, said its reason in the session
+ * directory (why.<pid>, shim/support.c); with RLIMIT_AS set (the program inherits ours), the
+ * limit and what the region takes, since address space is what the shim most often lacks.
+ * No reason at all: the shim never ran in the program (the dynamic loader ignores
+ * LD_PRELOAD for a static executable and for a setuid one). */
+static void say_not_traced(const session_t *s)
+{
+    char path[PATH_MAX + 32], why[512] = "";
+    snprintf(path, sizeof path, "%s/why.%d", s->dir, s->root_pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+        ssize_t n = read(fd, why, sizeof why - 1);
+        close(fd);
+        why[n > 0 ? n : 0] = 0;
+        why[strcspn(why, "\n")] = 0;
+    }
+    if (!why[0]) {
+        fprintf(stderr, "leakgraph: the program was not traced (is it statically linked, or "
+                        "setuid?)\n");
+        return;
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        fprintf(stderr, "leakgraph: the program was not traced: %s (RLIMIT_AS is %llu MiB; the "
+                        "trace region alone takes %llu MiB)\n",
+                why, (unsigned long long)rl.rlim_cur >> 20,
+                (unsigned long long)((LG_REGION_SIZE + (1u << 20) - 1) >> 20));
+    else
+        fprintf(stderr, "leakgraph: the program was not traced: %s\n", why);
+}
+
 /* Creates the program's trace (lg_trace_reserve) before it runs, and says why it cannot. */
 static int reserve_base(const char *base)
 {
@@ -709,8 +741,7 @@ int lg_run(const lg_run_opts_t *o, char *const argv[], lg_run_result_t *res)
     if (verbose()) fprintf(stderr, "leakgraph: collector peak RSS %lu KiB\n", peak_rss_kib());
     if (!s.base_taken) {
         if (lg_trace_is_reserved(s.base)) unlink(s.base);
-        fprintf(stderr, "leakgraph: the program was not traced (is it statically linked, or "
-                        "setuid?)\n");
+        say_not_traced(&s);
     }
     status = res->program_status = WIFSIGNALED(s.root_status) ? 128 + WTERMSIG(s.root_status)
                                                               : WEXITSTATUS(s.root_status);

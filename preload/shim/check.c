@@ -477,10 +477,8 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
     sc->nexcl = 0;
     sc->excl_start[sc->nexcl] = (uintptr_t)g_region;
     sc->excl_end[sc->nexcl++] = (uintptr_t)g_region + LG_REGION_SIZE;
-    if (g_internal) {
-        sc->excl_start[sc->nexcl] = (uintptr_t)g_internal;
-        sc->excl_end[sc->nexcl++] = (uintptr_t)g_internal + LG_INTERNAL_BYTES;
-    }
+    sc->nexcl += internal_ranges(&sc->excl_start[sc->nexcl], &sc->excl_end[sc->nexcl],
+                                 LG_SNAP_MAX_EXCL - 2);
     if (g_shim_data_hi) {
         sc->excl_start[sc->nexcl] = g_shim_data_lo;
         sc->excl_end[sc->nexcl++] = g_shim_data_hi;

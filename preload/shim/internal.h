@@ -29,6 +29,7 @@
 #include <spawn.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -68,8 +69,14 @@ extern char **environ;
 /* Frames captured for incref/decref (LEAKGRAPH_RC_STACK_DEPTH; 0 = counts only): enough to
  * reach the program's call site through the runtime's own frames, cheap enough for hot paths. */
 #define LG_RC_DEPTH_DEFAULT 12
-/* Virtual range reserved for the shim's own memory (see map_anon). */
-#define LG_INTERNAL_BYTES (64ull << 30)
+/* The shim's own memory (see map_anon): the first chunk mapped, and the most chunks (each
+ * next one as large as all before it: 32 reach 16 TiB). Every chunk is one range a snapshot
+ * excludes (with the region and the shim's data: LG_SNAP_MAX_EXCL). 4 MiB holds the streams,
+ * one stack table and the first stack arena (1 MiB). */
+#define LG_INTERNAL_FIRST_BYTES ((size_t)4 << 20)
+#define LG_INTERNAL_CHUNKS 32u
+_Static_assert((LG_INTERNAL_FIRST_BYTES & (LG_INTERNAL_FIRST_BYTES - 1)) == 0, "a power of 2");
+_Static_assert(LG_INTERNAL_CHUNKS + 2 <= LG_SNAP_MAX_EXCL, "every chunk excluded in a snapshot");
 /* How long a snapshot waits for other threads to stop (those that block the stop signal). */
 #define LG_STOP_WAIT_NS 300000000ull
 /* Self mode: how long a check asked for by a signal waits for the drain lock. The signal may

@@ -886,6 +886,73 @@ def t_collector_killed_staged():
     check(n >= 1000, "the trace of a killed collector holds %d of the 1000 blocks" % n)
 
 
+# ---- address space (issue #13): RLIMIT_AS set by the program or inherited -------------------
+
+def limit_as(mib):
+    """preexec_fn: RLIMIT_AS of mib MiB (as `ulimit -v` or prlimit would set it)."""
+    import resource
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (mib << 20, mib << 20))
+
+
+def limit_unusable():
+    """True (after saying so) when leakgraph itself is built with ASan (LG_SANITIZE), which
+    reserves terabytes of shadow memory and cannot start under any RLIMIT_AS: the cases that
+    limit leakgraph run then have nothing to test."""
+    with open(A.lg, "rb") as f:
+        asan = b"__asan_init" in f.read()
+    if asan:
+        print("skipped: leakgraph is built with ASan, which cannot run under RLIMIT_AS")
+    return asan
+
+
+def t_rlimit_self():
+    """A program that lowers its own RLIMIT_AS to 1 GiB, then mallocs 200 MB and creates a
+    thread: exit 0 as natively, under leakgraph run and preloaded by hand, and traced."""
+    cmd = [prog("rlimit_self"), "1024"]
+    native = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    expect_exit(native, 0, "natively")
+    d, out, r = run_fresh(cmd, timeout=120)
+    expect_exit(r, 0, "under leakgraph run")
+    check(r.stdout == "done\n", "stdout %r" % r.stdout)
+    check_marks(report(out), "rlimit_self.c", exact_total=True)
+    out2 = os.path.join(d, "self.lgt")
+    r = lgdriver.preloaded(cmd, out2, capture_output=True, text=True)
+    expect_exit(r, 0, "preloaded by hand")
+    check(os.path.exists(out2), "preloaded by hand: no trace %s: %s" % (out2, r.stderr))
+
+
+def t_rlimit_inherited():
+    """An inherited `ulimit -v` of 4 GiB (leakgraph run and the program under it): traced, and
+    the report names the leak."""
+    if limit_unusable():
+        return
+    cmd = [prog("rlimit_self"), "4096"]
+    d, out, r = run_fresh(cmd, timeout=120, preexec_fn=limit_as(4096))
+    expect_exit(r, 0, "leakgraph run under RLIMIT_AS 4 GiB")
+    check("not traced" not in r.stderr, "not traced: %r" % r.stderr)
+    check_marks(report(out), "rlimit_self.c", exact_total=True)
+
+
+def t_rlimit_too_low():
+    """RLIMIT_AS so low that the trace region cannot be mapped (the program itself runs): the
+    program runs with its own result, and leakgraph run says why tracing could not start (the
+    shim's reason and the limit), not a guess about static linking or setuid."""
+    if limit_unusable():
+        return
+    d = tmpdir()
+    out = os.path.join(d, "t.lgt")
+    cmd = ["/bin/sh", "-c", "echo ran; exit 7"]
+    r, _ = timed_run(cmd, out, preexec_fn=limit_as(100))
+    if not r:
+        return
+    expect_exit(r, 7, "the program's own status")
+    check(r.stdout == "ran\n", "stdout %r" % r.stdout)
+    check("statically linked" not in r.stderr, "the static/setuid guess: %r" % r.stderr)
+    check(re.search(r"^leakgraph: the program was not traced: cannot create the trace region: "
+                    r".*RLIMIT_AS is 100 MiB", r.stderr, re.M),
+          "no precise reason: %r" % r.stderr)
+
+
 if __name__ == "__main__":
     p = lgdriver.parser(__doc__, "--progs", "--src")
     p.add_argument("scenario")
