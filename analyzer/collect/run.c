@@ -574,14 +574,7 @@ static void say_not_traced(const session_t *s)
                         "setuid?)\n");
         return;
     }
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        fprintf(stderr, "leakgraph: the program was not traced: %s (RLIMIT_AS is %llu MiB; the "
-                        "trace region alone takes %llu MiB)\n",
-                why, (unsigned long long)rl.rlim_cur >> 20,
-                (unsigned long long)((LG_REGION_SIZE + (1u << 20) - 1) >> 20));
-    else
-        fprintf(stderr, "leakgraph: the program was not traced: %s\n", why);
+    fprintf(stderr, "leakgraph: the program was not traced: %s\n", why); /* the shim's words */
 }
 
 /* Creates the program's trace (lg_trace_reserve) before it runs, and says why it cannot. */

@@ -206,7 +206,10 @@ static bool start_process(pid_t fork_parent_pid, lg_region_t *precreated)
     lg_region_t *r = precreated;
     if (!r) r = g_self ? lg_region_create_private() : create_session_region();
     if (!r) {
-        say_once("cannot create the trace region: %s; not tracing", strerror(errno));
+        char why[256];
+        int e = errno;
+        say_once("cannot create the trace region: %s; not tracing",
+                 e == ENOMEM ? no_room_why(LG_REGION_SIZE, e, why, sizeof why) : strerror(e));
         return false;
     }
     /* The description is complete before the state says RUNNING: a collector reads it then. */
