@@ -943,7 +943,8 @@ def t_dlcaller_runpath():
 
 def t_dlcaller_lib():
     """A shared library with DT_RUNPATH $ORIGIN/dlcaller_sub dlopens a plugin by its bare name
-    (the executable's own RPATH does not hold it)."""
+    (the executable's own RPATH does not hold it); its dlsym(RTLD_NEXT) looks after itself,
+    not after the shim."""
     dlcaller([prog("dlcaller_vialib")], "libdlcaller_deep.so", "dlcaller_vialib")
 
 
