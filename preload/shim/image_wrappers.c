@@ -93,43 +93,41 @@ lg_dl_fn lg_dl_enter_dlsym(void)
 #else
 #define LG_DL_LANDING ""
 #endif
-#define LG_DL_TRAMPOLINE(name, enter)                                                       \
-    __asm__(".text\n"                                                                       \
-            ".p2align 4\n"                                                                  \
-            ".globl " name "\n"                                                             \
-            ".type " name ", @function\n" name ":\n" LG_DL_LANDING                          \
-            "    push %rdi\n"                                                               \
-            "    push %rsi\n"                                                               \
-            "    push %rdx\n"                                                               \
-            "    call " enter "\n"                                                          \
-            "    pop %rdx\n"                                                                \
-            "    pop %rsi\n"                                                                \
-            "    pop %rdi\n"                                                                \
-            "    jmp *%rax\n"                                                               \
-            ".size " name ", .-" name "\n")
+#define LG_DL_TYPE "@function"
+#define LG_DL_BODY(enter)                                                                   \
+    "    push %rdi\n"                                                                       \
+    "    push %rsi\n"                                                                       \
+    "    push %rdx\n"                                                                       \
+    "    call " enter "\n"                                                                  \
+    "    pop %rdx\n"                                                                        \
+    "    pop %rsi\n"                                                                        \
+    "    pop %rdi\n"                                                                        \
+    "    jmp *%rax\n"
 #else
 #ifdef __ARM_FEATURE_BTI_DEFAULT
 #define LG_DL_LANDING "    bti c\n"
 #else
 #define LG_DL_LANDING ""
 #endif
+#define LG_DL_TYPE "%function"
+#define LG_DL_BODY(enter)                                                                   \
+    "    stp x29, x30, [sp, #-48]!\n"                                                       \
+    "    mov x29, sp\n"                                                                     \
+    "    stp x0, x1, [sp, #16]\n"                                                           \
+    "    str x2, [sp, #32]\n"                                                               \
+    "    bl " enter "\n"                                                                    \
+    "    mov x16, x0\n"                                                                     \
+    "    ldp x0, x1, [sp, #16]\n"                                                           \
+    "    ldr x2, [sp, #32]\n"                                                               \
+    "    ldp x29, x30, [sp], #48\n"                                                         \
+    "    br x16\n"
+#endif
 #define LG_DL_TRAMPOLINE(name, enter)                                                       \
     __asm__(".text\n"                                                                       \
             ".p2align 4\n"                                                                  \
             ".globl " name "\n"                                                             \
-            ".type " name ", %function\n" name ":\n" LG_DL_LANDING                          \
-            "    stp x29, x30, [sp, #-48]!\n"                                               \
-            "    mov x29, sp\n"                                                             \
-            "    stp x0, x1, [sp, #16]\n"                                                   \
-            "    str x2, [sp, #32]\n"                                                       \
-            "    bl " enter "\n"                                                            \
-            "    mov x16, x0\n"                                                             \
-            "    ldp x0, x1, [sp, #16]\n"                                                   \
-            "    ldr x2, [sp, #32]\n"                                                       \
-            "    ldp x29, x30, [sp], #48\n"                                                 \
-            "    br x16\n"                                                                  \
+            ".type " name ", " LG_DL_TYPE "\n" name ":\n" LG_DL_LANDING LG_DL_BODY(enter)   \
             ".size " name ", .-" name "\n")
-#endif
 
 LG_DL_TRAMPOLINE("dlopen", "lg_dl_enter_dlopen");
 LG_DL_TRAMPOLINE("dlsym", "lg_dl_enter_dlsym");
