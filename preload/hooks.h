@@ -1,7 +1,8 @@
 /* The one list of functions the shim interposes. Everything per hook (the type of the real
  * function, the pointer to it, its resolution at start-up) is generated from this table; the
  * wrappers themselves are in shim/alloc_wrappers.c (the malloc family) and
- * shim/image_wrappers.c (dlopen, dlclose, exec, _exit), each with the same shape: pass through
+ * shim/image_wrappers.c (dlopen, dlsym, dlclose, exec, _exit; dlopen and dlsym are assembly
+ * trampolines), each with the same shape: pass through
  * when not tracing or re-entered, call the real function, record on success.
  *
  * X(return type, name, parameter list, required): `required` hooks must resolve for tracing

@@ -39,7 +39,7 @@
  *   shim/lifecycle.c       start-up, the state transitions, enter(), the exit handler
  *   shim/fork_exec.c       fork handlers, the end of an image (exec, exit), destructor
  *   shim/alloc_wrappers.c  the interposed malloc family (the fast path)
- *   shim/image_wrappers.c  dlopen, dlclose, the exec family, _exit, the constructor
+ *   shim/image_wrappers.c  dlopen, dlsym, dlclose, the exec family, _exit, the constructor
  *   shim/start.c           __libc_start_main: the dead stack zeroed before main */
 #define _GNU_SOURCE
 #define LG_SHIM_UNIT 1

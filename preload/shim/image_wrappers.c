@@ -1,12 +1,138 @@
-/* shim/image_wrappers.c: the interposed calls that change the process image: dlopen and
- * dlclose (the module map is rescanned after the real call), the exec family (execl* collect
- * their arguments and go through the execv* wrappers; the trace is ended before the call and
- * resumed if it fails), _exit and _Exit (the exit check, then the end of the trace), and the
- * constructor that starts tracing at load time. They must never hold the guard across the
- * real call: what it runs (a library's constructors) is traced like any code. */
+/* shim/image_wrappers.c: the interposed calls that change the process image: dlopen, dlsym and
+ * dlclose (the module map is brought up to date around them), the exec family (execl*
+ * collect their arguments and go through the execv* wrappers; the trace is ended before the call
+ * and resumed if it fails), _exit and _Exit (the exit check, then the end of the trace), and the
+ * constructor that starts tracing at load time. They must never hold the guard across the real
+ * call: what it runs (a library's constructors) is traced like any code.
+ *
+ * dlopen and dlsym depend on their caller: ld.so takes it from their return address
+ * (glibc's RETURN_ADDRESS(0)) and searches the caller's RPATH/RUNPATH ($ORIGIN is the caller's
+ * directory) for a bare name, loads into the caller's namespace, and resolves RTLD_NEXT and
+ * RTLD_DEFAULT from the caller. A C wrapper that calls the real function makes the shim the
+ * caller (a plugin found through the program's RPATH is then not found). So these two are
+ * assembly trampolines: they save the argument registers, call a C function that does the
+ * shim's work and returns the real function, restore the registers and jump to it, with the
+ * program's return address still where the real function reads it (no frame of the shim is
+ * left; this does not rely on the compiler's sibling-call optimisation). Nothing runs after the
+ * real call, so the module map is brought up to date before each of them (what the previous
+ * dlopen loaded is recorded at the latest when the program looks up a symbol in it, before its
+ * code runs through that symbol), before and after dlclose (a module is recorded before it goes,
+ * so its frames are still symbolized), before _exit and exec, and at the start of a forked
+ * child. A MODULE record written after the module's first allocations (its
+ * constructors run inside dlopen) still names their frames: the analyzer takes the module that
+ * covers an address when none was loaded at that event. dlclose does not depend on its caller
+ * and stays a C wrapper; dlmopen and dlvsym are not interposed (they keep their caller). */
 #ifndef LG_SHIM_UNIT
 #error "a part of preload/shim.c: included there once, never compiled on its own"
 #endif
+
+/* The module map up to date, unless the shim is not tracing or this thread is inside it. */
+static void dl_sync_modules(void)
+{
+    if (tracing() && tls.guard == 0) {
+        tls.guard++;
+        scan_modules_if_changed();
+        tls.guard--;
+    }
+}
+
+#if defined(__x86_64__) || defined(__aarch64__)
+typedef void (*lg_dl_fn)(void);
+
+/* What a trampoline jumps to when the real function cannot be found (it returns what the
+ * real one returns on failure): the arguments are still in their registers, unused. */
+static void *dl_null(void)
+{
+    return NULL;
+}
+
+/* The real dlsym, found with dlvsym (dlsym itself is the shim's): the version glibc 2.34 moved
+ * into libc.so.6, else the architecture's first one (libdl.so.2 before 2.34). */
+static void *_Atomic g_real_dlsym;
+
+/* The C side of the trampolines (called from assembly only): the work before the real call,
+ * then the function to jump to. */
+lg_dl_fn lg_dl_enter_dlopen(void) __attribute__((visibility("hidden")));
+lg_dl_fn lg_dl_enter_dlsym(void) __attribute__((visibility("hidden")));
+
+lg_dl_fn lg_dl_enter_dlopen(void)
+{
+    if (UNLIKELY(!real_dlopen)) {
+        slow_enter();
+        if (!real_dlopen) return (lg_dl_fn)dl_null;
+    }
+    dl_sync_modules(); /* what earlier calls loaded */
+    return (lg_dl_fn)real_dlopen;
+}
+
+lg_dl_fn lg_dl_enter_dlsym(void)
+{
+    void *real = atomic_load(&g_real_dlsym);
+    if (UNLIKELY(!real)) { /* no slow_enter here: the shim's start-up itself calls dlsym */
+#if defined(__x86_64__)
+        static const char base[] = "GLIBC_2.2.5";
+#else
+        static const char base[] = "GLIBC_2.17";
+#endif
+        real = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
+        if (!real) real = dlvsym(RTLD_NEXT, "dlsym", base);
+        if (!real) return (lg_dl_fn)dl_null;
+        atomic_store(&g_real_dlsym, real);
+    }
+    dl_sync_modules(); /* a lookup in a module just loaded: recorded before its code runs */
+    return (lg_dl_fn)real;
+}
+
+/* name: save the argument registers (three: room for a function with one more), call enter, restore them, jump to
+ * what enter returned. x86-64: three pushes keep the stack 16-aligned at the call. aarch64:
+ * the link register (the caller's return address) is saved and restored with them; the jump
+ * goes through x16, which a BTI landing pad ("bti c") accepts. */
+#if defined(__x86_64__)
+#ifdef __CET__
+#define LG_DL_LANDING "    endbr64\n"
+#else
+#define LG_DL_LANDING ""
+#endif
+#define LG_DL_TYPE "@function"
+#define LG_DL_BODY(enter)                                                                   \
+    "    push %rdi\n"                                                                       \
+    "    push %rsi\n"                                                                       \
+    "    push %rdx\n"                                                                       \
+    "    call " enter "\n"                                                                  \
+    "    pop %rdx\n"                                                                        \
+    "    pop %rsi\n"                                                                        \
+    "    pop %rdi\n"                                                                        \
+    "    jmp *%rax\n"
+#else
+#ifdef __ARM_FEATURE_BTI_DEFAULT
+#define LG_DL_LANDING "    bti c\n"
+#else
+#define LG_DL_LANDING ""
+#endif
+#define LG_DL_TYPE "%function"
+#define LG_DL_BODY(enter)                                                                   \
+    "    stp x29, x30, [sp, #-48]!\n"                                                       \
+    "    mov x29, sp\n"                                                                     \
+    "    stp x0, x1, [sp, #16]\n"                                                           \
+    "    str x2, [sp, #32]\n"                                                               \
+    "    bl " enter "\n"                                                                    \
+    "    mov x16, x0\n"                                                                     \
+    "    ldp x0, x1, [sp, #16]\n"                                                           \
+    "    ldr x2, [sp, #32]\n"                                                               \
+    "    ldp x29, x30, [sp], #48\n"                                                         \
+    "    br x16\n"
+#endif
+#define LG_DL_TRAMPOLINE(name, enter)                                                       \
+    __asm__(".text\n"                                                                       \
+            ".p2align 4\n"                                                                  \
+            ".globl " name "\n"                                                             \
+            ".type " name ", " LG_DL_TYPE "\n" name ":\n" LG_DL_LANDING LG_DL_BODY(enter)   \
+            ".size " name ", .-" name "\n")
+
+LG_DL_TRAMPOLINE("dlopen", "lg_dl_enter_dlopen");
+LG_DL_TRAMPOLINE("dlsym", "lg_dl_enter_dlsym");
+
+#else /* another architecture: C wrappers (the shim is the caller of the real dlopen) */
 
 EXPORT void *dlopen(const char *file, int flags)
 {
@@ -16,13 +142,10 @@ EXPORT void *dlopen(const char *file, int flags)
     }
     /* No guard around the real call: the library's constructors allocate like any code. */
     void *h = real_dlopen(file, flags);
-    if (tracing() && tls.guard == 0) {
-        tls.guard++;
-        scan_modules_if_changed();
-        tls.guard--;
-    }
+    dl_sync_modules();
     return h;
 }
+#endif
 
 EXPORT int dlclose(void *h)
 {
@@ -30,12 +153,9 @@ EXPORT int dlclose(void *h)
         slow_enter();
         if (!real_dlclose) return -1;
     }
+    dl_sync_modules(); /* what was loaded since the last scan, before it can go */
     int rc = real_dlclose(h);
-    if (tracing() && tls.guard == 0) {
-        tls.guard++;
-        scan_modules_if_changed();
-        tls.guard--;
-    }
+    dl_sync_modules();
     return rc;
 }
 
@@ -43,6 +163,7 @@ EXPORT int dlclose(void *h)
 #define EXEC_WRAPPER(call)                                                                  \
     do {                                                                                    \
         slow_enter();                                                                       \
+        dl_sync_modules();                                                                  \
         image_ending(LG_END_EXEC, 0);                                                       \
         int rc_ = call;                                                                     \
         int e_ = errno;                                                                     \
@@ -131,6 +252,7 @@ EXPORT int execle(const char *path, const char *arg, ...)
 
 EXPORT void _exit(int status)
 {
+    dl_sync_modules();
     if (atomic_load(&g_state) == ST_TRACING) {
         /* the caller's stack pointer: just above this function's return address */
         uint64_t sp = (uint64_t)(uintptr_t)__builtin_frame_address(0) + 16;

@@ -180,6 +180,10 @@ static void on_exit_status(int status, void *arg)
     if (atomic_load(&g_state) == ST_TRACING) {
         uint64_t sp = exit_caller_sp();
         g_exit_flushes = true; /* glibc's stdio flush follows (check.c: exit with other threads) */
+        tls.guard++;
+        scan_modules_if_changed(); /* loaded since the last dlopen/dlsym/dlclose; before freeres
+                                    * unloads any (its dlclose is not the wrapped one) */
+        tls.guard--;
         run_freeres();
         take_snapshot(LG_SNAP_EXIT, NULL, sp);
     }

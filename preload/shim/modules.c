@@ -1,9 +1,15 @@
-/* shim/modules.c: the module map. At start, after dlopen and dlclose, and in a forked child,
- * the loaded objects are compared with those already recorded: a MODULE record (id, bias,
- * address range, path, build id) for each new one, an UNMODULE for each one gone; the loader's
- * add/sub counters skip the scan when nothing changed. It takes g_mod_lock, so it must never
- * run on the allocation fast path, and it must never read symbols: the analyzer does that from
- * the paths and build ids recorded here. */
+/* shim/modules.c: the module map. At start, around dlopen, dlsym and dlclose, before _exit and
+ * exec, and in a forked child, the loaded objects are compared with those already recorded: a
+ * MODULE record (id, bias, address range, path, build id) for each new one, an UNMODULE for each
+ * one gone; the loader's add/sub counters skip the scan when nothing changed. It takes
+ * g_mod_lock, so it must never run on the allocation fast path, and it must never read symbols:
+ * the analyzer does that from the paths and build ids recorded here.
+ *
+ * Lock order: g_mod_lock is taken inside dl_iterate_phdr's first callback, under the loader's
+ * lock (which dl_iterate_phdr holds across its callbacks), never before it. The wrappers that
+ * scan can be entered with the loader's lock held (a program's dlsym inside its own
+ * dl_iterate_phdr callback): taking g_mod_lock first and the loader's lock second would deadlock
+ * with such a thread. */
 #ifndef LG_SHIM_UNIT
 #error "a part of preload/shim.c: included there once, never compiled on its own"
 #endif
@@ -41,10 +47,27 @@ static size_t find_build_id(struct dl_phdr_info *info, const uint8_t **out)
     return 0;
 }
 
+/* A scan: whether its first callback took g_mod_lock (the loader's counters had moved). */
+typedef struct scan_ctx {
+    bool first_done, locked;
+} scan_ctx_t;
+
 static int scan_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
-    (void)data;
+    scan_ctx_t *ctx = data;
+    if (!ctx->first_done) { /* under the loader's lock: the counters cannot move meanwhile */
+        ctx->first_done = true;
+        pthread_mutex_lock(&g_mod_lock);
+        if (info->dlpi_adds == g_mod_adds && info->dlpi_subs == g_mod_subs) {
+            pthread_mutex_unlock(&g_mod_lock);
+            return 1; /* nothing loaded or unloaded since the last scan */
+        }
+        ctx->locked = true;
+        g_mod_adds = info->dlpi_adds;
+        g_mod_subs = info->dlpi_subs;
+        for (uint32_t i = 0; i < g_nmods; i++) g_mods[i].seen = false;
+    }
     uintptr_t lo = UINTPTR_MAX, hi = 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -88,14 +111,15 @@ static int scan_cb(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
-/* Brings the recorded module map up to date: MODULE records for new objects, UNMODULE for
- * objects that were unloaded. Called at start, after dlopen and dlclose, and in a forked
- * child (whose trace needs its own map). */
-static void scan_modules(void)
+/* Brings the recorded module map up to date when the loader's counters moved (dlopen of a
+ * loaded object changes nothing): MODULE records for new objects, UNMODULE for objects that
+ * were unloaded, then the unwinder's cached rules are dropped (stale unwind info of unloaded
+ * code). */
+static void scan_modules_if_changed(void)
 {
-    pthread_mutex_lock(&g_mod_lock);
-    for (uint32_t i = 0; i < g_nmods; i++) g_mods[i].seen = false;
-    dl_iterate_phdr(scan_cb, NULL);
+    scan_ctx_t ctx = {false, false};
+    dl_iterate_phdr(scan_cb, &ctx);
+    if (!ctx.locked) return;
     uint32_t kept = 0;
     for (uint32_t i = 0; i < g_nmods; i++) {
         if (g_mods[i].seen) {
@@ -108,26 +132,6 @@ static void scan_modules(void)
     }
     g_nmods = kept;
     pthread_mutex_unlock(&g_mod_lock);
-}
-
-static int adds_cb(struct dl_phdr_info *info, size_t size, void *data)
-{
-    (void)size;
-    unsigned long long *v = data;
-    v[0] = info->dlpi_adds;
-    v[1] = info->dlpi_subs;
-    return 1;
-}
-
-/* Rescans only when the loader's counters moved (dlopen of a loaded object changes nothing). */
-static void scan_modules_if_changed(void)
-{
-    unsigned long long v[2] = {0, 0};
-    dl_iterate_phdr(adds_cb, v);
-    if (v[0] == g_mod_adds && v[1] == g_mod_subs) return;
-    g_mod_adds = v[0];
-    g_mod_subs = v[1];
-    scan_modules();
-    unw_flush_cache(unw_local_addr_space, 0, 0); /* stale unwind info of unloaded code */
+    unw_flush_cache(unw_local_addr_space, 0, 0);
     lg_unwind_flush();
 }

@@ -953,6 +953,76 @@ def t_rlimit_too_low():
           "no precise reason: %r" % r.stderr)
 
 
+# ---- dlopen through the caller's RPATH/RUNPATH (issue #13) ----------------------------------
+
+DLCALLER_OUT = "plugin loaded\n"
+
+
+def dlcaller(cmd, module, what, leak=True):
+    """cmd (a program that loads a plugin by its bare name through its caller's RPATH or
+    RUNPATH) run natively, under `leakgraph run` and preloaded by hand: the same exit status
+    (0) and stdout each time, and (with leak) in both traces the plugin's leak (777 bytes, one
+    block) at its line in dlcaller_plugin.c, in the module named module, from the plugin
+    function."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "LD_LIBRARY_PATH")}
+    native = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    expect_exit(native, 0, "%s natively" % what)
+    check(native.stdout == DLCALLER_OUT, "%s natively: stdout %r" % (what, native.stdout))
+    d = tmpdir()
+    runs = [("under leakgraph run", os.path.join(d, "run.lgt"),
+             lambda out: run(cmd, out, env=env)),
+            ("preloaded by hand", os.path.join(d, "self.lgt"),
+             lambda out: lgdriver.preloaded(cmd, out, capture_output=True, text=True, timeout=60))]
+    mark = marks("dlcaller_plugin.c")[0]
+    for how, out, go in runs:
+        r = go(out)
+        expect_exit(r, 0, "%s %s" % (what, how))
+        check(r.stdout == DLCALLER_OUT, "%s %s: stdout %r, stderr %r" % (what, how, r.stdout, r.stderr))
+        if r.returncode != 0 or not leak:
+            continue
+        rep = report(out)
+        hits = [l for l in rep["leaks"]
+                if (fr := user_frame(l["stack"], "dlcaller_plugin.c")) and fr["function"] == mark["func"]]
+        if not check(len(hits) == 1, "%s %s: records from the plugin: %d; first frames %s" %
+                     (what, how, len(hits), [l["stack"][:1] for l in rep["leaks"]])):
+            continue
+        h = hits[0]
+        f0 = h["stack"][0]
+        check(f0["function"] == mark["func"] and f0["line"] == mark["line"] and
+              os.path.basename(f0["file"] or "") == "dlcaller_plugin.c",
+              "%s %s: first frame %s, want %s at dlcaller_plugin.c:%d" %
+              (what, how, f0, mark["func"], mark["line"]))
+        check((f0["module"] or "").endswith("/" + module), "%s %s: module %s" % (what, how, f0["module"]))
+        check(h["bytes"] == 777 and h["blocks"] == 1, "%s %s: %d bytes in %d blocks" %
+              (what, how, h["bytes"], h["blocks"]))
+
+
+def t_dlcaller_rpath():
+    """An executable with DT_RPATH $ORIGIN dlopens a plugin by its bare name."""
+    dlcaller([prog("dlcaller_rpath")], "libdlcaller_plugin.so", "dlcaller_rpath")
+
+
+def t_dlcaller_runpath():
+    """An executable with DT_RUNPATH $ORIGIN dlopens a plugin by its bare name."""
+    dlcaller([prog("dlcaller_runpath")], "libdlcaller_plugin.so", "dlcaller_runpath")
+
+
+def t_dlcaller_lib():
+    """A shared library with DT_RUNPATH $ORIGIN/dlcaller_sub dlopens a plugin by its bare name
+    (the executable's own RPATH does not hold it); its dlsym(RTLD_NEXT) looks after itself,
+    not after the shim."""
+    dlcaller([prog("dlcaller_vialib")], "libdlcaller_deep.so", "dlcaller_vialib")
+
+
+def t_dlcaller_dlmopen():
+    """dlmopen(LM_ID_NEWLM) of a bare name through the executable's RPATH and its RUNPATH: the
+    program's result only. The plugin's leak is not checked: a new namespace has its own copy
+    of the C library, whose malloc the preloaded shim does not replace (Memcheck does), so the
+    shim does not see it."""
+    dlcaller([prog("dlcaller_rpath"), "m"], "libdlcaller_plugin.so", "dlcaller_rpath m", leak=False)
+    dlcaller([prog("dlcaller_runpath"), "m"], "libdlcaller_plugin.so", "dlcaller_runpath m", leak=False)
+
+
 if __name__ == "__main__":
     p = lgdriver.parser(__doc__, "--progs", "--src")
     p.add_argument("scenario")
