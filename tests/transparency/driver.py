@@ -470,10 +470,15 @@ COMMON = {"data.txt": DATA, "big.txt": BIG, "doc.xml": XML, "data.json": JSON}
 
 # ---- running a case -----------------------------------------------------------------------
 
+# The cases' PATH: Debian's programs first (not a pyenv shim or a /usr/local build that
+# happens to come first on the caller's PATH), then the caller's (rustup's rustc).
+PATH = "/usr/bin:/bin:" + os.environ.get("PATH", "")
+
+
 def environment(d, extra):
     """The environment of both runs: the same for each (PATH kept, everything that makes
     output vary fixed)."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": d, "LC_ALL": "C",
+    env = {"PATH": PATH, "HOME": d, "LC_ALL": "C",
            "LANG": "C", "TZ": "UTC", "TERM": "dumb", "TMPDIR": os.path.join(d, "tmp"),
            "SOURCE_DATE_EPOCH": "0", "PYTHONHASHSEED": "0", "PERL_HASH_SEED": "0"}
     env.update(extra)
@@ -520,7 +525,7 @@ def first_difference(a, b):
 def t_program(name):
     c = CASES[name]
     for exe in c["need"]:
-        if not shutil.which(exe):
+        if not shutil.which(exe, path=PATH):
             raise lgdriver.Skip("%s is not installed (scripts/install-deps.sh)" % exe)
     base = os.path.join(A.work, name)
     results = {}
@@ -599,6 +604,7 @@ def t_ldd():
 
 
 def main_case():
+    A.lg = os.path.abspath(A.lg)  # the cases run in their own directories
     if A.name == "ldd":
         return t_ldd()
     if A.name not in CASES:
