@@ -18,6 +18,9 @@ pkgs+=(python3-jsonschema python3-junitparser)
 pkgs+=(clang libclang-rt-dev)
 # real programs compared with Memcheck (tests/leakcheck; a few MB): interpreters, plugins
 pkgs+=(gawk m4 lua5.4 tcl8.6 bc file lz4 sqlite3 libxml2-utils)
+# the transparency suite (tests/transparency): the real programs it runs untraced and traced
+pkgs+=(gdb git curl openssl xz-utils bzip2 zstd make jq zip unzip gpg openssh-client groff-base
+       xxd patch)
 if [[ "${1:-}" == "--bench" ]]; then
     pkgs+=(heaptrack time)
 fi
