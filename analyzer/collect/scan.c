@@ -721,9 +721,12 @@ int lg_scan_process(pid_t pid, const lg_snap_ctl_t *sc, const lg_scan_block_t *b
         }
     }
     S.maps = read_maps(pid, &S.nmaps);
-    if (!S.maps) {
-        snprintf(err, errlen, "cannot read the memory map of pid %d: %s", (int)pid, strerror(errno));
-        return -errno;
+    if (!S.maps) { /* e.g. the process ended while its check was taken */
+        int e = errno;
+        snprintf(err, errlen, "cannot read the memory map of pid %d: %s", (int)pid, strerror(e));
+        free(S.seg);
+        free(S.gran);
+        return -e;
     }
     S.ref_flags = calloc(n ? n : 1, 1);
     S.ref_region = calloc(n ? n : 1, sizeof *S.ref_region);
