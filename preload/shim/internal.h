@@ -127,33 +127,12 @@ static inline bool tracing(void)
 }
 
 /* ---- per-thread state ------------------------------------------------------------------ */
-/* An allocation event of a signal handler that interrupted record() on its thread, queued
- * until that record() leaves (alloc_wrappers.c, "Signal handlers"): its sequence numbers are
- * taken when it is queued, so it keeps its place among every thread's events. */
-typedef struct lg_pending {
-    uint8_t type, fn;
-    uintptr_t addr, old;
-    size_t size, align;
-    uint64_t seq1, seq2;
-} lg_pending_t;
-#define LG_PENDING 8u /* queued at once per thread; more are counted lost */
-enum { LG_SIG_NONE, LG_SIG_FULL, LG_SIG_NOSTACK, LG_SIG_QUEUE }; /* lg_tls.sig_mode */
-
 typedef struct lg_tls {
     uint64_t rc_inc, rc_dec; /* counts-only mode: increfs/decrefs not yet added to the region */
-    int guard;    /* > 0 while inside the shim: nested calls pass through, but see sig_mode */
+    int guard;    /* > 0 while inside the shim: nested calls pass through */
     uint32_t gen; /* region generation `ring` belongs to */
     uint32_t ring;
     pid_t tid;
-    /* Signal handlers that allocate while this thread is in a malloc-family wrapper
-     * (alloc_wrappers.c, "Signal handlers"): */
-    int wraps;         /* how many of the guard's levels are such wrappers */
-    uintptr_t wrap_sp; /* the innermost one's stack pointer */
-    uint8_t in_real;   /* it is inside the C library's allocator */
-    uint8_t sig_mode;  /* LG_SIG_*: how it records, as a signal handler's call (or NONE) */
-    int in_record;     /* > 0 while record() writes to the ring (nested events are queued) */
-    _Atomic uint32_t pend_r, pend_w; /* the queue of nested events: read and write counts */
-    lg_pending_t pend[LG_PENDING];
 } lg_tls_t;
 static __thread lg_tls_t tls __attribute__((tls_model("initial-exec")));
 

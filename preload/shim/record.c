@@ -29,7 +29,6 @@ typedef struct lg_event {
     bool stack;
     int depth;             /* frames to capture when `stack` (0: LG_MAX_FRAMES) */
     int64_t seq1;          /* a reserved sequence number, or -1 to take one */
-    uint64_t seq2;         /* REALLOC: its second number if reserved with seq1, else 0 */
     const char *type_name; /* runtime object events */
     const lg_unw_regs_t *at; /* the hook's caller's registers: the stack starts there */
     union { /* by type; kept small, as every event is built on the stack */
@@ -81,11 +80,9 @@ static inline uint8_t *put_addr16(uint8_t *tag, uint8_t *p, lg_stream_t *st, uin
 }
 
 /* Writes one event (and the stack and thread records it needs) into this thread's ring.
- * Called with the guard held, through record(). Must not allocate from the C library except
- * through self_drain (self mode), which runs with the guard held too, and never for a signal
- * handler's event (tls.sig_mode): no self_drain then, and no stack where the handler
- * interrupted the C library's allocator (the unwinder may allocate). */
-static void write_event(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
+ * Called with the guard held. Must not allocate from the C library except through
+ * self_drain (self mode), which runs with the guard held too. */
+static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
 {
     uintptr_t raw[LG_MAX_FRAMES + 16];
     const uintptr_t *ips = raw;
@@ -97,7 +94,7 @@ static void write_event(const lg_event_t *ev, const uint8_t *extra, size_t extra
     int depth = 0;
     lg_unw_memo_t *memo = NULL;
     bool known = false;
-    if (ev->stack && tls.sig_mode != LG_SIG_NOSTACK) {
+    if (ev->stack) {
         int max = ev->depth > 0 ? ev->depth : LG_MAX_FRAMES;
         lg_unw_memo_set_t *set = stream_memo(st, ri);
         /* From the hook's caller, no frame of ours is read: `max` frames are enough. */
@@ -183,7 +180,7 @@ static void write_event(const lg_event_t *ev, const uint8_t *extra, size_t extra
         st->prev_addr = ev->addr;
         p = lg_put_uv(p, ev->size);
         p = lg_put_uv(p, sid);
-        uint64_t seq2 = ev->seq2 ? ev->seq2 : atomic_fetch_add(&g_region->hdr.seq, 1);
+        uint64_t seq2 = atomic_fetch_add(&g_region->hdr.seq, 1);
         p = lg_put_uv(p, seq2 - seq);
         st->last_seq = (int64_t)seq2;
         break;
@@ -222,73 +219,8 @@ static void write_event(const lg_event_t *ev, const uint8_t *extra, size_t extra
     atomic_store_explicit(&ring->head, head + len + extra_len, memory_order_release);
 out:
     if (ri == 0) atomic_store_explicit(&ring->lock, 0, memory_order_release);
-    if (g_self && !tls.sig_mode &&
-        head - atomic_load_explicit(&ring->tail, memory_order_relaxed) >= LG_SELF_DRAIN_AT)
+    if (g_self && head - atomic_load_explicit(&ring->tail, memory_order_relaxed) >= LG_SELF_DRAIN_AT)
         self_drain(false);
-}
-
-/* Queues the event of a signal handler that interrupted write_event() on this thread (the
- * ring, the stream and the unwinder are mid-use): its sequence numbers are taken now, and
- * the interrupted record() writes it, without a stack, when it leaves. A free is queued
- * before the real free, as it is recorded before it. A full queue counts the event lost. Only
- * this thread and its signal handlers touch the queue: a slot is reserved by a compare-and-
- * swap (a handler may interrupt another's reservation) and filled before the handler returns,
- * so the reader, the interrupted code, finds it complete. */
-static void queue_event(const lg_event_t *ev)
-{
-    uint32_t w = atomic_load_explicit(&tls.pend_w, memory_order_relaxed);
-    do {
-        if (w - atomic_load_explicit(&tls.pend_r, memory_order_relaxed) >= LG_PENDING) {
-            atomic_fetch_add(&g_region->hdr.lost, 1);
-            return;
-        }
-    } while (!atomic_compare_exchange_weak_explicit(&tls.pend_w, &w, w + 1, memory_order_relaxed,
-                                                    memory_order_relaxed));
-    lg_pending_t *q = &tls.pend[w % LG_PENDING];
-    q->type = ev->type;
-    q->fn = ev->fn;
-    q->addr = ev->addr;
-    q->old = ev->type == LG_REC_REALLOC ? ev->old : 0;
-    q->align = ev->type == LG_REC_ALIGNED ? ev->align : 0;
-    q->size = ev->size;
-    q->seq1 = ev->seq1 >= 0 ? (uint64_t)ev->seq1 : atomic_fetch_add(&g_region->hdr.seq, 1);
-    q->seq2 = ev->type == LG_REC_REALLOC ? atomic_fetch_add(&g_region->hdr.seq, 1) : 0;
-    atomic_signal_fence(memory_order_seq_cst);
-}
-
-/* Records one event: see write_event(). A signal handler's event that finds this thread in
- * write_event() is queued; the outermost record() writes the queued ones as it leaves. */
-static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
-{
-    if (UNLIKELY(tls.sig_mode == LG_SIG_QUEUE)) {
-        queue_event(ev);
-        return;
-    }
-    tls.in_record++;
-    atomic_signal_fence(memory_order_seq_cst);
-    write_event(ev, extra, extra_len);
-    atomic_signal_fence(memory_order_seq_cst);
-    if (--tls.in_record) return;
-    /* A handler that comes while in_record is 0 writes its event itself (and any queued). */
-    while (UNLIKELY(atomic_load_explicit(&tls.pend_r, memory_order_relaxed) !=
-                    atomic_load_explicit(&tls.pend_w, memory_order_relaxed))) {
-        tls.in_record = 1;
-        atomic_signal_fence(memory_order_seq_cst);
-        uint32_t r = atomic_load_explicit(&tls.pend_r, memory_order_relaxed);
-        if (r != atomic_load_explicit(&tls.pend_w, memory_order_relaxed)) {
-            lg_pending_t *q = &tls.pend[r % LG_PENDING];
-            lg_event_t qe = {.type = q->type, .fn = q->fn, .addr = q->addr, .size = q->size,
-                             .seq1 = (int64_t)q->seq1, .seq2 = q->seq2};
-            if (q->type == LG_REC_REALLOC) qe.old = q->old;
-            if (q->type == LG_REC_ALIGNED) qe.align = q->align;
-            *q = (lg_pending_t){0}; /* thread memory is a root of the leak check: no address */
-            write_event(&qe, NULL, 0);
-            atomic_store_explicit(&tls.pend_r, r + 1, memory_order_relaxed);
-        }
-        atomic_signal_fence(memory_order_seq_cst);
-        tls.in_record = 0;
-        atomic_signal_fence(memory_order_seq_cst);
-    }
 }
 
 /* Writes pre-encoded records that carry no sequence number (the walk's) into this thread's

@@ -197,7 +197,6 @@ __attribute__((noinline, cold)) static bool wait_space(lg_ring_t *ring, uint64_t
     uint64_t waited = 0;
     while (head + need - atomic_load_explicit(&ring->tail, memory_order_acquire) > LG_RING_BYTES) {
         if (g_self) {
-            if (tls.sig_mode) return false; /* a signal handler's event: no drain (it allocates) */
             self_drain(true);
             continue;
         }
