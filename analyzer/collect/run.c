@@ -46,7 +46,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -554,10 +553,9 @@ static pid_t start_janitor(const char *dir, int *writer)
 }
 
 /* The program never traced: says why. Its shim, if it ran, said its reason in the session
- * directory (why.<pid>, shim/support.c); with RLIMIT_AS set (the program inherits ours), the
- * limit and what the region takes, since address space is what the shim most often lacks.
- * No reason at all: the shim never ran in the program (the dynamic loader ignores
- * LD_PRELOAD for a static executable and for a setuid one). */
+ * directory (why.<pid>, shim/support.c; an address-space limit is named there). No reason at
+ * all: the shim never ran in the program (the dynamic loader ignores LD_PRELOAD for a static
+ * executable and for a setuid one). */
 static void say_not_traced(const session_t *s)
 {
     char path[PATH_MAX + 32], why[512] = "";

@@ -61,8 +61,7 @@ static int lock_code_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     (void)data;
-    const char *base = strrchr(info->dlpi_name, '/');
-    base = base ? base + 1 : info->dlpi_name;
+    const char *base = lg_basename(info->dlpi_name);
     bool libc = !strncmp(base, "libc.so", 7);
     if (!libc && strncmp(base, "ld-linux", 8) && strncmp(base, "libstdc++", 9) &&
         strncmp(base, "libgcc_s", 8))

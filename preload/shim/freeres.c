@@ -51,10 +51,6 @@ static void run_freeres(void)
     freeres_now();
 }
 
-/* The exit check, with every other thread stopped and the stdio list lock held (check.c,
- * "exit with other threads"): runs freeres if each was stopped where it holds no lock that
- * freeres takes (or blocks the stop signal and waits for good, see above). Returns true if it ran: the caller then keeps them stopped for good.
- * resolve_freeres ran before the others were stopped. */
 /* A thread that blocks the stop signal (xz's workers block every signal) is not stopped, but
  * it cannot run again before exit_group either if it waits, in the C library's code, on a
  * private futex without a timeout: only another thread of this process could wake it, and
@@ -86,6 +82,11 @@ static bool blocked_for_good(pid_t tid)
     return false;
 }
 
+/* The exit check, with every other thread stopped and the stdio list lock held (check.c,
+ * "exit with other threads"): runs freeres if each was stopped where it holds no lock that
+ * freeres takes (or blocks the stop signal and waits for good, see above). Returns true if it
+ * ran: the caller then keeps them stopped for good. resolve_freeres ran before the others
+ * were stopped. */
 static bool freeres_others_stopped(const lg_snap_ctl_t *sc)
 {
     if (g_freeres_ran) return false;

@@ -43,6 +43,7 @@
 #include "codec.h"
 #include "hash.h"
 #include "lg_version.h"
+#include "path.h"
 #include "writer.h"
 #include "hooks.h"
 #include "leakgraph/runtime_hooks.h"
