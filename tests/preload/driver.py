@@ -1023,6 +1023,62 @@ def t_dlcaller_dlmopen():
     dlcaller([prog("dlcaller_runpath"), "m"], "libdlcaller_plugin.so", "dlcaller_runpath m", leak=False)
 
 
+# ---- a check the program must not feel (issue #13) ----------------------------------------
+
+def run_bounded(args, limit, env=None):
+    """Runs args in a new session; on a hang, kills the whole session (leakgraph run, the
+    program and anything it started) and returns None after a failed check."""
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, env=env)
+    try:
+        so, se = p.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        so, se = p.communicate()
+        fail("%s did not end within %d s (a hang)\nstdout: %s\nstderr: %s" %
+             (" ".join(args), limit, so[-800:], se[-800:]))
+        return None
+    return subprocess.CompletedProcess(args, p.returncode, so, se)
+
+
+def stopfelt(mode, runs, exact=True):
+    """stopfelt MODE untraced, then `runs` times under leakgraph run: the same exit status
+    (0) and output every time, and its one leak in every report (and nothing else if exact)."""
+    native = run_bounded([prog("stopfelt"), mode], 60)
+    if native is None or not expect_exit(native, 0, "stopfelt %s untraced" % mode):
+        return
+    for i in range(runs):
+        out = os.path.join(tmpdir(), "t.lgt")
+        r = run_bounded([A.lg, "run", "--output", out, "--", prog("stopfelt"), mode], 60)
+        if r is None:
+            continue
+        what = "stopfelt %s traced (run %d of %d)" % (mode, i + 1, runs)
+        if not expect_exit(r, 0, what):
+            continue
+        check(r.stdout == native.stdout, "%s: the program saw the check:\n%s\nuntraced:\n%s"
+              % (what, r.stdout, native.stdout))
+        check_marks(report(out), "stopfelt.c", exact_total=exact)
+
+
+def t_stop_sigrtmax():
+    """The program uses SIGRTMAX-1, leakgraph's default stop signal, itself, sent to the main
+    thread while it exits (before: a hang at exit, 10 runs of 10). The sender is alive at exit:
+    its thread's DTV is possibly lost, as Memcheck says too, so the total is not exact."""
+    stopfelt("sigrtmax", 5, exact=False)
+
+
+def t_stop_blocked():
+    """A thread blocks every signal during a mid-run check, then unblocks them (before: killed
+    by the stop signal left pending, exit status 191)."""
+    stopfelt("blocked", 3)
+
+
+def t_stop_waits():
+    """Threads waiting in the timed waits of the C library during a mid-run check: none ends
+    early or with EINTR (before: 8 of 10 did)."""
+    stopfelt("waits", 2)
+
+
 if __name__ == "__main__":
     p = lgdriver.parser(__doc__, "--progs", "--src")
     p.add_argument("scenario")
