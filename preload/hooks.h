@@ -2,7 +2,8 @@
  * function, the pointer to it, its resolution at start-up) is generated from this table; the
  * wrappers themselves are in shim/alloc_wrappers.c (the malloc family) and
  * shim/image_wrappers.c (dlopen, dlsym, dlclose, exec, _exit; dlopen and dlsym are assembly
- * trampolines), each with the same shape: pass through
+ * trampolines) and shim/waits.c (the epoll waits: parked, not stopped, at a check), each with
+ * the same shape: pass through
  * when not tracing or re-entered, call the real function, record on success.
  *
  * X(return type, name, parameter list, required): `required` hooks must resolve for tracing
@@ -11,8 +12,11 @@
 #ifndef LG_HOOKS_H
 #define LG_HOOKS_H
 
+#include <signal.h>
 #include <stddef.h>
+#include <sys/epoll.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define LG_HOOKS(X)                                                                         \
     X(void *, malloc, (size_t), 1)                                                          \
@@ -36,6 +40,10 @@
     X(int, execvp, (const char *, char *const[]), 1)                                        \
     X(int, execvpe, (const char *, char *const[], char *const[]), 0)                        \
     X(void, _exit, (int), 1)                                                                \
-    X(void, _Exit, (int), 0)
+    X(void, _Exit, (int), 0)                                                                \
+    X(int, epoll_wait, (int, struct epoll_event *, int, int), 0)                            \
+    X(int, epoll_pwait, (int, struct epoll_event *, int, int, const sigset_t *), 0)         \
+    X(int, epoll_pwait2, (int, struct epoll_event *, int, const struct timespec *,          \
+                          const sigset_t *), 0)
 
 #endif /* LG_HOOKS_H */

@@ -40,7 +40,8 @@
  *   shim/fork_exec.c       fork handlers, the end of an image (exec, exit), destructor
  *   shim/alloc_wrappers.c  the interposed malloc family (the fast path)
  *   shim/image_wrappers.c  dlopen, dlsym, dlclose, the exec family, _exit, the constructor
- *   shim/start.c           __libc_start_main: the dead stack zeroed before main */
+ *   shim/start.c           __libc_start_main: the dead stack zeroed before main
+ *   shim/waits.c           epoll_wait and its siblings: parked, not stopped, at a check */
 #define _GNU_SOURCE
 #define LG_SHIM_UNIT 1
 
@@ -62,3 +63,4 @@
 #include "shim/alloc_wrappers.c"
 #include "shim/image_wrappers.c"
 #include "shim/start.c"
+#include "shim/waits.c"

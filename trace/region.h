@@ -54,7 +54,7 @@ _Static_assert(LG_MAX_RECORD * 16 < LG_RING_BYTES, "a record must fit a ring man
 /* ---------------------------------------------------------------------------------------- */
 
 #define LG_REGION_MAGIC 0x4e4f494745524c47ull /* "LGREGION" */
-#define LG_REGION_VERSION 7u /* 7: LG_SNAP_MAX_EXCL 40 (the shim's memory in chunks) */
+#define LG_REGION_VERSION 8u /* 8: threads stopped by the collector (LG_SNAP_STOP...) */
 
 /* Lifecycle of a region, stored in hdr.state. */
 enum lg_region_state {
@@ -77,7 +77,9 @@ typedef struct lg_ring {
     _Atomic uint32_t owner;   /* tid of the owning thread, 0 when free */
     _Atomic uint32_t lock;    /* spinlock, used only on the shared slot 0 */
     _Atomic uint64_t head;    /* producer position */
-    uint8_t pad1[48];
+    _Atomic uint64_t park_sp; /* owner parked in a wait a stop would cut short (shim/waits.c):
+                               * its stack pointer there, 0 when not parked */
+    uint8_t pad1[40];
     _Atomic uint64_t tail;    /* consumer position */
     uint8_t pad2[56];
     uint8_t data[LG_RING_BYTES];
@@ -85,15 +87,37 @@ typedef struct lg_ring {
 
 /* ---- snapshot hand-off ------------------------------------------------------------------
  * A snapshot (at exit, lg_check_now(), or the check signal) is taken by the collector, which
- * reads the stopped process's memory. The requesting thread stops every other thread (each
- * saves its registers in `threads[]` from a signal handler and waits), fills the request and
- * sets state REQUESTED; the collector scans and sets DONE (or FAILED); the requester then
- * lets the threads go and sets IDLE. */
+ * reads the stopped process's memory. First every thread but the requesting one stops:
+ *  - by the collector (ptrace, invisible to the program): the requester sets `requester` and
+ *    state STOP; the collector seizes and interrupts every other thread, fills `threads[]`
+ *    with their registers (LG_TF_PTRACE) and sets STOPPED, or STOP_FAILED when it cannot
+ *    (ptrace not permitted, the process already traced by a debugger): then
+ *  - by the stop signal: the requester signals every other thread, each saves its registers
+ *    in `threads[]` from the signal handler and waits.
+ * The requester then fills the request and sets REQUESTED; the collector scans and sets DONE
+ * (or FAILED). Threads the collector stopped: the requester sets `hold` and state RELEASE, the
+ * collector lets them go (or, when `hold`, keeps them stopped until they end: exit_group is
+ * near) and sets IDLE. Threads the stop signal stopped: the requester lets them go and sets
+ * IDLE.
+ * A thread parked in a wait the kernel would end with EINTR at a stop (epoll_wait: see
+ * shim/waits.c) is not stopped: its callers' registers are on its stack, and it waits in the
+ * shim if its wait ends before the collector clears parked_wait. */
 #define LG_SNAP_MAX_THREADS 4096u
 #define LG_SNAP_NREGS 32u /* general registers saved per thread (architecture order) */
 #define LG_SNAP_MAX_EXCL 40u /* the region, the shim's data, its memory's chunks */
 
-enum lg_snap_state { LG_SNAP_IDLE = 0, LG_SNAP_REQUESTED = 1, LG_SNAP_DONE = 2, LG_SNAP_FAILED = 3 };
+enum lg_snap_state {
+    LG_SNAP_IDLE = 0,
+    LG_SNAP_REQUESTED = 1,
+    LG_SNAP_DONE = 2,
+    LG_SNAP_FAILED = 3,
+    LG_SNAP_STOP = 4,        /* requester -> collector: stop every thread but `requester` */
+    LG_SNAP_STOPPED = 5,     /* collector -> requester: done, threads[] filled */
+    LG_SNAP_STOP_FAILED = 6, /* collector -> requester: could not; nothing is stopped */
+    LG_SNAP_RELEASE = 7,     /* requester -> collector: let them go (or hold them); then IDLE */
+};
+/* Entries the requester may add after the others: its own (describe_self, LG_TF_MORE). */
+#define LG_SNAP_SELF_ENTRIES 2u
 enum lg_snap_reason { LG_SNAP_EXIT = 1, LG_SNAP_CHECK = 2, LG_SNAP_SIGNAL = 3, LG_SNAP_FATAL = 4 };
 enum lg_thread_state { LG_TS_PENDING = 0, LG_TS_SAVED = 1, LG_TS_NOREGS = 2 };
 /* An entry describes one stretch of a thread's live frames: from sp up, with the registers
@@ -109,11 +133,14 @@ enum lg_thread_state { LG_TS_PENDING = 0, LG_TS_SAVED = 1, LG_TS_NOREGS = 2 };
  * mapping is a root as any other).
  * LG_TF_MORE: more frames of the thread of the entry before, not another thread.
  * LG_TF_UNSAFE: the shim's own (the collector ignores it): the thread was stopped inside the
- * shim or inside the C library's code, where it may hold a lock of the C library. */
+ * shim or inside the C library's code, where it may hold a lock of the C library.
+ * LG_TF_PTRACE: the collector stopped the thread and read its registers (regs[] in the order of
+ * a signal context's general registers, as the stop handler saves them; pc and tp set). */
 #define LG_TF_EXACT_SP 1u
 #define LG_TF_ALTSTACK 2u
 #define LG_TF_MORE 4u
 #define LG_TF_UNSAFE 8u
+#define LG_TF_PTRACE 16u
 
 typedef struct lg_snap_thread {
     _Atomic uint32_t state; /* enum lg_thread_state */
@@ -122,6 +149,8 @@ typedef struct lg_snap_thread {
     uint32_t flags;         /* LG_TF_* */
     uint64_t sp;            /* stack pointer (0 if unknown) */
     uint64_t alt_lo;        /* LG_TF_ALTSTACK: where the alternate signal stack begins */
+    uint64_t pc;            /* program counter (0 if unknown) */
+    uint64_t tp;            /* thread pointer: its TLS (0 if unknown) */
     uint64_t regs[LG_SNAP_NREGS];
 } lg_snap_thread_t;
 
@@ -134,7 +163,12 @@ typedef struct lg_snap_ctl {
     uint32_t nthreads;        /* entries used in threads[] */
     uint64_t seq;             /* the event sequence number at the snapshot */
     uint32_t nexcl;           /* leakgraph's own memory: never a root */
-    uint32_t pad;
+    int32_t requester;        /* LG_SNAP_STOP: the thread that asks (it is not stopped) */
+    uint32_t hold;            /* LG_SNAP_RELEASE: keep the threads stopped until they end */
+    _Atomic uint32_t parked_wait; /* set by the collector while it stops threads: a parked
+                                   * thread whose wait ends waits for it to clear */
+    _Atomic uint64_t freeres_until; /* CLOCK_MONOTONIC ns: the requester runs freeres with the
+                                     * threads the collector stopped; past it, let them go */
     uint64_t excl_start[LG_SNAP_MAX_EXCL], excl_end[LG_SNAP_MAX_EXCL];
     lg_snap_thread_t threads[LG_SNAP_MAX_THREADS];
 } lg_snap_ctl_t;

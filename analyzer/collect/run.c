@@ -57,6 +57,7 @@
 #include "writer.h"
 #include "leakgraph/trace_format.h"
 #include "region.h"
+#include "stop.h"
 #include "trace.h"
 
 /* ---- tunables -------------------------------------------------------------------------- */
@@ -78,6 +79,7 @@ typedef struct proc {
     bool gave_up;           /* its trace could not be created or written (see above) */
     bool replaced;          /* a newer image of the same pid exists */
     uint64_t orphan_since;  /* PREFORK region whose creator died: when we noticed */
+    lg_stopped_t stopped;   /* its threads this collector stopped for a check (stop.c) */
 } proc_t;
 
 typedef struct session {
@@ -291,6 +293,8 @@ static void finish_proc(session_t *s, proc_t *p, int reason, int status, int sig
     }
     if (p->pidfd >= 0) close(p->pidfd);
     p->pidfd = -1;
+    lg_stopped_poll(&p->stopped); /* reaps the held threads that ended with it */
+    lg_stopped_free(&p->stopped);
     lg_live_free(p->live);
     p->live = NULL;
     lg_region_unmap(p->r);
@@ -382,6 +386,19 @@ static void take_snapshot(session_t *s, proc_t *p)
                 lg_collector_path(p->col), strerror(-lg_collector_error(p->col)));
 }
 
+/* A process asks for its threads to be stopped for a check (region.h, LG_SNAP_STOP). When
+ * ptrace cannot stop them, the shim stops them with its stop signal. */
+static void stop_for_check(session_t *s, proc_t *p)
+{
+    lg_snap_ctl_t *sc = &p->r->snap;
+    char err[256];
+    p->stopped.child = p->pid == s->root_pid && !s->root_reaped ? p->pid : 0;
+    int rc = lg_stop_threads(&p->stopped, p->pid, p->r, err, sizeof err);
+    if (rc && verbose()) fprintf(stderr, "leakgraph: %s; the stop signal stops them\n", err);
+    atomic_store_explicit(&sc->state, rc ? LG_SNAP_STOP_FAILED : LG_SNAP_STOPPED,
+                          memory_order_release);
+}
+
 /* Images of one pid must start their traces in the order they began (an exec'd image after
  * the one it replaced), whatever order the directory listed their regions in. */
 static int cmp_start(const void *a, const void *b)
@@ -426,10 +443,24 @@ static void round_all(session_t *s, uint64_t now)
                 continue;
             }
         }
-        if (atomic_load_explicit(&p->r->snap.state, memory_order_acquire) == LG_SNAP_REQUESTED) {
+        uint32_t snap = atomic_load_explicit(&p->r->snap.state, memory_order_acquire);
+        if (snap == LG_SNAP_STOP) {
+            stop_for_check(s, p);
+            continue;
+        }
+        if (snap == LG_SNAP_REQUESTED) {
             take_snapshot(s, p);
             continue;
         }
+        if (snap == LG_SNAP_RELEASE) {
+            lg_release_threads(&p->stopped, p->r, p->r->snap.hold != 0);
+            atomic_store_explicit(&p->r->snap.state, LG_SNAP_IDLE, memory_order_release);
+        }
+        if (snap == LG_SNAP_STOPPED && p->stopped.n) { /* freeres's watchdog (shim/check.c) */
+            uint64_t until = atomic_load(&p->r->snap.freeres_until);
+            if (until && lg_mono_ns() > until) lg_release_threads(&p->stopped, p->r, false);
+        }
+        if (p->stopped.n) lg_stopped_poll(&p->stopped);
         if (lg_collector_drain(p->col) < 0) {
             give_up(s, p, "cannot write %s: %s; the rest of this trace is lost",
                     lg_collector_path(p->col), strerror(-lg_collector_error(p->col)));
@@ -714,6 +745,16 @@ int lg_run(const lg_run_opts_t *o, char *const argv[], lg_run_result_t *res)
         if (!s.root_reaped) {
             int st;
             pid_t w = waitpid(child, &st, WNOHANG);
+            if (w == child && WIFSTOPPED(st)) { /* a ptrace stop of its main thread (stop.c) */
+                for (size_t i = 0; i < s.nprocs; i++)
+                    if (s.procs[i].pid == child) lg_stopped_note(&s.procs[i].stopped, child, st);
+                w = 0;
+            }
+            for (size_t i = 0; w != child && i < s.nprocs; i++)
+                if (s.procs[i].pid == child && s.procs[i].stopped.child_ended) {
+                    w = child; /* reaped by stop.c, as the tracer of its main thread */
+                    st = s.procs[i].stopped.child_status;
+                }
             if (w == child) {
                 s.root_reaped = true;
                 s.root_status = st;

@@ -75,21 +75,19 @@ static int lock_code_cb(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
-/* Was the thread interrupted at `ip` (context `uc`) somewhere it may hold a lock that freeres
- * takes? (the rules above). Async-signal-safe: reads the ranges found before the stop. */
-static bool stopped_unsafe(const ucontext_t *uc)
+/* Was a thread stopped at `ip` somewhere it may hold a lock that freeres takes? (the rules
+ * above). Async-signal-safe: reads the ranges found before the stop. */
+static bool ip_unsafe(uintptr_t ip)
 {
-    if (tls.guard > 0) return true;
 #if defined(__x86_64__)
-    uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     enum { INSN = 2 };
 #elif defined(__aarch64__)
-    uintptr_t ip = (uintptr_t)uc->uc_mcontext.pc;
     enum { INSN = 4 };
 #else
-    (void)uc;
+    (void)ip;
     return true;
 #endif
+    if (!ip) return true;
     for (uint32_t i = 0; i < g_nlock_code; i++) {
         const code_range_t *r = &g_lock_code[i];
         if (ip < r->lo || ip >= r->hi) continue;
@@ -105,6 +103,34 @@ static bool stopped_unsafe(const ucontext_t *uc)
 #endif
     }
     return false;
+}
+
+/* The stop handler's test, for itself: inside the shim, or at an unsafe ip (context uc). */
+static bool stopped_unsafe(const ucontext_t *uc)
+{
+    if (tls.guard > 0) return true;
+#if defined(__x86_64__)
+    return ip_unsafe((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]);
+#elif defined(__aarch64__)
+    return ip_unsafe((uintptr_t)uc->uc_mcontext.pc);
+#else
+    (void)uc;
+    return true;
+#endif
+}
+
+/* The same test for the threads the collector stopped (LG_TF_PTRACE), from the requester: a
+ * thread's shim state is its `tls`, at the same offset from its thread pointer as ours (the
+ * shim is loaded at start-up: its TLS block is static). */
+static void mark_unsafe(lg_snap_ctl_t *sc)
+{
+    uintptr_t off = (uintptr_t)&tls - (uintptr_t)__builtin_thread_pointer();
+    for (uint32_t i = 0; i < sc->nthreads; i++) {
+        lg_snap_thread_t *t = &sc->threads[i];
+        if (!(t->flags & LG_TF_PTRACE)) continue;
+        const lg_tls_t *theirs = (const lg_tls_t *)(uintptr_t)(t->tp + off);
+        if (!t->tp || theirs->guard > 0 || ip_unsafe((uintptr_t)t->pc)) t->flags |= LG_TF_UNSAFE;
+    }
 }
 
 /* exit(): takes stdio's list lock (see "exit with other threads") and finds the code that may
@@ -176,7 +202,6 @@ static bool mark_altstack(lg_snap_thread_t *t, uint64_t *hi)
  *    with its stack pointer and every register the signal saved, so the thread's own stack is
  *    scanned from there up (the frames below, left by a longjmp or unwound, are dead).
  * Returns the number of entries written to out[] (1 or 2). */
-#define LG_SELF_ENTRIES 2
 
 /* libunwind's numbers of the general registers, and their slots in regs[] (save_regs's
  * order); callee_saved: preserved across a call by the ABI. */
@@ -230,7 +255,7 @@ static void frame_regs(unw_cursor_t *c, lg_snap_thread_t *t, bool all)
 #endif
 }
 
-static uint32_t describe_self(lg_snap_thread_t out[LG_SELF_ENTRIES], pid_t self,
+static uint32_t describe_self(lg_snap_thread_t out[LG_SNAP_SELF_ENTRIES], pid_t self,
                               const ucontext_t *uc, uint64_t exact_sp)
 {
     unw_context_t uctx;
@@ -333,7 +358,7 @@ static void stop_others(lg_snap_ctl_t *sc, pid_t self)
             struct linux_dirent64_ *d = (struct linux_dirent64_ *)(buf + off);
             off += d->reclen;
             pid_t tid = (pid_t)atoi(d->name);
-            if (tid <= 0 || tid == self || sc->nthreads + LG_SELF_ENTRIES >= LG_SNAP_MAX_THREADS)
+            if (tid <= 0 || tid == self || sc->nthreads + LG_SNAP_SELF_ENTRIES >= LG_SNAP_MAX_THREADS)
                 continue;
             lg_snap_thread_t *t = &sc->threads[sc->nthreads++];
             *t = (lg_snap_thread_t){.tid = tid};
@@ -354,6 +379,38 @@ static void stop_others(lg_snap_ctl_t *sc, pid_t self)
         struct timespec ts = {0, 100000};
         nanosleep(&ts, NULL);
     }
+}
+
+/* Asks the collector to stop every other thread (region.h, LG_SNAP_STOP): true when it did,
+ * false when it cannot (ptrace not permitted, a debugger traces the process) or is gone. */
+static bool collector_stop(lg_snap_ctl_t *sc, pid_t self)
+{
+    sc->requester = self;
+    sc->nthreads = 0;
+    sc->hold = 0;
+    atomic_store(&sc->freeres_until, 0);
+    atomic_store_explicit(&sc->state, LG_SNAP_STOP, memory_order_release);
+    uint64_t waited = 0;
+    for (;;) {
+        uint32_t st = atomic_load_explicit(&sc->state, memory_order_acquire);
+        if (st == LG_SNAP_STOPPED) return true;
+        if (st == LG_SNAP_STOP_FAILED || !wait_on_collector(&waited, 100000)) break;
+    }
+    sc->nthreads = 0;
+    atomic_store(&sc->state, LG_SNAP_IDLE);
+    return false;
+}
+
+/* Lets the threads the collector stopped go (or, with hold, asks it to keep them until they
+ * end) and waits until it did. */
+static void collector_release(lg_snap_ctl_t *sc, bool hold)
+{
+    sc->hold = hold;
+    atomic_store_explicit(&sc->state, LG_SNAP_RELEASE, memory_order_release);
+    uint64_t waited = 0;
+    while (atomic_load_explicit(&sc->state, memory_order_acquire) == LG_SNAP_RELEASE)
+        if (!wait_on_collector(&waited, 100000)) break;
+    atomic_store(&sc->state, LG_SNAP_IDLE);
 }
 
 /* Self mode: takes the drain lock (ring.c's self_drain) before the world stops, and a check
@@ -446,21 +503,30 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
     }
     lg_snap_ctl_t *sc = &g_region->snap;
     pid_t self = (pid_t)syscall(SYS_gettid);
-    lg_snap_thread_t mine[LG_SELF_ENTRIES];
+    lg_snap_thread_t mine[LG_SNAP_SELF_ENTRIES];
     uint32_t nmine = describe_self(mine, self, self_uc, self_sp); /* before the others stop */
+    /* The collector stops them (ptrace, unfelt); else the stop signal does. */
+    bool by_collector = !g_self && collector_stop(sc, self);
     struct sigaction sa = {.sa_sigaction = stop_handler, .sa_flags = SA_SIGINFO | SA_RESTART}, old;
-    sigfillset(&sa.sa_mask);
-    sigaction(g_stop_signal, &sa, &old);
-    stop_others(sc, self);
+    if (by_collector) {
+        if (hold) mark_unsafe(sc);
+    } else {
+        sigfillset(&sa.sa_mask);
+        sigaction(g_stop_signal, &sa, &old);
+        stop_others(sc, self);
+    }
     if (hold && sc->nthreads) {
         /* freeres records its frees: the drain lock is free meanwhile (no stopped thread
          * holds it, none takes it), and the watchdog runs */
         if (g_self) atomic_store(&g_drain_lock, 0);
-        atomic_store(&g_hold_deadline, now_ns(CLOCK_MONOTONIC) + LG_FREERES_HOLD_NS);
+        uint64_t deadline = now_ns(CLOCK_MONOTONIC) + LG_FREERES_HOLD_NS;
+        if (by_collector) atomic_store(&sc->freeres_until, deadline);
+        else atomic_store(&g_hold_deadline, deadline);
         tls.guard--;
         hold = freeres_others_stopped(sc);
         tls.guard++;
         atomic_store(&g_hold_deadline, 0);
+        atomic_store(&sc->freeres_until, 0);
         if (g_self) take_drain_lock(false);
     } else {
         hold = false;
@@ -506,17 +572,21 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
             break;
         }
     }
-    atomic_store(&sc->state, LG_SNAP_IDLE);
     if (g_self) atomic_store(&g_drain_lock, 0);
-    if (!hold) { /* held threads stay stopped until exit_group (see "exit with other threads") */
-        atomic_fetch_add(&sc->release, 1);
-        futex(&sc->release, FUTEX_WAKE, INT32_MAX);
-        for (int i = 0; i < 10000 && atomic_load(&sc->inside) > 0; i++) {
-            struct timespec ts = {0, 100000};
-            nanosleep(&ts, NULL);
+    if (by_collector) {
+        collector_release(sc, hold); /* held: until exit_group (see "exit with other threads") */
+    } else {
+        atomic_store(&sc->state, LG_SNAP_IDLE);
+        if (!hold) { /* held threads stay stopped until exit_group */
+            atomic_fetch_add(&sc->release, 1);
+            futex(&sc->release, FUTEX_WAKE, INT32_MAX);
+            for (int i = 0; i < 10000 && atomic_load(&sc->inside) > 0; i++) {
+                struct timespec ts = {0, 100000};
+                nanosleep(&ts, NULL);
+            }
         }
+        sigaction(g_stop_signal, &old, NULL);
     }
-    sigaction(g_stop_signal, &old, NULL);
     if (list_unlock) list_unlock();
     tls.guard--;
     atomic_store(&g_snap_busy, 0);

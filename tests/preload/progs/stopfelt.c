@@ -8,6 +8,9 @@
  *   waits     threads wait in nanosleep, clock_nanosleep, poll, select, epoll_wait,
  *             sem_timedwait, pthread_cond_timedwait, sleep and read during a mid-run check:
  *             each must end as it would untraced (no EINTR, not early)
+ *   epollreg  a thread waits in epoll_wait for ever, the only pointer to a block of its own in
+ *             a callee-saved register of its caller (built -O2), while main takes a check and
+ *             exits: the block is still reachable at both checks, as Memcheck says
  *
  * Every mode leaks one block of 4321 bytes (leak_once, the line marked). */
 #define _GNU_SOURCE
@@ -207,6 +210,45 @@ static int mode_waits(void)
     return 0;
 }
 
+/* ---- epollreg ------------------------------------------------------------------------ */
+static atomic_int g_holding;
+
+/* Zeroes the dead stack below the caller, where malloc's frames left copies of p. */
+__attribute__((noinline)) static void scrub_below(void)
+{
+    volatile char dead[16384];
+    for (size_t i = 0; i < sizeof dead; i++) dead[i] = 0;
+}
+
+__attribute__((noinline, optimize("O2"))) static void *epoll_holder(void *arg)
+{
+    int ep = *(int *)arg;
+    char *p = malloc(777); /* LEAK:epoll_holder:malloc:777:1:reachable */
+    scrub_below();
+    atomic_store(&g_holding, 1);
+    for (;;) { /* p lives in a callee-saved register across the wait: it is used after it */
+        struct epoll_event ev;
+        if (epoll_wait(ep, &ev, 1, -1) > 0 && p[0] == 1) break;
+    }
+    free(p);
+    return NULL;
+}
+
+static int mode_epollreg(void)
+{
+    static int ep;
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    pthread_t t;
+    pthread_create(&t, NULL, epoll_holder, &ep);
+    while (!atomic_load(&g_holding)) {}
+    struct timespec ts = {0, 100000000};
+    nanosleep(&ts, NULL);
+    leak_once();
+    int rc = lg_check();
+    printf("epollreg: the check %s\n", rc >= 0 || rc == -ENOSYS ? "ran" : "failed");
+    return 0; /* the holder still waits: the exit check */
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -214,5 +256,6 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "sigrtmax")) return mode_sigrtmax();
     if (!strcmp(argv[1], "blocked")) return mode_blocked();
     if (!strcmp(argv[1], "waits")) return mode_waits();
+    if (!strcmp(argv[1], "epollreg")) return mode_epollreg();
     return 2;
 }
