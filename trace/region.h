@@ -11,11 +11,16 @@
  * bytes out). head is advanced by whole records, so a drain always sees whole records. A
  * producer that finds no room waits for the collector: events are never dropped.
  *
- * Region file (under `leakgraph run`): <session dir>/r.<pid>.<n>, created O_EXCL 0600 on
- * tmpfs, sparse (only touched pages cost memory). `magic` is stored last, so a collector that
- * sees it sees an initialized header. The collector unlinks the file as soon as it has mapped
- * it: from then on the memory lives only in the two mappings, so nothing is left in the
- * session directory when either side dies, and a name can be used again by a later image.
+ * Region memory (under `leakgraph run`): a memfd (memfd_create, close-on-exec), sized
+ * LG_REGION_SIZE and sparse (only touched pages cost memory). It is on the kernel's own tmpfs,
+ * so no mount's size limits it (a container's 64 MiB /dev/shm would: a store into a page the
+ * full tmpfs cannot give is a SIGBUS in the traced program); only memory does, as it does the
+ * program's own. The shim sends its descriptor to the collector (SCM_RIGHTS over the session
+ * directory's datagram socket, LG_SESSION_SOCKET) and closes it at once: from then on the
+ * memory lives in the two mappings and the message, so the program keeps no descriptor of
+ * ours, and nothing stays in memory or on a disk when either side dies. `magic` is stored
+ * last, so a collector that sees it sees an initialized header; until then the collector only
+ * holds the mapping (hdr.creator says whose it is, for when the creator dies first).
  *
  * Who waits for whom: a producer waits for ring space and a checked process for its check;
  * both waits are bounded by the collector's liveness, its collector_state and its beat (the
@@ -54,7 +59,8 @@ _Static_assert(LG_MAX_RECORD * 16 < LG_RING_BYTES, "a record must fit a ring man
 /* ---------------------------------------------------------------------------------------- */
 
 #define LG_REGION_MAGIC 0x4e4f494745524c47ull /* "LGREGION" */
-#define LG_REGION_VERSION 8u /* 8: threads stopped by the collector (LG_SNAP_STOP...) */
+#define LG_REGION_VERSION 8u /* 8: regions are memfds (hdr.creator); threads stopped by the
+                              * collector (LG_SNAP_STOP...) */
 
 /* Lifecycle of a region, stored in hdr.state. */
 enum lg_region_state {
@@ -197,6 +203,8 @@ typedef struct lg_region_hdr {
     _Atomic uint32_t collector_beat;  /* bumped by the collector every round (the watchdog's) */
     uint8_t pad[36];
     uint8_t info[LG_INFO_BYTES]; /* PROCESS block payload (key/value list), info_len bytes */
+    int32_t creator;             /* pid of the process that created the region (run mode) */
+    uint32_t pad2;
 } lg_region_hdr_t;
 
 typedef struct lg_region {
@@ -207,12 +215,26 @@ typedef struct lg_region {
 
 #define LG_REGION_SIZE sizeof(lg_region_t)
 
-/* Creates the region file `path` (O_EXCL, 0600, sparse) and maps it shared. Returns the
- * mapping or NULL with errno set. Uses only raw system calls: safe inside malloc hooks. */
-lg_region_t *lg_region_create_file(const char *path);
-/* Maps an existing region file read-write (collector side). NULL with errno on failure,
- * EAGAIN if its header is not initialized yet. */
-lg_region_t *lg_region_open_file(const char *path);
+/* The session directory's datagram socket: the shim sends each region's memfd there. */
+#define LG_SESSION_SOCKET "s"
+
+/* Creates a region in a memfd (close-on-exec, sparse) and maps it shared; hdr.creator is set.
+ * Returns the mapping and the descriptor in *fd (the caller sends, then closes it), or NULL
+ * with errno set. Uses only raw system calls: safe inside malloc hooks. */
+lg_region_t *lg_region_create_memfd(int *fd);
+/* Maps the region behind descriptor `fd` read-write (collector side; the caller still owns
+ * fd). NULL with errno on failure, EPROTO if fd is no region of this leakgraph build. */
+lg_region_t *lg_region_map_fd(int fd);
+/* 0 when r's header is initialized (magic set), -EAGAIN when not yet, -EPROTO when it was
+ * written by another leakgraph build. */
+int lg_region_ready(const lg_region_t *r);
+/* Sends descriptor fd (a region) to the socket LG_SESSION_SOCKET in directory dir, without
+ * waiting. 0, or a negative errno: -EAGAIN when the socket's queue is full (try again soon),
+ * -ECONNREFUSED or -ENOENT when no collector listens there. Raw system calls only. */
+int lg_region_send_fd(const char *dir, int fd);
+/* Collector side: the next descriptor sent to the (non-blocking) socket sock, close-on-exec;
+ * -EAGAIN when none is waiting, another negative errno on failure. */
+int lg_region_recv_fd(int sock);
 /* Private anonymous region for a process that collects its own events. */
 lg_region_t *lg_region_create_private(void);
 void lg_region_unmap(lg_region_t *r);

@@ -1,9 +1,10 @@
 /* `leakgraph run [--output PATH] -- PROGRAM [ARGS...]`: runs PROGRAM with the shim preloaded
  * and is the collector of every process image it and its descendants create.
  *
- * How it works: a private session directory (on tmpfs) receives one region file per process
- * image (the shim creates them; a forking parent pre-creates its child's); this process maps
- * each and unlinks it at once (region.h), so the directory holds only regions not yet seen.
+ * How it works: a private session directory holds a datagram socket; each process image's
+ * shim creates its region in a memfd (a forking parent pre-creates its child's) and sends the
+ * descriptor there (region.h); this process maps each and closes the descriptor, so the
+ * regions live only in memory, whatever the directory's file system or its size.
  * Every round (LG_ROUND_NS) it drains each region's rings into that image's trace (the
  * collector of trace/writer.c) and beats in each region (the shim's watchdog). A janitor
  * process removes the directory if this process dies without doing it.
@@ -16,7 +17,8 @@
  *
  * What it must not do to the program: write to its memory other than the region they share,
  * stop its threads or let them go other than by answering a check (its shim does both), or
- * signal it except to pass on the SIGTERM and SIGHUP that leakgraph itself receives; every
+ * signal it except to pass on the SIGINT, SIGQUIT, SIGTERM and SIGHUP that a process sends
+ * leakgraph itself (forward_signal); every
  * check it is asked for ends with DONE or FAILED, so the program never waits for nothing.
  *
  * Giving up: an image whose trace cannot be created or written (no name left, a full disk, an
@@ -46,8 +48,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,7 +66,7 @@
 
 /* ---- tunables -------------------------------------------------------------------------- */
 #define LG_ROUND_NS 1000000ull      /* drain every 1 ms: a ring lasts >10 ms at full speed */
-#define LG_SCAN_NS 10000000ull      /* look for new regions every 10 ms */
+#define LG_SCAN_NS 10000000ull      /* the run ends 2 of these after the program: late regions */
 #define LG_ORPHAN_GRACE_NS 500000000ull /* a pre-created child region whose parent died */
 /* ---------------------------------------------------------------------------------------- */
 
@@ -93,49 +97,103 @@ typedef struct session {
     size_t nprocs, cap;
     bool quiet;
     int failed;             /* traces not created or not written completely */
+    int sock;               /* the session socket: regions arrive there (region.h) */
+    lg_region_t **pending;  /* received, header not initialized yet */
+    size_t npending, pending_cap;
 } session_t;
 
 static volatile sig_atomic_t g_forward_pid;
 
-static void forward_signal(int sig)
+/* SIGINT, SIGQUIT, SIGTERM, SIGHUP sent to leakgraph: passed on to the program, which ends
+ * (or not) as it chooses, and the run ends with it, cleaning up. One the kernel sent (a
+ * terminal's ^C, ^\ or hang-up goes to the whole process group) is not: the program got it
+ * too, and must not get it twice. */
+static void forward_signal(int sig, siginfo_t *si, void *uc)
 {
-    if (g_forward_pid > 0) kill((pid_t)g_forward_pid, sig);
+    (void)uc;
+    if (g_forward_pid > 0 && si && si->si_code <= 0) kill((pid_t)g_forward_pid, sig);
 }
 
-/* Adds the regions that appeared in the session directory since the last scan, unlinking
- * each once mapped: a file there is always a region not seen yet. */
+/* Does process `pid` still run (a zombie does not)? */
+static bool pid_running(int pid)
+{
+    if (pid <= 0) return false;
+    if (kill(pid, 0) != 0 && errno == ESRCH) return false;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return false;
+    buf[n] = 0;
+    char *q = strrchr(buf, ')');
+    return !(q && q[1] == ' ' && (q[2] == 'Z' || q[2] == 'X'));
+}
+
+static bool add_proc(session_t *s, lg_region_t *r)
+{
+    if (s->nprocs == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        proc_t *np = realloc(s->procs, cap * sizeof *np);
+        if (!np) return false;
+        s->procs = np;
+        s->cap = cap;
+    }
+    s->procs[s->nprocs++] = (proc_t){.r = r, .pidfd = -1};
+    return true;
+}
+
+/* Takes the regions sent to the session socket since the last scan (region.h: a memfd each,
+ * mapped here and closed), and adds those whose header is initialized; the others wait in
+ * s->pending (their creator is still writing the header), or are dropped when their creator
+ * died first. A region that cannot be mapped or kept is said: its image goes untraced, and
+ * the run's exit status says a trace is missing. */
 static void scan_regions(session_t *s)
 {
-    DIR *d = opendir(s->dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strncmp(e->d_name, "r.", 2) != 0) continue;
-        char path[PATH_MAX + 256];
-        snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
-        lg_region_t *r = lg_region_open_file(path);
-        if (!r) {
-            if (errno == EPROTO) {
-                fprintf(stderr, "leakgraph: %s was written by another leakgraph version; ignored\n",
-                        path);
-                unlink(path);
-            }
-            continue; /* EAGAIN: not initialized yet, next scan */
-        }
-        if (s->nprocs == s->cap) {
-            size_t cap = s->cap ? s->cap * 2 : 16;
-            proc_t *np = realloc(s->procs, cap * sizeof *np);
-            if (!np) { /* left in the directory: the next scan tries again */
+    int fd;
+    while ((fd = lg_region_recv_fd(s->sock)) >= 0) {
+        lg_region_t *r = lg_region_map_fd(fd);
+        int e = errno;
+        close(fd);
+        if (r && s->npending == s->pending_cap) {
+            size_t cap = s->pending_cap ? s->pending_cap * 2 : 16;
+            lg_region_t **np = realloc(s->pending, cap * sizeof *np);
+            if (np) {
+                s->pending = np;
+                s->pending_cap = cap;
+            } else {
                 lg_region_unmap(r);
-                break;
+                r = NULL;
+                e = ENOMEM;
             }
-            s->procs = np;
-            s->cap = cap;
         }
-        unlink(path);
-        s->procs[s->nprocs++] = (proc_t){.r = r, .pidfd = -1};
+        if (!r) {
+            fprintf(stderr, "leakgraph: cannot map a process's trace region: %s; it is not "
+                            "traced\n", e == EPROTO ? "written by another leakgraph version"
+                                                    : strerror(e));
+            s->failed++;
+            continue;
+        }
+        s->pending[s->npending++] = r;
     }
-    closedir(d);
+    size_t keep = 0;
+    for (size_t i = 0; i < s->npending; i++) {
+        lg_region_t *r = s->pending[i];
+        int rc = lg_region_ready(r);
+        if (rc == -EAGAIN && pid_running(r->hdr.creator)) {
+            s->pending[keep++] = r; /* next scan */
+        } else if (rc == -EPROTO) {
+            fprintf(stderr, "leakgraph: pid %d was traced by another leakgraph version; "
+                            "ignored\n", (int)r->hdr.creator);
+            lg_region_unmap(r);
+        } else if (rc == 0 && !add_proc(s, r)) {
+            s->pending[keep++] = r; /* no memory now: next scan */
+        } else if (rc) {
+            lg_region_unmap(r); /* its creator died before it was initialized */
+        }
+    }
+    s->npending = keep;
 }
 
 /* The context is the tracker itself: proc_t entries move (the array is sorted every round
@@ -259,17 +317,7 @@ static bool proc_gone(const proc_t *p)
         struct pollfd pf = {p->pidfd, POLLIN, 0};
         return poll(&pf, 1, 0) > 0;
     }
-    if (kill(p->pid, 0) != 0 && errno == ESRCH) return true;
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", p->pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return true;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return true;
-    buf[n] = 0;
-    char *q = strrchr(buf, ')');
-    return q && q[1] == ' ' && (q[2] == 'Z' || q[2] == 'X');
+    return !pid_running(p->pid);
 }
 
 static void finish_proc(session_t *s, proc_t *p, int reason, int status, int sig)
@@ -522,15 +570,40 @@ static int find_shim(char *out, size_t n)
     return -ENOENT;
 }
 
+/* Makes the private session directory (0700) and binds its socket, where the shims send
+ * their regions (region.h; nothing large is ever stored in the directory, so any file system
+ * serves): under /dev/shm, else $TMPDIR, else /tmp; one where the directory cannot be made
+ * (missing, read-only, full) or where its socket's name is too long is passed over. Returns
+ * the socket (non-blocking, close-on-exec) or a negative errno, the last base's failure. */
 static int make_session_dir(char *out, size_t n)
 {
     const char *bases[] = {"/dev/shm", getenv("TMPDIR"), "/tmp"};
+    int err = ENOENT;
     for (size_t i = 0; i < 3; i++) {
         if (!bases[i] || !*bases[i]) continue;
         snprintf(out, n, "%s/leakgraph.XXXXXX", bases[i]);
-        if (mkdtemp(out)) return 0;
+        if (!mkdtemp(out)) {
+            err = errno;
+            continue;
+        }
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        int len = snprintf(a.sun_path, sizeof a.sun_path, "%s/%s", out, LG_SESSION_SOCKET);
+        int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (sock < 0) {
+            err = errno;
+            rmdir(out);
+            break;
+        }
+        if (len > 0 && (size_t)len < sizeof a.sun_path &&
+            bind(sock, (struct sockaddr *)&a, sizeof a) == 0)
+            return sock;
+        err = len > 0 && (size_t)len < sizeof a.sun_path ? errno : ENAMETOOLONG;
+        close(sock);
+        unlink(a.sun_path);
+        rmdir(out);
     }
-    return -errno;
+    out[0] = 0;
+    return -err;
 }
 
 /* Removes the session directory and what is left in it (regions never published: a shim
@@ -647,8 +720,9 @@ int lg_run(const lg_run_opts_t *o, char *const argv[], lg_run_result_t *res)
         fprintf(stderr, "leakgraph: %s: %s\n", o->output, strerror(ENAMETOOLONG));
         return 125;
     }
-    if ((rc = make_session_dir(s.dir, sizeof s.dir))) {
-        fprintf(stderr, "leakgraph: cannot create a session directory: %s\n", strerror(-rc));
+    if ((s.sock = make_session_dir(s.dir, sizeof s.dir)) < 0) {
+        fprintf(stderr, "leakgraph: cannot create a session directory (under /dev/shm, "
+                        "$TMPDIR or /tmp): %s\n", strerror(-s.sock));
         return 125;
     }
     int janitor_fd = -1;
@@ -729,19 +803,14 @@ int lg_run(const lg_run_opts_t *o, char *const argv[], lg_run_result_t *res)
     s.root_pid = child;
     g_forward_pid = child;
     /* Like a shell running a job: ^C goes to the program, and we keep collecting. */
-    struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward_signal};
-    sigaction(SIGINT, &ign, NULL);
-    sigaction(SIGQUIT, &ign, NULL);
-    sigaction(SIGTERM, &fwd, NULL);
-    sigaction(SIGHUP, &fwd, NULL);
+    struct sigaction fwd = {.sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
+    static const int fwd_sigs[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof fwd_sigs / sizeof *fwd_sigs; i++) sigaction(fwd_sigs[i], &fwd, NULL);
 
-    uint64_t last_scan = 0, root_done_at = 0;
+    uint64_t root_done_at = 0;
     for (;;) {
         uint64_t now = lg_mono_ns();
-        if (now - last_scan >= LG_SCAN_NS || s.root_reaped) {
-            scan_regions(&s);
-            last_scan = now;
-        }
+        scan_regions(&s); /* every round: the shims' sends wait on a short queue */
         if (!s.root_reaped) {
             int st;
             pid_t w = waitpid(child, &st, WNOHANG);
@@ -770,6 +839,8 @@ int lg_run(const lg_run_opts_t *o, char *const argv[], lg_run_result_t *res)
     }
     for (size_t i = 0; i < s.nprocs; i++) free(s.procs[i].trace_path);
     free(s.procs);
+    for (size_t i = 0; i < s.npending; i++) lg_region_unmap(s.pending[i]);
+    free(s.pending);
     if (verbose()) fprintf(stderr, "leakgraph: collector peak RSS %lu KiB\n", peak_rss_kib());
     if (!s.base_taken) {
         if (lg_trace_is_reserved(s.base)) unlink(s.base);
@@ -785,6 +856,7 @@ int lg_run(const lg_run_opts_t *o, char *const argv[], lg_run_result_t *res)
         status = 125;
     }
 out:
+    close(s.sock);
     remove_session(s.dir);
     if (janitor > 0) {
         close(janitor_fd);

@@ -182,7 +182,6 @@ static size_t g_scrub_max = LG_SCRUB_MAX_DEFAULT;
 static int g_rc_depth = LG_RC_DEPTH_DEFAULT; /* LEAKGRAPH_RC_STACK_DEPTH */
 static uintptr_t g_shim_lo, g_shim_hi; /* our own text, skipped in stacks */
 static pthread_key_t g_thread_key;
-static unsigned g_region_counter;
 static lg_region_t *g_fork_region; /* run mode: region pre-created for a forking child */
 static _Atomic int g_exit_status = -1;
 static _Atomic int g_said;

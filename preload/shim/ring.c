@@ -3,6 +3,8 @@
  * `leakgraph run`, private memory when self-collecting), opens the self-mode trace through the
  * writer (trace/writer.h) and drains into it, gives each thread a ring slot (slot 0 is shared
  * under a spin lock) and takes it back at thread exit, and waits for space when a ring is full.
+ * The region reaches the `leakgraph run` collector as a descriptor sent over the session
+ * socket (create_session_region; the program keeps none of ours).
  * It must never drop an event silently (a record that cannot be written is counted in `lost`)
  * and never wait forever: every wait on the collector goes through its watchdog,
  * wait_on_collector(), which ends it (and tracing) when the collector is gone, gave up on this
@@ -10,6 +12,8 @@
 #ifndef LG_SHIM_UNIT
 #error "a part of preload/shim.c: included there once, never compiled on its own"
 #endif
+
+static bool collector_alive(void);
 
 static lg_stream_t *new_streams(void)
 {
@@ -27,16 +31,40 @@ static void init_region_header(lg_region_t *r, uint32_t state)
     atomic_store(&r->hdr.state, state);
 }
 
-/* Run mode: a new region file in the session directory, header initialized but magic unset. */
+/* Run mode: a new region (a memfd, region.h), header not initialized yet (magic unset), sent
+ * to the collector through the session socket; its descriptor is closed before this returns,
+ * so the program never holds one of ours. The socket's queue is short (a few messages) and
+ * the collector empties it every round: a full queue is waited for, under the same bound as
+ * any wait on the collector (wait_on_collector's: its liveness, LG_COLLECTOR_SILENT_NS).
+ * NULL with errno set when the region cannot be made or handed over: this image (or the
+ * child a fork is making) is then not traced, and the caller says why. */
 static lg_region_t *create_session_region(void)
 {
-    char path[1200];
-    for (int tries = 0; tries < 64; tries++) {
-        snprintf(path, sizeof path, "%s/r.%d.%u", g_session, (int)getpid(), g_region_counter++);
-        lg_region_t *r = lg_region_create_file(path);
-        if (r) return r;
-        if (errno != EEXIST) break;
+    int fd;
+    lg_region_t *r = lg_region_create_memfd(&fd);
+    if (!r) return NULL;
+    uint64_t since = now_ns(CLOCK_MONOTONIC), checked = since;
+    int rc;
+    while ((rc = lg_region_send_fd(g_session, fd)) == -EAGAIN || rc == -EINTR) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+        uint64_t now = now_ns(CLOCK_MONOTONIC);
+        if (now - checked >= LG_WAIT_CHECK_NS) {
+            checked = now;
+            if (!collector_alive()) {
+                rc = -ECONNREFUSED;
+                break;
+            }
+        }
+        if (now - since >= LG_COLLECTOR_SILENT_NS) {
+            rc = -ETIMEDOUT;
+            break;
+        }
     }
+    close(fd);
+    if (rc == 0) return r;
+    lg_region_unmap(r);
+    errno = -rc;
     return NULL;
 }
 
