@@ -1087,6 +1087,56 @@ def t_stop_epollreg():
     stopfelt("epollreg", 2, exact=False, checks=(1,))
 
 
+SHELL_VARIANTS = ["/bin/sleep 1.5; /bin/true", "for i in 1 2 3; do /bin/sleep 0.5; done; echo done",
+                  "/bin/sleep 1.5 & wait; echo waited", "/bin/sleep 1.5 | cat; echo piped",
+                  "trap - USR2; /bin/sleep 1.5; echo reset",
+                  "trap 'echo got it' USR2; /bin/sleep 1.5; echo trapped"]
+
+
+def t_stop_shell_check():
+    """LEAKGRAPH_CHECK_SIGNAL=USR2 sent to a bash running children (a sequence, a loop, a job
+    it waits for, a pipeline, the handler reset to the default, a trap of its own): bash ends
+    as untraced (before: 4 of 4 hung, and one that reset the handler died by the signal, 140)
+    and its trace holds the check the signal asked for."""
+    env = dict(os.environ, LEAKGRAPH_CHECK_SIGNAL="USR2")
+    for cmd in SHELL_VARIANTS:
+        native = run_bounded(["bash", "-c", cmd], 30)
+        if native is None:
+            continue
+        out = os.path.join(tmpdir(), "t.lgt")
+        p = subprocess.Popen([A.lg, "run", "-q", "--output", out, "--", "bash", "-c", cmd],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True, env=env)
+        bash = None
+        for _ in range(500):  # bash started under the shim: its trace exists
+            kids = subprocess.run(["pgrep", "-P", str(p.pid), "-x", "bash"], capture_output=True,
+                                  text=True).stdout.split()  # not leakgraph's janitor
+            if kids and os.path.exists(out):
+                bash = int(kids[0])
+                break
+            time.sleep(0.01)
+        time.sleep(0.3)
+        if bash:
+            os.kill(bash, signal.SIGUSR2)
+        try:
+            so, se = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            fail("bash -c %r under the check signal did not end within 30 s (a hang)" % cmd)
+            continue
+        what = "bash -c %r, the check signal sent" % cmd
+        if not check(bash is not None, "%s: bash never started" % what):
+            continue
+        want = native.stdout.replace("got it\n", "") if "trap '" in cmd else native.stdout
+        got = so.replace("got it\n", "") if "trap '" in cmd else so
+        if expect_exit(subprocess.CompletedProcess(p.args, p.returncode, so, se), native.returncode, what):
+            check(got == want, "%s: stdout %r, untraced %r" % (what, so, native.stdout))
+            if "trap '" in cmd:
+                check("got it" in so, "%s: bash's own trap did not run: %r" % (what, so))
+            lgdriver.report("--check", "1", out, note="(%s: the check it asked for)" % what)
+
+
 def t_stop_waits():
     """Threads waiting in the timed waits of the C library during a mid-run check: none ends
     early or with EINTR (before: 8 of 10 did)."""
