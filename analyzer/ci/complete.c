@@ -81,7 +81,9 @@ int lg_ci_find_gaps(lg_ci_set_t *cs, uint32_t check_number)
         if (!t->complete)
             len = add(buf, sizeof buf, len, "the trace is incomplete: %s", t->problem ? t->problem : "unknown reason");
         if (t->lost)
-            len = add(buf, sizeof buf, len, "the shim could not record %" PRIu64 " event%s (tracing stopped)",
+            len = add(buf, sizeof buf, len,
+                      "the shim could not record %" PRIu64 " event%s (tracing stopped, or signal "
+                      "handlers allocated while their thread's queue was full)",
                       t->lost, t->lost == 1 ? "" : "s");
         if (check_missing) {
             const char *what = t->nsnaps ? "no final leak check" : "no leak check";

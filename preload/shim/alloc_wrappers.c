@@ -2,7 +2,8 @@
  * free, free_sized, free_aligned_sized, realloc, reallocarray, aligned_alloc, memalign,
  * valloc, pvalloc, posix_memalign. Every wrapper has one shape: if not tracing or re-entered
  * (one unlikely test, enter()), pass through to the real function (or to the bootstrap arena
- * before it is known); else guard, real call, record on success, errno preserved. A free is
+ * before it is known), unless a re-entered call is a program signal handler's (sig_enter(),
+ * below); else guard, real call, record on success, errno preserved. A free is
  * recorded before the real free and realloc reserves its free's sequence number before the
  * real call (the ordering rules in shim.c). The fast path must never take a lock, make a
  * system call or allocate from the C library: its whole cost is the real call plus record(). */
@@ -40,6 +41,31 @@ static inline void scrub_from(void *p, size_t from)
     memset((char *)p + from, 0, n < g_scrub_max ? n : g_scrub_max);
 }
 
+/* ---- Signal handlers ------------------------------------------------------------------
+ * A program's signal handler that allocates while its thread is inside the shim (here, in
+ * record(), in a check, in the self-mode drain, ...) finds the guard held, as the shim's own
+ * allocations do (the unwinder's, the drain's), which must pass through unrecorded. Its
+ * allocations are the program's: Memcheck sees them, and a block it leaks must be reported.
+ * Every program handler runs through the shim's trampoline (signal_view.c), which sets
+ * tls.sig_base to the guard it found plus 1 while the handler runs, and restores it after.
+ * The shim raises the guard before any work of its own, so a re-entered call with
+ * guard + 1 == sig_base is exactly the handler's: no level of the shim was entered between
+ * the handler and this call. The shim's own allocations run at least one level above the
+ * handler's base, and a handler that interrupted the program (guard 0) records its calls on
+ * the ordinary path. A handler left by longjmp leaves a stale sig_base behind: it is the guard
+ * of the code it interrupted plus 1, which then runs no more (its guard level is never
+ * entered again by the shim: it keeps it), or 1 (a handler that interrupted the program),
+ * which no re-entered call can match. No stack is read, so nothing can pass for a handler.
+ * A handler's call makes the real call and queues its event (record.c, queue_event()): with
+ * its sequence numbers, without a stack, written by the thread's next record(); a full queue
+ * counts the event lost. This test runs only on the re-entered path. */
+static inline bool sig_enter(void)
+{
+    if (LIKELY(tls.guard + 1 != tls.sig_base) || tls.guard <= 0 || !tracing()) return false;
+    tls.sig_queue++;
+    return true;
+}
+
 static inline void record_alloc(uint8_t type, uint8_t fn, void *p, size_t size, size_t align)
 {
     /* calloc's bytes are zero already; a chunk mmapped for the block is the kernel's zeros */
@@ -58,7 +84,8 @@ static inline void record_free(void *p)
 
 EXPORT void *malloc(size_t n)
 {
-    if (UNLIKELY(!enter())) {
+    bool q = false;
+    if (UNLIKELY(!enter()) && LIKELY(!(q = sig_enter()))) {
         if (UNLIKELY(!real_malloc)) return boot_alloc(n, 16);
         return real_malloc(n);
     }
@@ -67,13 +94,15 @@ EXPORT void *malloc(size_t n)
     int e = errno;
     if (p) record_alloc(LG_REC_MALLOC, LG_FN_MALLOC, p, n, 0);
     tls.guard--;
+    if (UNLIKELY(q)) tls.sig_queue--;
     errno = e;
     return p;
 }
 
 EXPORT void *calloc(size_t n, size_t s)
 {
-    if (UNLIKELY(!enter())) {
+    bool q = false;
+    if (UNLIKELY(!enter()) && LIKELY(!(q = sig_enter()))) {
         if (UNLIKELY(!real_calloc)) {
             size_t t;
             if (__builtin_mul_overflow(n, s, &t)) return NULL;
@@ -86,6 +115,7 @@ EXPORT void *calloc(size_t n, size_t s)
     int e = errno;
     if (p) record_alloc(LG_REC_CALLOC, LG_FN_CALLOC, p, n * s, 0);
     tls.guard--;
+    if (UNLIKELY(q)) tls.sig_queue--;
     errno = e;
     return p;
 }
@@ -93,7 +123,8 @@ EXPORT void *calloc(size_t n, size_t s)
 EXPORT void free(void *p)
 {
     if (UNLIKELY(!p || is_boot(p))) return;
-    if (UNLIKELY(!enter())) {
+    bool q = false;
+    if (UNLIKELY(!enter()) && LIKELY(!(q = sig_enter()))) {
         if (real_free) real_free(p);
         return;
     }
@@ -102,6 +133,7 @@ EXPORT void free(void *p)
     record_free(p);
     real_free(p);
     tls.guard--;
+    if (UNLIKELY(q)) tls.sig_queue--;
     errno = e;
 }
 
@@ -127,7 +159,8 @@ static void *realloc_common(void *old, size_t n, size_t nmemb, size_t size, bool
         if (p) memcpy(p, old, had < n ? had : n);
         return p;
     }
-    if (UNLIKELY(!enter())) {
+    bool q = false;
+    if (UNLIKELY(!enter()) && LIKELY(!(q = sig_enter()))) {
         if (UNLIKELY(!real_realloc)) return old ? NULL : boot_alloc(n, 16);
         return array && real_reallocarray ? real_reallocarray(old, nmemb, size)
                                           : real_realloc(old, n);
@@ -158,6 +191,7 @@ static void *realloc_common(void *old, size_t n, size_t nmemb, size_t size, bool
         record(&ev, NULL, 0);
     }
     tls.guard--;
+    if (UNLIKELY(q)) tls.sig_queue--;
     errno = e;
     return p;
 }
@@ -180,7 +214,8 @@ EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 /* The aligned family shares one shape; `call` performs the real allocation. */
 #define ALIGNED_WRAPPER(fnid, align_expr, size_expr, real_call, boot_call)                 \
     do {                                                                                    \
-        if (UNLIKELY(!enter())) {                                                           \
+        bool q = false;                                                                     \
+        if (UNLIKELY(!enter()) && LIKELY(!(q = sig_enter()))) {                             \
             if (UNLIKELY(!real_posix_memalign)) return boot_call;                           \
             return real_call;                                                               \
         }                                                                                   \
@@ -189,6 +224,7 @@ EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
         int e_ = errno;                                                                     \
         if (p_) record_alloc(LG_REC_ALIGNED, fnid, p_, size_expr, align_expr);              \
         tls.guard--;                                                                        \
+        if (UNLIKELY(q)) tls.sig_queue--;                                                   \
         errno = e_;                                                                         \
         return p_;                                                                          \
     } while (0)
@@ -237,7 +273,8 @@ EXPORT void *pvalloc(size_t n)
 
 EXPORT int posix_memalign(void **out, size_t a, size_t n)
 {
-    if (UNLIKELY(!enter())) {
+    bool q = false;
+    if (UNLIKELY(!enter()) && LIKELY(!(q = sig_enter()))) {
         if (UNLIKELY(!real_posix_memalign)) {
             *out = boot_alloc(n, a);
             return *out ? 0 : ENOMEM;
@@ -249,6 +286,7 @@ EXPORT int posix_memalign(void **out, size_t a, size_t n)
     int e = errno;
     if (rc == 0 && *out) record_alloc(LG_REC_ALIGNED, LG_FN_POSIX_MEMALIGN, *out, n, a);
     tls.guard--;
+    if (UNLIKELY(q)) tls.sig_queue--;
     errno = e;
     return rc;
 }

@@ -81,6 +81,7 @@ static void image_ending(int reason, int status)
     if (atomic_load(&g_state) != ST_TRACING || !g_region) return;
     if (reason == LG_END_SIGNAL && !g_self) return;
     tls.guard++;
+    if (have_pending()) write_pending(); /* a signal handler's events (record.c) */
     rc_fold_counts();
     if (reason == LG_END_EXIT) {
         g_region->hdr.exit_status = status;

@@ -128,12 +128,32 @@ static inline bool tracing(void)
 }
 
 /* ---- per-thread state ------------------------------------------------------------------ */
+/* An allocation event of a program's signal handler that interrupted the shim on its thread
+ * (signal_view.c, alloc_wrappers.c "Signal handlers"), queued until this thread's next
+ * record() writes it (record.c, queue_event()): its sequence numbers are taken when it is
+ * queued, so it keeps its place among every thread's events. */
+typedef struct lg_pending {
+    uint8_t type, fn;
+    uintptr_t addr, old;
+    size_t size, align;
+    uint64_t seq1, seq2;
+} lg_pending_t;
+#define LG_PENDING 8u /* queued at once per thread; more are counted lost */
+
 typedef struct lg_tls {
     uint64_t rc_inc, rc_dec; /* counts-only mode: increfs/decrefs not yet added to the region */
-    int guard;    /* > 0 while inside the shim: nested calls pass through */
+    int guard;    /* > 0 while inside the shim: nested calls pass through, but see sig_base */
     uint32_t gen; /* region generation `ring` belongs to */
     uint32_t ring;
     pid_t tid;
+    /* A program's signal handler runs through the shim's trampoline (signal_view.c), which
+     * sets sig_base to the guard it found plus 1 while the handler runs (0: no handler). A
+     * call that finds guard > 0 and guard + 1 == sig_base is the handler's own, made while
+     * the code it interrupted held the guard: its events are queued (sig_queue > 0). */
+    int sig_base;
+    int sig_queue;
+    _Atomic uint32_t pend_r, pend_w; /* the queue of a handler's events: read and write counts */
+    lg_pending_t pend[LG_PENDING];
 } lg_tls_t;
 static __thread lg_tls_t tls __attribute__((tls_model("initial-exec")));
 

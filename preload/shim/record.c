@@ -29,6 +29,7 @@ typedef struct lg_event {
     bool stack;
     int depth;             /* frames to capture when `stack` (0: LG_MAX_FRAMES) */
     int64_t seq1;          /* a reserved sequence number, or -1 to take one */
+    uint64_t seq2;         /* REALLOC: its second number if reserved with seq1 (queued), else 0 */
     const char *type_name; /* runtime object events */
     const lg_unw_regs_t *at; /* the hook's caller's registers: the stack starts there */
     union { /* by type; kept small, as every event is built on the stack */
@@ -80,9 +81,9 @@ static inline uint8_t *put_addr16(uint8_t *tag, uint8_t *p, lg_stream_t *st, uin
 }
 
 /* Writes one event (and the stack and thread records it needs) into this thread's ring.
- * Called with the guard held. Must not allocate from the C library except through
- * self_drain (self mode), which runs with the guard held too. */
-static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
+ * Called with the guard held, through record(). Must not allocate from the C library except
+ * through self_drain (self mode), which runs with the guard held too. */
+static void write_event(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
 {
     uintptr_t raw[LG_MAX_FRAMES + 16];
     const uintptr_t *ips = raw;
@@ -180,7 +181,7 @@ static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
         st->prev_addr = ev->addr;
         p = lg_put_uv(p, ev->size);
         p = lg_put_uv(p, sid);
-        uint64_t seq2 = atomic_fetch_add(&g_region->hdr.seq, 1);
+        uint64_t seq2 = ev->seq2 ? ev->seq2 : atomic_fetch_add(&g_region->hdr.seq, 1);
         p = lg_put_uv(p, seq2 - seq);
         st->last_seq = (int64_t)seq2;
         break;
@@ -221,6 +222,78 @@ out:
     if (ri == 0) atomic_store_explicit(&ring->lock, 0, memory_order_release);
     if (g_self && head - atomic_load_explicit(&ring->tail, memory_order_relaxed) >= LG_SELF_DRAIN_AT)
         self_drain(false);
+}
+
+/* Queues the event of a program's signal handler that interrupted the shim on this thread
+ * (tls.sig_queue; alloc_wrappers.c, "Signal handlers"): the ring, its stream and the unwinder
+ * may be mid-use by the interrupted code, and the ring may be full (draining it allocates and
+ * takes a lock the interrupted code may hold), so the handler touches none of them. Its
+ * sequence numbers are taken now: the event keeps its place among every thread's events (a
+ * free is queued before the real free, as it is recorded before it). A full queue counts the
+ * event lost (the trace's LOST). Only this thread and its handlers touch the queue, and only
+ * record() outside a handler's call reads it, never while a handler fills it: a handler runs
+ * to its end before the code it interrupted goes on. A nested handler may interrupt another's
+ * reservation, hence the compare-and-swap. */
+static void queue_event(const lg_event_t *ev)
+{
+    uint32_t w = atomic_load_explicit(&tls.pend_w, memory_order_relaxed);
+    do {
+        if (w - atomic_load_explicit(&tls.pend_r, memory_order_relaxed) >= LG_PENDING) {
+            atomic_fetch_add(&g_region->hdr.lost, 1);
+            return;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&tls.pend_w, &w, w + 1, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    lg_pending_t *q = &tls.pend[w % LG_PENDING];
+    q->type = ev->type;
+    q->fn = ev->fn;
+    q->addr = ev->addr;
+    q->old = ev->type == LG_REC_REALLOC ? ev->old : 0;
+    q->align = ev->type == LG_REC_ALIGNED ? ev->align : 0;
+    q->size = ev->size;
+    q->seq1 = ev->seq1 >= 0 ? (uint64_t)ev->seq1 : atomic_fetch_add(&g_region->hdr.seq, 1);
+    q->seq2 = ev->type == LG_REC_REALLOC ? atomic_fetch_add(&g_region->hdr.seq, 1) : 0;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline bool have_pending(void)
+{
+    return atomic_load_explicit(&tls.pend_r, memory_order_relaxed) !=
+           atomic_load_explicit(&tls.pend_w, memory_order_relaxed);
+}
+
+/* Writes the queued events, oldest first, without a stack (the handler's stack is gone). */
+__attribute__((noinline, cold)) static void write_pending(void)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    while (have_pending()) {
+        uint32_t r = atomic_load_explicit(&tls.pend_r, memory_order_relaxed);
+        lg_pending_t *q = &tls.pend[r % LG_PENDING];
+        lg_event_t qe = {.type = q->type, .fn = q->fn, .addr = q->addr, .size = q->size,
+                         .seq1 = (int64_t)q->seq1, .seq2 = q->seq2};
+        if (q->type == LG_REC_REALLOC) qe.old = q->old;
+        if (q->type == LG_REC_ALIGNED) qe.align = q->align;
+        *q = (lg_pending_t){0}; /* thread memory is a root of the leak check: no address */
+        atomic_signal_fence(memory_order_seq_cst);
+        atomic_store_explicit(&tls.pend_r, r + 1, memory_order_relaxed);
+        write_event(&qe, NULL, 0);
+    }
+}
+
+/* Records one event: see write_event(). A signal handler's event is queued instead
+ * (queue_event()); the queue is written by this thread's next record(), before its own event
+ * (the queued ones are older) and after it (a handler that interrupted write_event()). The
+ * cost on the fast path: one load of sig_queue and two of the queue's counts. */
+static void record(const lg_event_t *ev, const uint8_t *extra, size_t extra_len)
+{
+    if (UNLIKELY(tls.sig_queue)) {
+        queue_event(ev);
+        return;
+    }
+    if (UNLIKELY(have_pending())) write_pending();
+    write_event(ev, extra, extra_len);
+    atomic_signal_fence(memory_order_seq_cst);
+    if (UNLIKELY(have_pending())) write_pending();
 }
 
 /* Writes pre-encoded records that carry no sequence number (the walk's) into this thread's

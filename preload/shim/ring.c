@@ -135,9 +135,17 @@ static uint32_t claim_ring(void)
     return idx;
 }
 
+static inline bool have_pending(void); /* record.c */
+static void write_pending(void);       /* record.c */
+
 static void release_ring(void *unused)
 {
     (void)unused;
+    if (have_pending() && tls.gen == atomic_load(&g_gen) && atomic_load(&g_state) == ST_TRACING) {
+        tls.guard++; /* a signal handler's events (record.c) before the ring goes */
+        write_pending();
+        tls.guard--;
+    }
     rc_fold_counts();
     if (tls.gen == atomic_load(&g_gen) && tls.ring != 0 && g_region)
         atomic_store(&g_region->rings[tls.ring].owner, 0);
