@@ -18,7 +18,8 @@
  * probing, at most LG_UNW_PROBES slots from the home slot; key = pc | epoch << 48.
  * Readers take no lock: a slot is read as key (acquire), rule, key again (seqlock with the
  * key as the version). Writers are serialised by g_fill (a try-lock); a slot is written
- * empty->rule->key, or when a stale one is reused key=BUSY->rule->key. Growth copies live
+ * empty->rule->key, or when a stale one is reused key=BUSY->rule->key (a caller that finds the
+ * lock busy computes its rule without caching it). Growth copies live
  * entries into a table twice the size and publishes it; old tables are never unmapped
  * (readers may still be in them; the total retired is less than the live table).
  * lg_unwind_flush() bumps the epoch: keys of older epochs never match and their slots are
@@ -672,13 +673,20 @@ static uint64_t compute_rule(uintptr_t ra)
     return q.rule;
 }
 
-/* The rule for ra, computed and cached; 0 when the fill lock is busy. */
+/* The rule for ra, computed and cached. When the fill lock is busy (another thread fills,
+ * or this one was interrupted inside a fill by a signal whose handler allocates) the rule is
+ * computed all the same and not cached: compute_rule shares no state, and waiting could
+ * deadlock (the holder may wait in dl_iterate_phdr for the loader lock this thread holds).
+ * Handing the walk to unw_backtrace instead would have libunwind validate fresh stack pages
+ * with mincore, which a sandboxed program may have forbidden itself. */
 __attribute__((noinline, cold)) static uint64_t fill(uintptr_t ra, uint32_t epoch)
 {
     int z = 0;
     if (!atomic_compare_exchange_strong_explicit(&g_fill, &z, 1, memory_order_acquire,
-                                                 memory_order_relaxed))
-        return 0;
+                                                 memory_order_relaxed)) {
+        STAT(st_fills);
+        return compute_rule(ra);
+    }
     STAT(st_fills);
     uint64_t rule = compute_rule(ra);
     if (rule & R_BAD) STAT(st_bad);

@@ -9,7 +9,7 @@
  * that meets any other frame (signal trampoline, CFA expression, no CFI, vDSO, frame-pointer
  * guess, ...) is handed whole to unw_backtrace(), so the result is libunwind's by
  * construction. The rule table is global, lock-free for readers, filled under a try-lock
- * (a caller that finds it busy falls back to unw_backtrace for that call). */
+ * (a caller that finds it busy computes the rule without caching it). */
 #ifndef LG_UNWIND_H
 #define LG_UNWIND_H
 
