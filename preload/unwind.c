@@ -18,24 +18,20 @@
  * probing, at most LG_UNW_PROBES slots from the home slot; key = pc | epoch << 48.
  * Readers take no lock: a slot is read as key (acquire), rule, key again (seqlock with the
  * key as the version). Writers are serialised by g_fill (a try-lock); a slot is written
- * empty->rule->key, or when a stale one is reused key=BUSY->rule->key. Growth copies live
+ * empty->rule->key, or when a stale one is reused key=BUSY->rule->key (a caller that finds the
+ * lock busy computes its rule without caching it). Growth copies live
  * entries into a table twice the size and publishes it; old tables are never unmapped
  * (readers may still be in them; the total retired is less than the live table).
  * lg_unwind_flush() bumps the epoch: keys of older epochs never match and their slots are
  * reused.
  *
- * Rules come from libdw: the module containing pc-1 (dl_iterate_phdr) is opened once
- * (elf_begin on its file, /proc/self/exe for the program; the file's program headers must
- * match the loaded ones), dwarf_getcfi_elf() gives its .eh_frame CFI, dwarf_cfi_addrframe()
- * the row for pc-1. libdw is not thread-safe: it is only used under g_fill. */
+ * Rules come from the loaded objects' own .eh_frame_hdr and .eh_frame, read in memory under
+ * g_fill (see "CFI from memory"): no file is opened, nothing allocated, so a fill needs no
+ * system call a sandboxed program (seccomp) may have forbidden itself after start-up. */
 #define _GNU_SOURCE
 #include "unwind.h"
 
-#include <dwarf.h>
-#include <elfutils/libdw.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <gelf.h>
 #include <link.h>
 #include <pthread.h>
 #include <sched.h>
@@ -57,7 +53,6 @@
 /* ---- tunables -------------------------------------------------------------------------- */
 #define LG_UNW_INIT_BITS 14u  /* first table: 16384 slots, 256 KiB (pages touched lazily) */
 #define LG_UNW_PROBES 32u     /* a key sits at most this many slots after its home slot */
-#define LG_UNW_MAX_MODS 2048u /* modules opened at once (more: their frames fall back) */
 
 /* ---- rules ----------------------------------------------------------------------------- */
 /* 64-bit rule: bit 0 standard frame; bit 1 outermost frame (return address undefined); bit 2
@@ -104,7 +99,6 @@ typedef struct lg_table {
 static _Atomic(lg_table_t *) g_tab;
 static _Atomic uint32_t g_epoch = 1;
 static atomic_int g_fill;       /* the fill lock: 0 free, 1 held; only ever try-locked */
-static atomic_int g_mods_stale; /* set by flush: close every module at the next fill */
 static atomic_int g_inited;
 
 #ifdef LG_UNWIND_STATS
@@ -203,181 +197,496 @@ static lg_table_t *table_rebuild(lg_table_t *t, bool grow, uint32_t epoch)
     }
 }
 
-/* ---- modules --------------------------------------------------------------------------- */
-typedef struct {
-    uintptr_t lo, hi, bias; /* union of the PT_LOAD ranges, absolute; load bias */
-    const void *phdr;       /* dlpi_phdr: identity of the loaded object */
-    Elf *elf;
-    Dwarf_CFI *cfi; /* NULL: no usable CFI (every frame in it falls back) */
-} lg_mod_t;
+/* ---- CFI from memory ------------------------------------------------------------------
+ * The rule of a return address comes from the loaded image itself, as libunwind finds it:
+ * dl_iterate_phdr gives the object holding ra-1 and its PT_GNU_EH_FRAME segment (the
+ * .eh_frame_hdr), whose sorted table (initial location -> FDE) is binary-searched; the FDE
+ * and its CIE are read in the loaded .eh_frame and their call-frame programs are run up to
+ * ra-1. Everything happens inside the dl_iterate_phdr callback: the loader lock it holds keeps
+ * a concurrent dlclose from unmapping the object while it is read. No file is opened, no
+ * memory allocated, no system call made (the loader lock is a futex only when contended).
+ *
+ * Reads are bounded: a cursor never goes past the segment it reads (the PT_GNU_EH_FRAME
+ * segment for the header and table, the readable PT_LOAD segment holding .eh_frame for FDEs
+ * and CIEs, and the record's own length within it). Whatever is not understood (a version,
+ * an augmentation, an encoding, an opcode, a state stack deeper than LG_UNW_STATES, a 64-bit
+ * length) makes the rule a fallback: unw_backtrace then walks that frame, as it always did.
+ *
+ * Only the rules of RBP (6), RSP (7) and the return address (16) matter to the
+ * classification; the other registers' opcodes are parsed (to stay in step) and ignored. */
+#define LG_UNW_STATES 8u /* DW_CFA_remember_state depth */
+#define LG_UNW_AUG 16u   /* longest augmentation string understood */
 
-static lg_mod_t g_mods[LG_UNW_MAX_MODS];
-static unsigned g_nmods;
+typedef struct {
+    const uint8_t *p, *end;
+} cur_t;
+
+static bool rd_bytes(cur_t *c, void *out, size_t n)
+{
+    if ((size_t)(c->end - c->p) < n) return false;
+    memcpy(out, c->p, n);
+    c->p += n;
+    return true;
+}
+
+static bool rd_u8(cur_t *c, uint8_t *v) { return rd_bytes(c, v, 1); }
+
+static bool rd_uleb(cur_t *c, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (unsigned shift = 0; c->p < c->end; shift += 7) {
+        uint8_t b = *c->p++;
+        if (shift < 64) r |= (uint64_t)(b & 0x7f) << shift;
+        else if (b & 0x7f) return false;
+        if (!(b & 0x80)) {
+            *v = r;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool rd_sleb(cur_t *c, int64_t *v)
+{
+    uint64_t r = 0;
+    unsigned shift = 0;
+    while (c->p < c->end) {
+        uint8_t b = *c->p++;
+        if (shift < 64) r |= (uint64_t)(b & 0x7f) << shift;
+        shift += 7;
+        if (!(b & 0x80)) {
+            if (shift < 64 && (b & 0x40)) r |= ~(uint64_t)0 << shift;
+            *v = (int64_t)r;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* DW_EH_PE_* (the .eh_frame pointer encodings) */
+#define PE_OMIT 0xffu
+#define PE_FMT 0x0fu
+#define PE_APP 0x70u
+#define PE_INDIRECT 0x80u
+#define PE_PCREL 0x10u
+#define PE_DATAREL 0x30u
+
+/* A pointer in encoding enc: absolute, or relative to the field (pcrel) or to datarel (the
+ * .eh_frame_hdr; 0: not allowed). An indirect pointer is returned undereferenced: only the
+ * personality's is skipped that way (raw != NULL says so). */
+static bool rd_enc(cur_t *c, uint8_t enc, uintptr_t datarel, uint64_t *out, bool raw)
+{
+    const uint8_t *at = c->p;
+    uint64_t v;
+    switch (enc & PE_FMT) {
+    case 0x0: { uint64_t x; if (!rd_bytes(c, &x, 8)) return false; v = x; break; }
+    case 0x1: if (!rd_uleb(c, &v)) return false; break;
+    case 0x2: { uint16_t x; if (!rd_bytes(c, &x, 2)) return false; v = x; break; }
+    case 0x3: { uint32_t x; if (!rd_bytes(c, &x, 4)) return false; v = x; break; }
+    case 0x4: { uint64_t x; if (!rd_bytes(c, &x, 8)) return false; v = x; break; }
+    case 0x9: { int64_t x; if (!rd_sleb(c, &x)) return false; v = (uint64_t)x; break; }
+    case 0xa: { int16_t x; if (!rd_bytes(c, &x, 2)) return false; v = (uint64_t)(int64_t)x; break; }
+    case 0xb: { int32_t x; if (!rd_bytes(c, &x, 4)) return false; v = (uint64_t)(int64_t)x; break; }
+    case 0xc: { int64_t x; if (!rd_bytes(c, &x, 8)) return false; v = (uint64_t)x; break; }
+    default: return false;
+    }
+    switch (enc & PE_APP) {
+    case 0: break;
+    case PE_PCREL: v += (uintptr_t)at; break;
+    case PE_DATAREL: if (!datarel) return false; v += datarel; break;
+    default: return false;
+    }
+    if ((enc & PE_INDIRECT) && !raw) return false;
+    *out = v;
+    return true;
+}
+
+/* The rule of one tracked register (RBP, RSP, RA) in a CFI row. */
+enum { RR_UNSPEC, RR_SAME, RR_UNDEF, RR_OFFSET, RR_VALOFF, RR_OTHER };
+typedef struct {
+    uint8_t kind;
+    int64_t off; /* RR_OFFSET: saved at CFA+off; RR_VALOFF: value is CFA+off */
+} reg_rule_t;
 
 typedef struct {
-    uintptr_t pc;
-    bool found;
-    uintptr_t lo, hi, bias;
-    const ElfW(Phdr) *phdr;
-    ElfW(Half) phnum;
-    const char *name;
+    uint64_t cfa_reg;
+    int64_t cfa_off;
+    bool cfa_expr; /* CFA given by an expression (never a standard frame) */
+    reg_rule_t r[3]; /* RBP, RSP, RA */
+} row_t;
+
+static int tracked(uint64_t reg)
+{
+    return reg == 6 ? 0 : reg == 7 ? 1 : reg == 16 ? 2 : -1;
+}
+
+static void set_rule(row_t *row, uint64_t reg, uint8_t kind, int64_t off)
+{
+    if (tracked(reg) >= 0) row->r[tracked(reg)] = (reg_rule_t){kind, off};
+}
+
+static void restore_rule(row_t *row, uint64_t reg, const row_t *init)
+{
+    if (tracked(reg) >= 0) row->r[tracked(reg)] = init->r[tracked(reg)];
+}
+
+typedef struct {
+    uint64_t code_align;
+    int64_t data_align;
+    uint8_t fde_enc;
+    bool signal;    /* 'S': a signal frame */
+    cur_t init;     /* initial instructions */
+    bool has_z;
+} cie_t;
+
+/* Runs the call-frame program in c on row (init: the row after the CIE's initial
+ * instructions, for DW_CFA_restore) from location loc until an advance would pass target.
+ * false: something not understood. */
+static bool run_cfa(cur_t c, const cie_t *cie, uint64_t loc, uint64_t target, row_t *row,
+                    const row_t *init)
+{
+    row_t stack[LG_UNW_STATES];
+    unsigned depth = 0;
+    while (c.p < c.end) {
+        uint8_t op;
+        if (!rd_u8(&c, &op)) return false;
+        uint64_t reg = 0, u = 0, delta = 0;
+        int64_t sv = 0;
+        bool adv = false, set = false;
+        switch (op & 0xc0) {
+        case 0x40: delta = op & 0x3f; adv = true; break;
+        case 0x80:
+            if (!rd_uleb(&c, &u)) return false;
+            reg = op & 0x3f;
+            set_rule(row, reg, RR_OFFSET, (int64_t)u * cie->data_align);
+            continue;
+        case 0xc0:
+            reg = op & 0x3f;
+            restore_rule(row, reg, init);
+            continue;
+        default: break;
+        }
+        if (!adv) switch (op) {
+        case 0x00: continue; /* nop */
+        case 0x01: { /* set_loc */
+            uint64_t a;
+            if (!rd_enc(&c, cie->fde_enc, 0, &a, false)) return false;
+            if (a > target) return true;
+            loc = a;
+            set = true;
+            break;
+        }
+        case 0x02: { uint8_t d; if (!rd_u8(&c, &d)) return false; delta = d; adv = true; break; }
+        case 0x03: { uint16_t d; if (!rd_bytes(&c, &d, 2)) return false; delta = d; adv = true; break; }
+        case 0x04: { uint32_t d; if (!rd_bytes(&c, &d, 4)) return false; delta = d; adv = true; break; }
+        case 0x05: /* offset_extended */
+            if (!rd_uleb(&c, &reg) || !rd_uleb(&c, &u)) return false;
+            set_rule(row, reg, RR_OFFSET, (int64_t)u * cie->data_align);
+            continue;
+        case 0x06: /* restore_extended */
+            if (!rd_uleb(&c, &reg)) return false;
+            restore_rule(row, reg, init);
+            continue;
+        case 0x07: case 0x08: /* undefined, same_value */
+            if (!rd_uleb(&c, &reg)) return false;
+            set_rule(row, reg, op == 0x07 ? RR_UNDEF : RR_SAME, 0);
+            continue;
+        case 0x09: /* register */
+            if (!rd_uleb(&c, &reg) || !rd_uleb(&c, &u)) return false;
+            set_rule(row, reg, RR_OTHER, 0);
+            continue;
+        case 0x0a: /* remember_state */
+            if (depth >= LG_UNW_STATES) return false;
+            stack[depth++] = *row;
+            continue;
+        case 0x0b: /* restore_state: the whole row, the CFA included (as libgcc, libunwind) */
+            if (!depth) return false;
+            *row = stack[--depth];
+            continue;
+        case 0x0c: /* def_cfa */
+            if (!rd_uleb(&c, &reg) || !rd_uleb(&c, &u)) return false;
+            row->cfa_reg = reg;
+            row->cfa_off = (int64_t)u;
+            row->cfa_expr = false;
+            continue;
+        case 0x0d: /* def_cfa_register */
+            if (!rd_uleb(&c, &reg)) return false;
+            if (row->cfa_expr) return false;
+            row->cfa_reg = reg;
+            continue;
+        case 0x0e: /* def_cfa_offset */
+            if (!rd_uleb(&c, &u)) return false;
+            if (row->cfa_expr) return false;
+            row->cfa_off = (int64_t)u;
+            continue;
+        case 0x0f: /* def_cfa_expression */
+            if (!rd_uleb(&c, &u) || u > (uint64_t)(c.end - c.p)) return false;
+            c.p += u;
+            row->cfa_expr = true;
+            continue;
+        case 0x10: case 0x16: /* expression, val_expression */
+            if (!rd_uleb(&c, &reg) || !rd_uleb(&c, &u) || u > (uint64_t)(c.end - c.p)) return false;
+            c.p += u;
+            set_rule(row, reg, RR_OTHER, 0);
+            continue;
+        case 0x11: /* offset_extended_sf */
+            if (!rd_uleb(&c, &reg) || !rd_sleb(&c, &sv)) return false;
+            set_rule(row, reg, RR_OFFSET, sv * cie->data_align);
+            continue;
+        case 0x12: /* def_cfa_sf */
+            if (!rd_uleb(&c, &reg) || !rd_sleb(&c, &sv)) return false;
+            row->cfa_reg = reg;
+            row->cfa_off = sv * cie->data_align;
+            row->cfa_expr = false;
+            continue;
+        case 0x13: /* def_cfa_offset_sf */
+            if (!rd_sleb(&c, &sv)) return false;
+            if (row->cfa_expr) return false;
+            row->cfa_off = sv * cie->data_align;
+            continue;
+        case 0x14: /* val_offset */
+            if (!rd_uleb(&c, &reg) || !rd_uleb(&c, &u)) return false;
+            set_rule(row, reg, RR_VALOFF, (int64_t)u * cie->data_align);
+            continue;
+        case 0x15: /* val_offset_sf */
+            if (!rd_uleb(&c, &reg) || !rd_sleb(&c, &sv)) return false;
+            set_rule(row, reg, RR_VALOFF, sv * cie->data_align);
+            continue;
+        case 0x2e: /* GNU_args_size */
+            if (!rd_uleb(&c, &u)) return false;
+            continue;
+        case 0x2f: /* GNU_negative_offset_extended */
+            if (!rd_uleb(&c, &reg) || !rd_uleb(&c, &u)) return false;
+            set_rule(row, reg, RR_OFFSET, -((int64_t)u * cie->data_align));
+            continue;
+        default: return false;
+        }
+        if (adv) {
+            uint64_t next = loc + delta * cie->code_align;
+            if (next > target || next < loc) return true;
+            loc = next;
+        }
+        (void)set;
+    }
+    return true;
+}
+
+/* One CFI record (CIE or FDE) at p in [lo, hi): its body (after the length) in *body, its
+ * end; false when it does not fit, is the terminator or uses the 64-bit format. */
+static bool record_at(const uint8_t *p, const uint8_t *lo, const uint8_t *hi, cur_t *body)
+{
+    if (p < lo || p >= hi || (size_t)(hi - p) < 8) return false;
+    uint32_t len;
+    memcpy(&len, p, 4);
+    if (len == 0 || len == 0xffffffffu || len > (size_t)(hi - p) - 4) return false;
+    body->p = p + 4;
+    body->end = p + 4 + len;
+    return true;
+}
+
+/* The CIE at p (in [lo, hi)). */
+static bool parse_cie(const uint8_t *p, const uint8_t *lo, const uint8_t *hi, cie_t *cie)
+{
+    cur_t c;
+    if (!record_at(p, lo, hi, &c)) return false;
+    uint32_t id;
+    uint8_t version;
+    if (!rd_bytes(&c, &id, 4) || id != 0 || !rd_u8(&c, &version)) return false;
+    if (version != 1 && version != 3) return false;
+    char aug[LG_UNW_AUG];
+    unsigned na = 0;
+    for (;;) {
+        uint8_t ch;
+        if (!rd_u8(&c, &ch)) return false;
+        if (!ch) break;
+        if (na + 1 >= LG_UNW_AUG) return false;
+        aug[na++] = (char)ch;
+    }
+    aug[na] = 0;
+    uint64_t ra_reg;
+    if (!rd_uleb(&c, &cie->code_align) || !rd_sleb(&c, &cie->data_align)) return false;
+    if (version == 1) {
+        uint8_t r;
+        if (!rd_u8(&c, &r)) return false;
+        ra_reg = r;
+    } else if (!rd_uleb(&c, &ra_reg))
+        return false;
+    if (ra_reg != 16 || cie->code_align == 0) return false;
+    cie->fde_enc = 0; /* absptr */
+    cie->signal = false;
+    cie->has_z = false;
+    if (na) {
+        if (aug[0] != 'z') return false; /* "eh" and other old forms: not understood */
+        uint64_t alen;
+        if (!rd_uleb(&c, &alen) || alen > (uint64_t)(c.end - c.p)) return false;
+        cur_t a = {c.p, c.p + alen};
+        c.p += alen;
+        cie->has_z = true;
+        for (unsigned i = 1; i < na; i++) {
+            uint8_t enc;
+            uint64_t skip;
+            switch (aug[i]) {
+            case 'R':
+                if (!rd_u8(&a, &cie->fde_enc)) return false;
+                break;
+            case 'L':
+                if (!rd_u8(&a, &enc)) return false;
+                break;
+            case 'P':
+                if (!rd_u8(&a, &enc) || !rd_enc(&a, enc, 0, &skip, true)) return false;
+                break;
+            case 'S':
+                cie->signal = true;
+                break;
+            default: return false;
+            }
+        }
+    }
+    cie->init = c;
+    return true;
+}
+
+/* The rule (as make_rule) of a CFI row, as libunwind's tdep_stash_frame would classify it. */
+static uint64_t classify(const row_t *row)
+{
+    uint64_t bad = make_rule(R_BAD, false, false, 0, 0);
+    if (row->cfa_expr || (row->cfa_reg != 6 && row->cfa_reg != 7)) return bad;
+    bool cfa_rbp = row->cfa_reg == 6;
+    int64_t off = row->cfa_off;
+    if (off <= -(1 << 28) || off >= (1 << 28)) return bad;
+    const reg_rule_t *rbp = &row->r[0], *rsp = &row->r[1], *ra = &row->r[2];
+    if (ra->kind == RR_UNDEF) return make_rule(R_LAST, cfa_rbp, false, 0, off);
+    if (ra->kind != RR_OFFSET || ra->off != -8) return bad;
+    /* RSP: unchanged or "value is the CFA"; libunwind sets RSP = CFA either way */
+    if (!(rsp->kind == RR_UNSPEC || rsp->kind == RR_SAME ||
+          (rsp->kind == RR_VALOFF && rsp->off == 0)))
+        return bad;
+    /* RBP: unchanged, or saved at CFA+k (undefined makes libunwind stop: fall back) */
+    if (rbp->kind == RR_UNSPEC || rbp->kind == RR_SAME) return make_rule(R_STD, cfa_rbp, false, 0, off);
+    if (rbp->kind == RR_OFFSET && rbp->off > -(1 << 14) && rbp->off < (1 << 14))
+        return make_rule(R_STD, cfa_rbp, true, rbp->off, off);
+    return bad;
+}
+
+typedef struct {
+    uintptr_t pc; /* ra - 1: an address inside the calling function */
+    uint64_t rule;
+    bool found;   /* the object holding pc was seen */
 } lg_find_t;
+
+/* The .eh_frame_hdr of an object (PT_GNU_EH_FRAME at hdr, hdr_len bytes), the readable
+ * segment [lo, hi) that holds .eh_frame: the rule of q->pc, or a fallback rule. */
+static uint64_t rule_from_hdr(const uint8_t *hdr, size_t hdr_len, const struct dl_phdr_info *info,
+                              uintptr_t pc)
+{
+    uint64_t bad = make_rule(R_BAD, false, false, 0, 0);
+    cur_t c = {hdr, hdr + hdr_len};
+    uint8_t version, ptr_enc, cnt_enc, tab_enc;
+    if (!rd_u8(&c, &version) || version != 1 || !rd_u8(&c, &ptr_enc) || !rd_u8(&c, &cnt_enc) ||
+        !rd_u8(&c, &tab_enc))
+        return bad;
+    uint64_t eh_frame, count;
+    if (!rd_enc(&c, ptr_enc, (uintptr_t)hdr, &eh_frame, false) || cnt_enc == PE_OMIT ||
+        !rd_enc(&c, cnt_enc, (uintptr_t)hdr, &count, false))
+        return bad;
+    /* the binary-search table: (initial location, FDE) as datarel sdata4, sorted */
+    if (tab_enc != (PE_DATAREL | 0x0b) || count == 0 || count > (size_t)(c.end - c.p) / 8) return bad;
+    const uint8_t *tab = c.p;
+    /* .eh_frame's segment: the readable PT_LOAD holding it */
+    const uint8_t *lo = NULL, *hi = NULL;
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && eh_frame >= a &&
+            eh_frame < a + ph->p_memsz) {
+            lo = (const uint8_t *)a;
+            hi = (const uint8_t *)(a + ph->p_memsz);
+        }
+    }
+    if (!lo) return bad;
+    /* largest initial location <= pc */
+    uint64_t l = 0, h = count;
+    while (h - l > 1) {
+        uint64_t m = l + (h - l) / 2;
+        int32_t loc;
+        memcpy(&loc, tab + m * 8, 4);
+        if ((uintptr_t)hdr + (uint64_t)(int64_t)loc <= pc) l = m;
+        else h = m;
+    }
+    int32_t loc0, fde_off;
+    memcpy(&loc0, tab + l * 8, 4);
+    memcpy(&fde_off, tab + l * 8 + 4, 4);
+    if ((uintptr_t)hdr + (uint64_t)(int64_t)loc0 > pc) return bad;
+    const uint8_t *fde = hdr + fde_off;
+    cur_t f;
+    if (!record_at(fde, lo, hi, &f)) return bad;
+    uint32_t cie_ptr;
+    if (!rd_bytes(&f, &cie_ptr, 4) || cie_ptr == 0) return bad;
+    const uint8_t *cie_at = fde + 4 - cie_ptr;
+    if (cie_ptr > (uintptr_t)(fde + 4 - lo)) return bad; /* before the segment */
+    cie_t cie;
+    if (!parse_cie(cie_at, lo, hi, &cie) || cie.signal) return bad;
+    uint64_t begin, range;
+    if (!rd_enc(&f, cie.fde_enc, 0, &begin, false) ||
+        !rd_enc(&f, (uint8_t)(cie.fde_enc & PE_FMT), 0, &range, false))
+        return bad;
+    if (pc < begin || pc - begin >= range) return bad; /* no FDE covers pc */
+    if (cie.has_z) {
+        uint64_t alen;
+        if (!rd_uleb(&f, &alen) || alen > (uint64_t)(f.end - f.p)) return bad;
+        f.p += alen;
+    }
+    row_t row = {.cfa_reg = 7, .cfa_off = 0}, init;
+    if (!run_cfa(cie.init, &cie, begin, UINT64_MAX, &row, &row)) return bad;
+    init = row;
+    if (!run_cfa(f, &cie, begin, pc, &row, &init)) return bad;
+    return classify(&row);
+}
 
 static int find_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
     lg_find_t *q = arg;
     bool hit = false;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    const ElfW(Phdr) *eh = NULL;
     for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_GNU_EH_FRAME) eh = ph;
         if (ph->p_type != PT_LOAD) continue;
-        uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
-        if (a < lo) lo = a;
-        if (b > hi) hi = b;
-        if (q->pc >= a && q->pc < b) hit = true;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (q->pc >= a && q->pc - a < ph->p_memsz) hit = true;
     }
     if (!hit) return 0;
     q->found = true;
-    q->lo = lo;
-    q->hi = hi;
-    q->bias = info->dlpi_addr;
-    q->phdr = info->dlpi_phdr;
-    q->phnum = info->dlpi_phnum;
-    q->name = info->dlpi_name;
+    /* the vDSO: its frames fall back (as they did when rules came from files) */
+    if (eh && info->dlpi_addr != (uintptr_t)getauxval(AT_SYSINFO_EHDR))
+        q->rule = rule_from_hdr((const uint8_t *)(info->dlpi_addr + eh->p_vaddr), eh->p_memsz,
+                                info, q->pc);
     return 1;
 }
 
-/* The file's program headers must be the loaded ones (else it is not the file we run). */
-static bool phdrs_match(Elf *elf, const ElfW(Phdr) *mem, ElfW(Half) n)
-{
-    size_t fn;
-    if (elf_getphdrnum(elf, &fn) != 0 || fn != n) return false;
-    for (size_t i = 0; i < fn; i++) {
-        GElf_Phdr ph;
-        if (!gelf_getphdr(elf, (int)i, &ph)) return false;
-        if (ph.p_type != mem[i].p_type || ph.p_vaddr != mem[i].p_vaddr ||
-            ph.p_memsz != mem[i].p_memsz || ph.p_offset != mem[i].p_offset)
-            return false;
-    }
-    return true;
-}
-
-static void close_modules(void)
-{
-    for (unsigned i = 0; i < g_nmods; i++) {
-        if (g_mods[i].cfi) dwarf_cfi_end(g_mods[i].cfi);
-        if (g_mods[i].elf) elf_end(g_mods[i].elf);
-    }
-    g_nmods = 0;
-}
-
-/* Under g_fill: the module holding pc (an address inside a function), or NULL. */
-static lg_mod_t *module_for(uintptr_t pc)
-{
-    for (unsigned i = 0; i < g_nmods; i++)
-        if (pc >= g_mods[i].lo && pc < g_mods[i].hi) return &g_mods[i];
-    if (g_nmods >= LG_UNW_MAX_MODS) return NULL;
-    lg_find_t q = {.pc = pc};
-    dl_iterate_phdr(find_cb, &q);
-    if (!q.found) return NULL;
-    lg_mod_t *m = &g_mods[g_nmods++];
-    *m = (lg_mod_t){.lo = q.lo, .hi = q.hi, .bias = q.bias, .phdr = q.phdr};
-    if (q.bias == (uintptr_t)getauxval(AT_SYSINFO_EHDR)) return m; /* the vDSO: no file */
-    const char *path = q.name && q.name[0] ? q.name : "/proc/self/exe";
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return m;
-    m->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-    if (m->elf && elf_kind(m->elf) == ELF_K_ELF && phdrs_match(m->elf, q.phdr, q.phnum) &&
-        elf_cntl(m->elf, ELF_C_FDDONE) == 0)
-        m->cfi = dwarf_getcfi_elf(m->elf);
-    close(fd);
-    if (!m->cfi && m->elf) {
-        elf_end(m->elf);
-        m->elf = NULL;
-    }
-    return m;
-}
-
-/* The op list is CFA + c (c given back), as libdw spells "saved at CFA+c". */
-static bool cfa_plus(const Dwarf_Op *ops, size_t nops, int64_t *c)
-{
-    if (nops == 1 && ops[0].atom == DW_OP_call_frame_cfa) {
-        *c = 0;
-        return true;
-    }
-    if (nops == 2 && ops[0].atom == DW_OP_call_frame_cfa && ops[1].atom == DW_OP_plus_uconst) {
-        *c = (int64_t)ops[1].number;
-        return true;
-    }
-    return false;
-}
-
-/* Under g_fill: the rule for return address ra (CFI row of ra-1), as libunwind's
- * tdep_stash_frame would classify it; R_BAD for anything it would not call standard or
- * that we do not reproduce. */
+/* Under g_fill: the rule for return address ra (CFI row of ra-1). */
 static uint64_t compute_rule(uintptr_t ra)
 {
-    uint64_t bad = make_rule(R_BAD, false, false, 0, 0);
-    lg_mod_t *m = module_for(ra - 1);
-    if (!m || !m->cfi) return bad;
-    Dwarf_Frame *fr = NULL;
-    if (dwarf_cfi_addrframe(m->cfi, (Dwarf_Addr)(ra - 1 - m->bias), &fr) != 0 || !fr) return bad;
-    uint64_t rule = bad;
-    Dwarf_Addr start, end;
-    bool signalp = false;
-    Dwarf_Op mem[3], *ops = NULL;
-    size_t nops = 0;
-    int64_t off = 0, k = 0;
-    bool cfa_rbp = false;
-    if (dwarf_frame_info(fr, &start, &end, &signalp) != 16 || signalp) goto out;
-    /* CFA = rsp|rbp + off */
-    if (dwarf_frame_cfa(fr, &ops, &nops) != 0 || nops != 1) goto out;
-    if (ops[0].atom == DW_OP_bregx && (ops[0].number == 6 || ops[0].number == 7)) {
-        cfa_rbp = ops[0].number == 6;
-        off = (int64_t)ops[0].number2;
-    } else if (ops[0].atom == DW_OP_breg6 || ops[0].atom == DW_OP_breg7) {
-        cfa_rbp = ops[0].atom == DW_OP_breg6;
-        off = (int64_t)ops[0].number;
-    } else
-        goto out;
-    if (off <= -(1 << 28) || off >= (1 << 28)) goto out;
-    /* return address: undefined = outermost frame; else saved at CFA-8 */
-    if (dwarf_frame_register(fr, 16, mem, &ops, &nops) != 0) goto out;
-    if (nops == 0 && ops == mem) {
-        rule = make_rule(R_LAST, cfa_rbp, false, 0, off);
-        goto out;
-    }
-    int64_t c;
-    if (!cfa_plus(ops, nops, &c) || c != -8) goto out;
-    /* RSP: the ABI's "value is the CFA" or unchanged; libunwind sets RSP = CFA either way */
-    if (dwarf_frame_register(fr, 7, mem, &ops, &nops) != 0) goto out;
-    if (!(nops == 0 && ops == NULL) &&
-        !(nops == 2 && ops[0].atom == DW_OP_call_frame_cfa && ops[1].atom == DW_OP_stack_value))
-        goto out;
-    /* RBP: unchanged, or saved at CFA+k (undefined makes libunwind stop: fall back) */
-    if (dwarf_frame_register(fr, 6, mem, &ops, &nops) != 0) goto out;
-    bool rbp_saved = false;
-    if (nops == 0 && ops == NULL) {
-        /* same value */
-    } else if (cfa_plus(ops, nops, &k) && k > -(1 << 14) && k < (1 << 14) && k != -1) {
-        rbp_saved = true;
-    } else
-        goto out;
-    rule = make_rule(R_STD, cfa_rbp, rbp_saved, k, off);
-out:
-    free(fr);
-    return rule;
+    lg_find_t q = {.pc = ra - 1, .rule = make_rule(R_BAD, false, false, 0, 0)};
+    dl_iterate_phdr(find_cb, &q);
+    return q.rule;
 }
 
-/* The rule for ra, computed and cached; 0 when the fill lock is busy. */
+/* The rule for ra, computed and cached. When the fill lock is busy (another thread fills,
+ * or this one was interrupted inside a fill by a signal whose handler allocates) the rule is
+ * computed all the same and not cached: compute_rule shares no state, and waiting could
+ * deadlock (the holder may wait in dl_iterate_phdr for the loader lock this thread holds).
+ * Handing the walk to unw_backtrace instead would have libunwind validate fresh stack pages
+ * with mincore, which a sandboxed program may have forbidden itself. */
 __attribute__((noinline, cold)) static uint64_t fill(uintptr_t ra, uint32_t epoch)
 {
     int z = 0;
     if (!atomic_compare_exchange_strong_explicit(&g_fill, &z, 1, memory_order_acquire,
-                                                 memory_order_relaxed))
-        return 0;
-    if (atomic_exchange_explicit(&g_mods_stale, 0, memory_order_relaxed)) close_modules();
+                                                 memory_order_relaxed)) {
+        STAT(st_fills);
+        return compute_rule(ra);
+    }
     STAT(st_fills);
     uint64_t rule = compute_rule(ra);
     if (rule & R_BAD) STAT(st_bad);
@@ -595,22 +904,16 @@ __asm__(".text\n"
 /* ---- init, flush, fork ----------------------------------------------------------------- */
 static void atfork_child(void)
 {
-    /* A thread of the parent may have held the fill lock mid-libdw: abandon (leak) the
-     * modules it was using rather than trust their state; the rules stay valid. */
-    if (atomic_load_explicit(&g_fill, memory_order_relaxed)) {
-        g_nmods = 0;
-        atomic_store_explicit(&g_fill, 0, memory_order_relaxed);
-    }
+    /* A thread of the parent may have held the fill lock: it does not exist here. What it
+     * was writing is either published whole or never (a table being rebuilt is leaked, a
+     * slot left KEY_BUSY never matches); the rules stay valid. */
+    atomic_store_explicit(&g_fill, 0, memory_order_relaxed);
 }
 
 int lg_unwind_init(void)
 {
     int z = 0;
     if (!atomic_compare_exchange_strong(&g_inited, &z, 1)) return 0;
-    if (elf_version(EV_CURRENT) == EV_NONE) {
-        atomic_store(&g_inited, 0);
-        return -EINVAL;
-    }
     lg_table_t *t = table_new(LG_UNW_INIT_BITS);
     if (!t) {
         atomic_store(&g_inited, 0);
@@ -629,7 +932,6 @@ int lg_unwind_init(void)
 void lg_unwind_flush(void)
 {
     if (!atomic_load(&g_inited)) return;
-    atomic_store(&g_mods_stale, 1);
     uint32_t e = atomic_fetch_add(&g_epoch, 1) + 1;
     if ((e & EPOCH_MASK) != 0) return;
     /* The epoch field wrapped: keys 65536 flushes old would read as current. Start an

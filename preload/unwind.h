@@ -1,14 +1,15 @@
 /* lg_unwind: a fast stack unwinder for x86-64 Linux that gives exactly what libunwind's
  * unw_backtrace() gives (libunwind 1.6: raw return addresses, innermost first).
  *
- * Per return address it caches a CFA rule taken from the module's .eh_frame (elfutils libdw):
+ * Per return address it caches a CFA rule taken from the module's loaded .eh_frame (read in
+ * memory through its PT_GNU_EH_FRAME segment, no file opened):
  * CFA = RSP|RBP + off, return address at CFA-8, RBP unchanged or restored from CFA+k, or
  * "outermost frame" (the CFI marks the return address undefined: _start, clone3). A walk
  * whose every frame has such a rule runs without locks, allocation or system calls; a walk
  * that meets any other frame (signal trampoline, CFA expression, no CFI, vDSO, frame-pointer
  * guess, ...) is handed whole to unw_backtrace(), so the result is libunwind's by
  * construction. The rule table is global, lock-free for readers, filled under a try-lock
- * (a caller that finds it busy falls back to unw_backtrace for that call). */
+ * (a caller that finds it busy computes the rule without caching it). */
 #ifndef LG_UNWIND_H
 #define LG_UNWIND_H
 
@@ -28,8 +29,9 @@ LG_UNWIND_API int lg_unwind_init(void);
 /* Exactly unw_backtrace(buf, max): buf[0] is the return address of this call (an address
  * in the calling function), then the return addresses of the outer frames; returns the
  * number stored (0 when max <= 0). Async-signal-safe after init as long as every frame's
- * rule is cached; a frame not yet cached is looked up with libdw (may allocate, open files
- * and take the loader lock via dl_iterate_phdr). */
+ * rule is cached; a frame not yet cached is looked up in its object's loaded .eh_frame under
+ * the loader lock (dl_iterate_phdr): no allocation, no file, no system call but the lock's
+ * futex (and mmap when the rule table grows). */
 LG_UNWIND_API int lg_unwind_backtrace(void **buf, int max);
 
 /* ---- memo of walks ----------------------------------------------------------------------
@@ -82,13 +84,13 @@ typedef struct lg_unw_regs {
 LG_UNWIND_API int lg_unwind_memo_from(void **buf, int max, lg_unw_memo_set_t *set,
                                       lg_unw_memo_t **entry, const lg_unw_regs_t *at);
 
-/* Call after dlopen/dlclose changed the loaded objects: cached rules and opened modules are
- * dropped (lazily). Not from a signal handler. */
+/* Call after dlopen/dlclose changed the loaded objects: cached rules are dropped (lazily).
+ * Not from a signal handler. */
 LG_UNWIND_API void lg_unwind_flush(void);
 
 #ifdef LG_UNWIND_STATS
 /* Test builds only (-DLG_UNWIND_STATS): calls served by the fast path, calls handed to
- * unw_backtrace, rules computed with libdw, of which not cacheable (fallback rules). */
+ * unw_backtrace, rules computed from .eh_frame, of which not cacheable (fallback rules). */
 typedef struct lg_unwind_stats {
     unsigned long fast, fallback, fills, bad_rules, memo_hits;
 } lg_unwind_stats_t;

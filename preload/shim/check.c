@@ -508,12 +508,14 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
     /* The collector stops them (ptrace, unfelt); else the stop signal does. */
     bool by_collector = !g_self && collector_stop(sc, self);
     struct sigaction sa = {.sa_sigaction = stop_handler, .sa_flags = SA_SIGINFO | SA_RESTART}, old;
+    bool installed = false;
     if (by_collector) {
         if (hold) mark_unsafe(sc);
     } else {
         sigfillset(&sa.sa_mask);
-        sigaction(g_stop_signal, &sa, &old);
-        stop_others(sc, self);
+        installed = sigaction(g_stop_signal, &sa, &old) == 0;
+        if (installed) stop_others(sc, self);
+        else sc->nthreads = 0; /* denied (a seccomp filter): the others run on, unstopped */
     }
     if (hold && sc->nthreads) {
         /* freeres records its frees: the drain lock is free meanwhile (no stopped thread
@@ -585,7 +587,7 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
                 nanosleep(&ts, NULL);
             }
         }
-        sigaction(g_stop_signal, &old, NULL);
+        if (installed) sigaction(g_stop_signal, &old, NULL);
     }
     if (list_unlock) list_unlock();
     tls.guard--;
