@@ -441,7 +441,8 @@ static void stop_for_check(session_t *s, proc_t *p)
     lg_snap_ctl_t *sc = &p->r->snap;
     char err[256];
     p->stopped.child = p->pid == s->root_pid && !s->root_reaped ? p->pid : 0;
-    int rc = lg_stop_threads(&p->stopped, p->pid, p->r, err, sizeof err);
+    sc->nthreads = 0;
+    int rc = lg_stop_threads(&p->stopped, p->pid, sc->requester, sc, p->r, err, sizeof err);
     if (rc && verbose()) fprintf(stderr, "leakgraph: %s; the stop signal stops them\n", err);
     atomic_store_explicit(&sc->state, rc ? LG_SNAP_STOP_FAILED : LG_SNAP_STOPPED,
                           memory_order_release);

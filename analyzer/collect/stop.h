@@ -26,16 +26,20 @@ typedef struct lg_stopped {
     lg_stopped_thread_t *t;
     size_t n, cap;
     bool holding; /* let go never: they end with the process */
+    uint64_t remote_region; /* the region in the process's memory (self mode), when the
+                             * caller has no mapping of it: parked threads read from there */
 } lg_stopped_t;
 
-/* Stops every thread of `pid` (its region r) but r->snap.requester and writes their
- * registers to r->snap.threads[] (nthreads entries, LG_TF_PTRACE; parked ones LG_TF_EXACT_SP
- * with their stack pointer). Returns 0, or a negative errno with nothing stopped (-EPERM: not
- * permitted, or traced by another tracer) and a reason in err. */
-int lg_stop_threads(lg_stopped_t *st, pid_t pid, lg_region_t *r, char *err, size_t errlen);
+/* Stops every thread of `pid` but `requester` and appends their registers to sc->threads[]
+ * (after its sc->nthreads entries; LG_TF_PTRACE; parked ones LG_TF_EXACT_SP with their stack
+ * pointer). r: the process's region when mapped here, else NULL: then st->remote_region, its
+ * address in the process, if set (parked threads are not stopped), else every thread is. Returns 0, or a negative errno with nothing stopped (-EPERM:
+ * not permitted, or traced by another tracer) and a reason in err. */
+int lg_stop_threads(lg_stopped_t *st, pid_t pid, pid_t requester, lg_snap_ctl_t *sc,
+                    lg_region_t *r, char *err, size_t errlen);
 
 /* Lets the stopped threads go (each with the signal it was about to take) and the parked ones
- * (r: their region), or with hold keeps them until they end. Never waits long: a thread not
+ * (r: their region, or NULL), or with hold keeps them until they end. Never waits long: a thread not
  * stopped yet is let go by lg_stopped_poll once it stops. */
 void lg_release_threads(lg_stopped_t *st, lg_region_t *r, bool hold);
 

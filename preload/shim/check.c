@@ -430,18 +430,11 @@ static bool take_drain_lock(bool interrupted)
     return true;
 }
 
-/* Self mode: there is no collector process, so the check is taken by `leakgraph __snapshot`,
- * started now (without the shim), allowed to read this process (PR_SET_PTRACER, for Yama),
- * and waited for: it reads the request at `sc`, replays the trace we just flushed, scans our
- * memory and appends the SNAPSHOT. Called with the drain lock held (take_drain_lock) and the
- * other threads stopped. SIGCHLD stays blocked meanwhile, so a program's own handler cannot
- * reap the helper. Returns 0 or a negative errno. */
-static int self_check(lg_snap_ctl_t *sc)
+/* Self mode: starts `leakgraph __snapshot` (its protocol: analyzer/collect/selfsnap.c), with
+ * SIGCHLD blocked by the caller so that a program's own handler cannot reap it, and lets it
+ * read (and stop) this process. Returns its pid, or -1. */
+static pid_t start_snapshot_helper(lg_snap_ctl_t *sc)
 {
-    if (!g_lg_bin[0] || !g_collector) return -ENOTSUP;
-    lg_collector_drain(g_collector);
-    int rc = lg_collector_flush(g_collector);
-    if (rc) return rc;
     char pidbuf[24], ctlbuf[24];
     snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
     snprintf(ctlbuf, sizeof ctlbuf, "0x%lx", (unsigned long)(uintptr_t)sc);
@@ -454,32 +447,100 @@ static int self_check(lg_snap_ctl_t *sc)
     for (size_t i = 0; i < nenv; i++)
         if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0) envp[k++] = environ[i];
     envp[k] = NULL;
-    sigset_t chld, old;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    pthread_sigmask(SIG_BLOCK, &chld, &old);
     pid_t child;
-    rc = posix_spawn(&child, g_lg_bin, NULL, NULL, argv, envp);
-    if (rc == 0) {
-        prctl(PR_SET_PTRACER, (unsigned long)child, 0, 0, 0);
-        int st = 0;
-        pid_t w;
-        while ((w = waitpid(child, &st, 0)) < 0 && errno == EINTR) {}
-        if (w < 0) { /* SIGCHLD ignored: reaped by the kernel; wait for it to be gone */
-            while (kill(child, 0) == 0) {
-                struct timespec ts = {0, 1000000};
-                nanosleep(&ts, NULL);
-            }
-            rc = 0;
-        } else {
-            rc = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+    if (posix_spawn(&child, g_lg_bin, NULL, NULL, argv, envp) != 0) return -1;
+    prctl(PR_SET_PTRACER, (unsigned long)child, 0, 0, 0);
+    return child;
+}
+
+/* Self mode: waits for the helper to end; 0 if it wrote the snapshot, else a negative errno. */
+static int reap_snapshot_helper(pid_t child)
+{
+    int st = 0, rc;
+    pid_t w;
+    while ((w = waitpid(child, &st, 0)) < 0 && errno == EINTR) {}
+    if (w < 0) { /* SIGCHLD ignored: reaped by the kernel; wait for it to be gone */
+        while (kill(child, 0) == 0) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
         }
-        prctl(PR_SET_PTRACER, 0, 0, 0, 0);
+        rc = 0;
     } else {
-        rc = -rc;
+        rc = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    prctl(PR_SET_PTRACER, 0, 0, 0, 0);
     return rc;
+}
+
+/* Self mode: waits until the helper moves the request out of `from`; the new state, or
+ * LG_SNAP_FAILED when the helper ended first. */
+static uint32_t wait_snapshot_helper(lg_snap_ctl_t *sc, pid_t child, uint32_t from)
+{
+    for (;;) {
+        uint32_t st = atomic_load_explicit(&sc->state, memory_order_acquire);
+        if (st != from) return st;
+        int ws;
+        if (waitpid(child, &ws, WNOHANG) == child) return LG_SNAP_FAILED;
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Self mode, the check itself: the trace so far to disk, then the helper takes the check.
+ * With a helper started at STOP (`child` > 0) through the protocol, else a new helper that
+ * takes the check at once and is waited for. Returns 0 or a negative errno. */
+static int self_check(lg_snap_ctl_t *sc, pid_t child)
+{
+    lg_collector_drain(g_collector);
+    int rc = lg_collector_flush(g_collector);
+    if (rc) return rc;
+    if (child > 0) {
+        atomic_store_explicit(&sc->state, LG_SNAP_REQUESTED, memory_order_release);
+        return wait_snapshot_helper(sc, child, LG_SNAP_REQUESTED) == LG_SNAP_DONE ? 0 : -EIO;
+    }
+    atomic_store(&sc->state, LG_SNAP_IDLE);
+    child = start_snapshot_helper(sc);
+    return child < 0 ? -EAGAIN : reap_snapshot_helper(child);
+}
+
+/* Self mode: starts the helper and asks it to stop every other thread (ptrace), as the
+ * collector does under `leakgraph run`. Returns its pid (> 0; it waits for the request), or
+ * -1 when it could not start. *stopped: whether it stopped them. */
+static pid_t self_stop(lg_snap_ctl_t *sc, pid_t self, bool *stopped)
+{
+    *stopped = false;
+    if (!g_lg_bin[0] || !g_collector) return -1;
+    sc->requester = self;
+    sc->nthreads = 0;
+    sc->hold = 0;
+    atomic_store(&sc->freeres_until, 0);
+    atomic_store_explicit(&sc->state, LG_SNAP_STOP, memory_order_release);
+    pid_t child = start_snapshot_helper(sc);
+    if (child < 0) {
+        atomic_store(&sc->state, LG_SNAP_IDLE);
+        return -1;
+    }
+    uint32_t st = wait_snapshot_helper(sc, child, LG_SNAP_STOP);
+    if (st == LG_SNAP_FAILED) { /* it ended (reaped): the check goes on without it */
+        prctl(PR_SET_PTRACER, 0, 0, 0, 0);
+        sc->nthreads = 0;
+        atomic_store(&sc->state, LG_SNAP_IDLE);
+        return -1;
+    }
+    *stopped = st == LG_SNAP_STOPPED;
+    if (!*stopped) sc->nthreads = 0;
+    return child;
+}
+
+/* Self mode: lets the helper release (or hold) the threads and end. A holding helper stays
+ * until exit_group ends them: not waited for. */
+static void self_release(lg_snap_ctl_t *sc, pid_t child, bool hold)
+{
+    sc->hold = hold;
+    atomic_store_explicit(&sc->state, LG_SNAP_RELEASE, memory_order_release);
+    wait_snapshot_helper(sc, child, LG_SNAP_RELEASE);
+    atomic_store(&sc->state, LG_SNAP_IDLE);
+    if (!hold) reap_snapshot_helper(child);
 }
 
 /* Takes a snapshot through the collector. Returns its id, or a negative errno (-ENOTSUP when
@@ -505,8 +566,17 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
     pid_t self = (pid_t)syscall(SYS_gettid);
     lg_snap_thread_t mine[LG_SNAP_SELF_ENTRIES];
     uint32_t nmine = describe_self(mine, self, self_uc, self_sp); /* before the others stop */
-    /* The collector stops them (ptrace, unfelt); else the stop signal does. */
-    bool by_collector = !g_self && collector_stop(sc, self);
+    /* The collector stops them (ptrace, unfelt): `leakgraph run`'s, or in self mode the
+     * `leakgraph __snapshot` helper started now; else the stop signal does. SIGCHLD stays
+     * blocked while a helper runs (a program's handler must not reap it). */
+    sigset_t chld, oldmask;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    if (g_self) pthread_sigmask(SIG_BLOCK, &chld, &oldmask);
+    pid_t helper = -1;
+    bool by_collector = false;
+    if (g_self) helper = self_stop(sc, self, &by_collector);
+    else by_collector = collector_stop(sc, self);
     struct sigaction sa = {.sa_sigaction = stop_handler, .sa_flags = SA_SIGINFO | SA_RESTART}, old;
     bool installed = false;
     if (by_collector) {
@@ -556,7 +626,7 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
     int rc = (int)id;
     uint64_t waited = 0;
     if (g_self) {
-        int e = self_check(sc);
+        int e = g_collector && g_lg_bin[0] ? self_check(sc, helper) : -ENOTSUP;
         if (e) rc = e;
     } else {
         atomic_store_explicit(&sc->state, LG_SNAP_REQUESTED, memory_order_release);
@@ -575,8 +645,11 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
         }
     }
     if (g_self) atomic_store(&g_drain_lock, 0);
+    /* held: until exit_group (see "exit with other threads") */
+    if (helper > 0) self_release(sc, helper, by_collector && hold);
+    if (g_self && !(by_collector && hold)) atomic_store(&sc->parked_wait, 0); /* waits.c */
     if (by_collector) {
-        collector_release(sc, hold); /* held: until exit_group (see "exit with other threads") */
+        if (!g_self) collector_release(sc, hold);
     } else {
         atomic_store(&sc->state, LG_SNAP_IDLE);
         if (!hold) { /* held threads stay stopped until exit_group */
@@ -589,6 +662,7 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
         }
         if (installed) sigaction(g_stop_signal, &old, NULL);
     }
+    if (g_self) pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
     if (list_unlock) list_unlock();
     tls.guard--;
     atomic_store(&g_snap_busy, 0);

@@ -8,9 +8,12 @@
  * the scan finds there all that a stopped thread's registers would hold; the C library's own
  * wrapper below keeps nothing of the program's. A parked thread whose wait ends while the
  * collector holds the threads (parked_wait set) waits in park_end until it lets them go.
- * Not parked (stopped as any other thread, its wait then ends with EINTR): self mode (no
- * collector stops threads there), a thread on the shared ring slot 0, and a wait made with a
- * direct system call. */
+ * Preloaded by hand, the `leakgraph __snapshot` helper reads the rings and sets parked_wait
+ * in this process's memory (no futex wake: the wait below re-reads it every millisecond), and
+ * the checking thread clears it when the check is over.
+ * Not parked (stopped as any other thread, its wait then ends with EINTR): a thread on the
+ * shared ring slot 0, a wait made with a direct system call, and any wait when the threads are
+ * stopped with the stop signal (no ptrace). */
 #ifndef LG_SHIM_UNIT
 #error "a part of preload/shim.c: included there once, never compiled on its own"
 #endif
@@ -19,7 +22,7 @@
  * pointer, below the registers it saved). Returns its ring, or NULL if it does not park. */
 static inline __attribute__((always_inline)) lg_ring_t *park_begin(void)
 {
-    if (!tracing() || g_self || tls.guard > 0 || !g_region) return NULL;
+    if (!tracing() || tls.guard > 0 || !g_region) return NULL;
     tls.guard++;
     uint32_t ri = tls.gen == atomic_load(&g_gen) ? tls.ring : claim_ring();
     tls.guard--;
@@ -44,10 +47,14 @@ static void park_end(lg_ring_t *ring)
     atomic_store(&ring->park_sp, 0); /* before reading parked_wait (stop.c: one of us sees) */
     lg_snap_ctl_t *sc = &g_region->snap;
     uint64_t waited = 0;
-    while (atomic_load(&sc->parked_wait)) {
+    for (uint32_t ms = 0; atomic_load(&sc->parked_wait); ms++) {
         struct timespec ts = {0, 1000000};
         syscall(SYS_futex, (uint32_t *)&sc->parked_wait, FUTEX_WAIT, 1u, &ts, NULL, 0);
-        if (!wait_on_collector(&waited, 0)) break; /* the collector is gone */
+        /* the collector is gone; self mode: the checking thread clears it when done, or the
+         * check is over long since (the watchdog's 5 s, for a helper that died) */
+        if (g_self ? ms > 5000 && atomic_load(&sc->state) == LG_SNAP_IDLE
+                   : !wait_on_collector(&waited, 0))
+            break;
     }
     errno = e;
 }
