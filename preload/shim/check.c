@@ -200,7 +200,11 @@ static bool mark_altstack(lg_snap_thread_t *t, uint64_t *hi)
  *    with SA_ONSTACK), the entry is flagged LG_TF_ALTSTACK and the walk goes on through the
  *    signal frames until the interrupted frame is off that stack: a second entry (LG_TF_MORE)
  *    with its stack pointer and every register the signal saved, so the thread's own stack is
- *    scanned from there up (the frames below, left by a longjmp or unwound, are dead).
+ *    scanned from there up (the frames below, left by a longjmp or unwound, are dead);
+ *  - under a seccomp filter the program installed (g_sandboxed), with no system call: the
+ *    walk's reads are checked without one (lifecycle.c, "own walks"), getcontext's signal
+ *    mask is not read, and sigaltstack is not asked: a thread on its alternate stack gets
+ *    one entry, and the user is told once that the check may be less exact.
  * Returns the number of entries written to out[] (1 or 2). */
 
 /* libunwind's numbers of the general registers, and their slots in regs[] (save_regs's
@@ -263,16 +267,30 @@ static uint32_t describe_self(lg_snap_thread_t out[LG_SNAP_SELF_ENTRIES], pid_t 
     bool walk = false;
     lg_snap_thread_t *me = &out[0];
     *me = (lg_snap_thread_t){.tid = self};
+    /* under a seccomp filter: no system call (lifecycle.c, "own walks") */
+    const bool sandboxed = own_walk_begin((uintptr_t)&uctx < (uintptr_t)__builtin_frame_address(0)
+                                              ? (uintptr_t)&uctx
+                                              : (uintptr_t)__builtin_frame_address(0));
     if (uc) {
         save_regs(me, uc);
         walk = unw_init_local2(&cur, (unw_context_t *)(uintptr_t)uc, UNW_INIT_SIGNAL_FRAME) == 0;
     } else {
-        ucontext_t here;
-        getcontext(&here);
-        save_regs(me, &here);
+        /* getcontext saves the signal mask with a system call, unw_getcontext does not (on
+         * these two architectures its context is a ucontext_t) */
+        walk = unw_getcontext(&uctx) == 0;
+#if defined(__x86_64__) || defined(__aarch64__)
+        if (sandboxed && walk) {
+            save_regs(me, (const ucontext_t *)(const void *)&uctx);
+        } else
+#endif
+        {
+            ucontext_t here;
+            getcontext(&here);
+            save_regs(me, &here);
+        }
         me->sp = exact_sp ? exact_sp : (uint64_t)(uintptr_t)__builtin_frame_address(0);
         if (exact_sp) me->flags |= LG_TF_EXACT_SP;
-        walk = unw_getcontext(&uctx) == 0 && unw_init_local(&cur, &uctx) == 0;
+        walk = walk && unw_init_local(&cur, &uctx) == 0;
         for (int depth = 0; walk && exact_sp && depth < 64; depth++) {
             unw_word_t sp;
             if (unw_step(&cur) <= 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) != 0 || sp > exact_sp) {
@@ -287,6 +305,10 @@ static uint32_t describe_self(lg_snap_thread_t out[LG_SNAP_SELF_ENTRIES], pid_t 
     }
     atomic_store(&me->state, LG_TS_SAVED);
     uint64_t hi;
+    if (sandboxed) { /* sigaltstack may be denied: a thread on its alternate stack (its */
+        if (own_walk_end()) say_sandboxed(); /* stack is then not found) is said, not followed */
+        return 1;
+    }
     if (!mark_altstack(me, &hi) || !walk) return 1;
     uint64_t lo = me->alt_lo;
     for (int depth = 0; depth < 256; depth++) {
@@ -549,6 +571,11 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
 {
     if (atomic_load(&g_state) != ST_TRACING || !g_region) return -ENOTSUP;
     if (g_self && !g_lg_bin[0]) return -ENOTSUP; /* no leakgraph binary to take the check */
+    if (g_self && atomic_load(&g_sandboxed)) { /* the helper's start needs clone and execve */
+        say_once("no leak check: the program installed a seccomp filter, and preloaded by hand "
+                 "a check starts a process; under leakgraph run it would be taken");
+        return -ENOTSUP;
+    }
     bool interrupted = tls.guard > 0; /* a signal stopped this thread inside the shim */
     if (atomic_exchange(&g_snap_busy, 1)) return -EBUSY;
     tls.guard++;

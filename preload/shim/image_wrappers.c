@@ -1,8 +1,9 @@
 /* shim/image_wrappers.c: the interposed calls that change the process image: dlopen, dlsym and
  * dlclose (the module map is brought up to date around them), the exec family (execl*
  * collect their arguments and go through the execv* wrappers; the trace is ended before the call
- * and resumed if it fails), _exit and _Exit (the exit check, then the end of the trace), and the
- * constructor that starts tracing at load time. They must never hold the guard across the real
+ * and resumed if it fails), _exit and _Exit (the exit check, then the end of the trace), the
+ * constructor that starts tracing at load time, and prctl and syscall (trampolines that note a
+ * seccomp filter request, see "seccomp" below). They must never hold the guard across the real
  * call: what it runs (a library's constructors) is traced like any code.
  *
  * dlopen and dlsym depend on their caller: ld.so takes it from their return address
@@ -132,6 +133,107 @@ lg_dl_fn lg_dl_enter_dlsym(void)
 LG_DL_TRAMPOLINE("dlopen", "lg_dl_enter_dlopen");
 LG_DL_TRAMPOLINE("dlsym", "lg_dl_enter_dlsym");
 
+/* ---- seccomp: prctl and syscall -------------------------------------------------------
+ * A program that installs a seccomp filter (prctl(PR_SET_SECCOMP, ...), or syscall(SYS_seccomp,
+ * SECCOMP_SET_MODE_STRICT or _FILTER, ...) as libseccomp does) may deny the system calls the
+ * shim's own walks would make (libunwind's address validation): the request sets
+ * g_sandboxed before the real call, so those walks make none from then on (lifecycle.c, "own
+ * walks"); a request that fails leaves the shim as careful, nothing worse. Both functions are
+ * variadic (syscall's arguments are six registers and a stack word, and %al on x86-64), so
+ * they are trampolines too: every argument register is saved around the enter function,
+ * which sees the first two as its own, and the real function gets them all, with the
+ * program's return address. A filter installed through an inline system call instruction
+ * is not seen. */
+typedef long (*lg_sc_fn)(void);
+static long sc_enosys(void)
+{
+    errno = ENOSYS;
+    return -1;
+}
+
+static void *_Atomic g_real_prctl, *_Atomic g_real_syscall;
+
+static lg_sc_fn sc_real(void *_Atomic *slot, const char *name)
+{
+    void *real = atomic_load(slot);
+    if (UNLIKELY(!real)) {
+#if defined(__x86_64__)
+        real = dlvsym(RTLD_NEXT, name, "GLIBC_2.2.5");
+#else
+        real = dlvsym(RTLD_NEXT, name, "GLIBC_2.17");
+#endif
+        if (!real) return sc_enosys;
+        atomic_store(slot, real);
+    }
+    return (lg_sc_fn)real;
+}
+
+lg_sc_fn lg_sc_enter_prctl(long option) __attribute__((visibility("hidden")));
+lg_sc_fn lg_sc_enter_syscall(long nr, long op) __attribute__((visibility("hidden")));
+
+lg_sc_fn lg_sc_enter_prctl(long option)
+{
+    if (option == PR_SET_SECCOMP) atomic_store(&g_sandboxed, true);
+    return sc_real(&g_real_prctl, "prctl");
+}
+
+lg_sc_fn lg_sc_enter_syscall(long nr, long op)
+{
+    if (UNLIKELY((nr == SYS_seccomp && (op == 0 || op == 1)) || /* SECCOMP_SET_MODE_STRICT, */
+                 (nr == SYS_prctl && op == PR_SET_SECCOMP)))      /* _FILTER */
+        atomic_store(&g_sandboxed, true);
+    return sc_real(&g_real_syscall, "syscall");
+}
+
+/* name: every argument register saved around enter (x86-64: seven pushes keep the stack
+ * 16-aligned at the call; aarch64: x0-x7 and the frame record), then a jump to what enter
+ * returned. */
+#if defined(__x86_64__)
+#define LG_SC_BODY(enter)                                                                   \
+    "    push %rdi\n"                                                                       \
+    "    push %rsi\n"                                                                       \
+    "    push %rdx\n"                                                                       \
+    "    push %rcx\n"                                                                       \
+    "    push %r8\n"                                                                        \
+    "    push %r9\n"                                                                        \
+    "    push %rax\n"                                                                       \
+    "    call " enter "\n"                                                                  \
+    "    mov %rax, %r11\n"                                                                  \
+    "    pop %rax\n"                                                                        \
+    "    pop %r9\n"                                                                         \
+    "    pop %r8\n"                                                                         \
+    "    pop %rcx\n"                                                                        \
+    "    pop %rdx\n"                                                                        \
+    "    pop %rsi\n"                                                                        \
+    "    pop %rdi\n"                                                                        \
+    "    jmp *%r11\n"
+#else
+#define LG_SC_BODY(enter)                                                                   \
+    "    stp x29, x30, [sp, #-80]!\n"                                                       \
+    "    mov x29, sp\n"                                                                     \
+    "    stp x0, x1, [sp, #16]\n"                                                           \
+    "    stp x2, x3, [sp, #32]\n"                                                           \
+    "    stp x4, x5, [sp, #48]\n"                                                           \
+    "    stp x6, x7, [sp, #64]\n"                                                           \
+    "    bl " enter "\n"                                                                    \
+    "    mov x16, x0\n"                                                                     \
+    "    ldp x0, x1, [sp, #16]\n"                                                           \
+    "    ldp x2, x3, [sp, #32]\n"                                                           \
+    "    ldp x4, x5, [sp, #48]\n"                                                           \
+    "    ldp x6, x7, [sp, #64]\n"                                                           \
+    "    ldp x29, x30, [sp], #80\n"                                                         \
+    "    br x16\n"
+#endif
+#define LG_SC_TRAMPOLINE(name, enter)                                                       \
+    __asm__(".text\n"                                                                       \
+            ".p2align 4\n"                                                                  \
+            ".globl " name "\n"                                                             \
+            ".type " name ", " LG_DL_TYPE "\n" name ":\n" LG_DL_LANDING LG_SC_BODY(enter)   \
+            ".size " name ", .-" name "\n")
+
+LG_SC_TRAMPOLINE("prctl", "lg_sc_enter_prctl");
+LG_SC_TRAMPOLINE("syscall", "lg_sc_enter_syscall");
+
 #else /* another architecture: C wrappers (the shim is the caller of the real dlopen) */
 
 EXPORT void *dlopen(const char *file, int flags)
@@ -256,7 +358,7 @@ EXPORT void _exit(int status)
     if (atomic_load(&g_state) == ST_TRACING) {
         /* the caller's stack pointer: just above this function's return address */
         uint64_t sp = (uint64_t)(uintptr_t)__builtin_frame_address(0) + 16;
-        run_freeres();
+        if (!atomic_load(&g_sandboxed)) run_freeres(); /* reads /proc, a filter may deny it */
         take_snapshot(LG_SNAP_EXIT, NULL, sp);
     }
     image_ending(LG_END_EXIT, status);

@@ -154,6 +154,11 @@ typedef struct lg_tls {
     int sig_queue;
     _Atomic uint32_t pend_r, pend_w; /* the queue of a handler's events: read and write counts */
     lg_pending_t pend[LG_PENDING];
+    /* The shim walks this thread's own frames under a seccomp filter (lifecycle.c, "own
+     * walks"): libunwind's reads are checked against [own_lo, own_hi) and the loaded modules
+     * instead of by a system call; own_refused: a read was refused (the walk was cut). */
+    bool own_walk, own_refused;
+    uintptr_t own_lo, own_hi;
 } lg_tls_t;
 static __thread lg_tls_t tls __attribute__((tls_model("initial-exec")));
 
@@ -205,6 +210,12 @@ static pthread_key_t g_thread_key;
 static lg_region_t *g_fork_region; /* run mode: region pre-created for a forking child */
 static _Atomic int g_exit_status = -1;
 static _Atomic int g_said;
+/* The program asked for a seccomp filter (image_wrappers.c: prctl PR_SET_SECCOMP, syscall
+ * SYS_seccomp): from then on the shim's own walks make no system call (lifecycle.c). */
+static _Atomic bool g_sandboxed;
+static bool own_walk_begin(uintptr_t sp);
+static bool own_walk_end(void);
+static void say_sandboxed(void);
 
 /* ---- defined in later parts, used before them --------------------------------------------- */
 static inline bool enter(void);                                            /* lifecycle.c */

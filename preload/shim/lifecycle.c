@@ -149,6 +149,97 @@ static int shim_range_cb(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
+/* ---- own walks under a seccomp filter ----------------------------------------------------
+ * libunwind validates every address unw_step reads (mincore, or msync, then a write to its
+ * pipe): system calls a sandboxed program may have forbidden itself, so its exit check died
+ * by SIGSYS. libunwind 1.6 has no setting to turn the validation off, but it reads through
+ * the local address space's accessor table: init() puts own_access_mem there. For every
+ * walk but the shim's own walks under a filter it calls libunwind's accessor (the program's
+ * walks and the shim's walks without a filter are validated as before). In an own walk under
+ * a filter it reads an address only when it lies in this thread's stack above the walk's
+ * start, [own_lo, own_hi), or in a loaded module's segment (dl_iterate_phdr: no system
+ * call), else refuses it (the walk ends there, own_refused is set): a frame guessed from
+ * garbage cannot fault. The stack's end without a system call: the main thread's is the
+ * page of __libc_stack_end, at most RLIMIT_STACK (read at start-up) below it; another
+ * glibc thread's stack ends at its thread descriptor (pthread_self(): glibc puts it at the
+ * top of the thread's stack block). A stack pointer outside both (an alternate signal
+ * stack) makes the range empty. */
+extern void *__libc_stack_end;
+static int (*g_unw_access_mem)(unw_addr_space_t, unw_word_t, unw_word_t *, int, void *);
+static uintptr_t g_main_self;   /* pthread_self() of the thread that started tracing */
+static uintptr_t g_stack_limit; /* RLIMIT_STACK at start-up, at most 1 GiB */
+
+static int module_has_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    const uintptr_t *a = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
+        if (a[0] >= s && a[1] <= e) return 1;
+    }
+    return 0;
+}
+
+static int own_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int wr,
+                          void *arg)
+{
+    if (wr || !tls.own_walk) return g_unw_access_mem(as, addr, val, wr, arg);
+    uintptr_t a[2] = {(uintptr_t)addr, (uintptr_t)addr + sizeof *val};
+    if (a[1] < a[0] ||
+        !((a[0] >= tls.own_lo && a[1] <= tls.own_hi) || dl_iterate_phdr(module_has_cb, a))) {
+        tls.own_refused = true;
+        return -UNW_EINVAL;
+    }
+    *val = *(const unw_word_t *)addr;
+    return 0;
+}
+
+/* Before the shim walks this thread's own frames from `sp`, the lowest stack address the
+ * walk reads (its context's): under a filter, the walk reads without a system call (above).
+ * Returns true if so. */
+static bool own_walk_begin(uintptr_t sp)
+{
+    if (!atomic_load(&g_sandboxed) || !g_unw_access_mem) return false;
+    uintptr_t hi = 0, self = (uintptr_t)pthread_self();
+    if (self == g_main_self) {
+        uintptr_t top = ((uintptr_t)__libc_stack_end | 4095u) + 1;
+        if (sp < top && top - sp <= g_stack_limit) hi = top;
+    } else if (sp < self && self - sp <= g_stack_limit) {
+        hi = self;
+    }
+    tls.own_lo = sp;
+    tls.own_hi = hi;
+    tls.own_refused = hi == 0;
+    tls.own_walk = true;
+    return true;
+}
+
+/* After it: true if the walk was cut (a read was refused, or the stack was not found). */
+static bool own_walk_end(void)
+{
+    bool cut = tls.own_walk && tls.own_refused;
+    tls.own_walk = false;
+    return cut;
+}
+
+/* Once, on stderr (write(2) only: say_once would also open a file): a check under a filter
+ * described the checking thread from less than usual. */
+static void say_sandboxed(void)
+{
+    static _Atomic int said;
+    if (atomic_exchange(&said, 1)) return;
+    char buf[256];
+    int n = snprintf(buf, sizeof buf, "leakgraph[%d]: a seccomp filter is installed: the leak "
+                     "check could not walk all of this thread's frames without a system call; "
+                     "it may be less exact\n", (int)getpid());
+    if (n > 0 && (size_t)n < sizeof buf) {
+        ssize_t w = write(2, buf, (size_t)n);
+        (void)w;
+    }
+}
+
 /* The stack pointer of the code that called exit() (or returned from main): frames below it
  * are dead, though glibc's exit path runs over them. 0 if it cannot be found. */
 static uint64_t exit_caller_sp(void)
@@ -157,6 +248,8 @@ static uint64_t exit_caller_sp(void)
     unw_context_t ctx;
     unw_cursor_t cur;
     if (!exit_fn || unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0) return 0;
+    own_walk_begin((uintptr_t)&ctx); /* the walk reads the context, then the frames above */
+    uint64_t found = 0;
     bool in_exit = false;
     for (int depth = 0; depth < 64 && unw_step(&cur) > 0; depth++) {
         unw_word_t ip, sp;
@@ -164,10 +257,14 @@ static uint64_t exit_caller_sp(void)
         unw_get_reg(&cur, UNW_REG_IP, &ip);
         unw_get_reg(&cur, UNW_REG_SP, &sp);
         bool here = dladdr((void *)(uintptr_t)(ip - 1), &info) && info.dli_saddr == exit_fn;
-        if (in_exit && !here) return sp;
+        if (in_exit && !here) {
+            found = sp;
+            break;
+        }
         in_exit |= here;
     }
-    return 0;
+    if (own_walk_end()) say_sandboxed();
+    return found;
 }
 
 /* Registered from the shim's constructor, which runs before __libc_start_main registers
@@ -184,7 +281,7 @@ static void on_exit_status(int status, void *arg)
         scan_modules_if_changed(); /* loaded since the last dlopen/dlsym/dlclose; before freeres
                                     * unloads any (its dlclose is not the wrapped one) */
         tls.guard--;
-        run_freeres();
+        if (!atomic_load(&g_sandboxed)) run_freeres(); /* its /proc read: a filter may deny it */
         take_snapshot(LG_SNAP_EXIT, NULL, sp);
     }
     image_ending(LG_END_EXIT, status & 0xff);
@@ -322,6 +419,16 @@ static void init(void)
     g_rc_depth = (int)number_setting("LEAKGRAPH_RC_STACK_DEPTH", LG_RC_DEPTH_DEFAULT, LG_MAX_FRAMES,
                                      "using 12");
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    unw_accessors_t *acc = unw_get_accessors(unw_local_addr_space); /* own walks (above) */
+    if (acc && acc->access_mem) {
+        struct rlimit rl;
+        g_stack_limit = (uintptr_t)1 << 30;
+        if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur < g_stack_limit)
+            g_stack_limit = (uintptr_t)rl.rlim_cur;
+        g_main_self = (uintptr_t)pthread_self();
+        g_unw_access_mem = acc->access_mem;
+        acc->access_mem = own_access_mem;
+    }
     lg_unwind_init(); /* on failure every capture is unw_backtrace's */
     if (pthread_key_create(&g_thread_key, release_ring) != 0 || !start_process(0, NULL)) {
         atomic_store(&g_state, ST_OFF);

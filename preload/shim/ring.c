@@ -51,7 +51,7 @@ static lg_region_t *create_session_region(void)
         uint64_t now = now_ns(CLOCK_MONOTONIC);
         if (now - checked >= LG_WAIT_CHECK_NS) {
             checked = now;
-            if (!collector_alive()) {
+            if (!atomic_load(&g_sandboxed) && !collector_alive()) { /* kill(): a filter may deny it */
                 rc = -ECONNREFUSED;
                 break;
             }
@@ -211,7 +211,7 @@ static bool wait_on_collector(uint64_t *waited, long ns)
         return true;
     }
     if ((period & 0xfffu) != LG_WAIT_PERIOD(w)) { /* once a period: does it live? */
-        if (!collector_alive()) {
+        if (!atomic_load(&g_sandboxed) && !collector_alive()) { /* kill(): a filter may deny it */
             stop_tracing("the leakgraph collector is gone");
             return false;
         }

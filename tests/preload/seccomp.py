@@ -4,13 +4,13 @@ EPERM) every system call an OpenSSH-like sandbox does not list, then allocates i
 leaks one block (progs/seccomp_allow.c). Natively and under `leakgraph run` it must exit 0 with
 the same stdout, and the trace must show its leak (exact bytes and blocks at its marked line).
 Cases: errno (the EPERM filter: every denied call fails, the exit check goes on without
-them), kill (the kill filter, everything, the exit status included), kill_steady (the kill
-filter up to the program's exit: every allocation under the filter is traced and the program
-gets to its last output; its exit status is not asserted). kill is registered DISABLED: the
-exit work of the shim still makes system calls such a filter denies (mincore in libunwind's
-unw_step from lifecycle.c's exit_caller_sp, then check.c's /proc/self/task, sigaltstack,
-rt_sigaction, tgkill), and no safe way to detect the filter first exists yet (see
-docs/dependencies.md, "seccomp").
+them), kill (the kill filter, everything, the exit status included), kill_check (the same with
+an on-demand check, lg_check_now, under the filter), kill_steady (the kill filter up to the
+program's exit: every allocation under the filter is traced and the program gets to its last
+output; its exit status is not asserted). kill and kill_check: the shim's exit work and check
+used to die by SIGSYS (mincore in libunwind's unw_step, sigaltstack in the self-description);
+the shim now notes the filter when the program installs it and walks its own frames without a
+system call then (docs/dependencies.md, "seccomp").
 
 The cases reuse preload/driver.py's mark checks (LEAK:<function>:<allocator>:<bytes>).
 Usage: seccomp.py --bin BINDIR --progs PROGDIR --src SRCDIR {kill,errno}
@@ -26,8 +26,8 @@ from lgdriver import check, expect_exit, prog, run_fresh
 OUT = "sandboxed\ndone 2 threads\n"
 
 
-def sandboxed(mode, status=True):
-    cmd = [prog("seccomp_allow"), mode]
+def sandboxed(mode, status=True, extra=()):
+    cmd = [prog("seccomp_allow"), mode] + list(extra)
     native = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     expect_exit(native, 0, "natively")
     check(native.stdout == OUT, "natively: stdout %r" % native.stdout)
@@ -52,6 +52,10 @@ def sandboxed(mode, status=True):
 
 def t_kill():
     sandboxed("kill")
+
+
+def t_kill_check():
+    sandboxed("kill", extra=["check"])
 
 
 def t_kill_steady():
