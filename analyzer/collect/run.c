@@ -736,7 +736,10 @@ int lg_run(const lg_run_opts_t *o, char *const argv[], lg_run_result_t *res)
     int status = 125;
     if (!preload) goto out;
     snprintf(preload, plen, "%s%s%s", shim, old && *old ? ":" : "", old ? old : "");
-    snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
+    /* fixed width (pid_max is at most 2^22): the program's environment is as long whatever
+     * our pid, as a program that copies its environment would otherwise show (gawk's ENVIRON
+     * held one byte more when the collector's pid had one digit more than in the run before) */
+    snprintf(pidbuf, sizeof pidbuf, "%010d", (int)getpid());
 
     /* errpipe: the child's exec error; gopipe: the child execs only once its trace exists
      * (the default name holds its pid), and exits 125 if the pipe closes without a byte. */
