@@ -1,8 +1,8 @@
 /* Classification (see classify.h). It owns Memcheck's three passes below, written so that the
  * totals match Memcheck's; the cycle search itself is scc.c's. It must not allocate per block
- * beyond a few arrays of nblocks. Complexity per pass: analyzer/model/README.md (the leader
- * chase at the end of pass 2, and what each cycle keeps alive in pass 3, are not linear
- * today).
+ * beyond a few arrays of nblocks (and of components). Complexity per pass:
+ * analyzer/model/README.md (what a cycle above merging paths keeps alive is the one part not
+ * linear in the worst case).
  *
  * Memcheck's algorithm, pass by pass:
  *
@@ -23,7 +23,7 @@
  *   the lost blocks (definite and indirect) and the pointers between them: every component of
  *   two or more blocks, or a block pointing to itself, is a cycle. Cycles are in the order the
  *   search completes them, members in address order. What a cycle keeps alive: the lost
- *   blocks reachable from it that are not in it. */
+ *   blocks reachable from it that are not in it (cycles_keep). */
 #include "classify.h"
 
 #include <errno.h>
