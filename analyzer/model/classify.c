@@ -1,8 +1,8 @@
 /* Classification (see classify.h). It owns Memcheck's three passes below, written so that the
  * totals match Memcheck's; the cycle search itself is scc.c's. It must not allocate per block
- * beyond a few arrays of nblocks. Complexity per pass: analyzer/model/README.md (the leader
- * chase at the end of pass 2, and what each cycle keeps alive in pass 3, are not linear
- * today).
+ * beyond a few arrays of nblocks (and of components). Complexity per pass:
+ * analyzer/model/README.md (what a cycle above merging paths keeps alive is the one part not
+ * linear in the worst case).
  *
  * Memcheck's algorithm, pass by pass:
  *
@@ -23,7 +23,7 @@
  *   the lost blocks (definite and indirect) and the pointers between them: every component of
  *   two or more blocks, or a block pointing to itself, is a cycle. Cycles are in the order the
  *   search completes them, members in address order. What a cycle keeps alive: the lost
- *   blocks reachable from it that are not in it. */
+ *   blocks reachable from it that are not in it (cycles_keep). */
 #include "classify.h"
 
 #include <errno.h>
@@ -133,12 +133,19 @@ static void pass_cliques(const lg_snapshot_t *S, lg_class_t *c, mark_t *m)
     }
     for (size_t i = 0; i < S->nblocks; i++)
         if (k[i] == ST_UNREACHED) k[i] = LG_KIND_DEFINITE;
-    /* an indirect block's leader may itself have joined a later clique: follow to the top */
+    /* An indirect block's leader may itself have joined a later clique: follow to the top,
+     * then point every block of the path at it (path compression). The leaders form a forest
+     * whose roots are the definite blocks (a block joins one clique, led by a block that was
+     * unreached then, so the chains have no loop); a block, once pointing at its root, keeps
+     * pointing there, so each block is re-pointed at most once: O(B) for the whole loop. */
     for (size_t i = 0; i < S->nblocks; i++) {
         if (k[i] != LG_KIND_INDIRECT) continue;
-        uint32_t l = c->leader[i];
-        for (size_t hops = 0; k[l] == LG_KIND_INDIRECT && hops < S->nblocks; hops++) l = c->leader[l];
-        c->leader[i] = l;
+        uint32_t top = c->leader[i];
+        while (k[top] == LG_KIND_INDIRECT) top = c->leader[top];
+        for (uint32_t b = (uint32_t)i, next; b != top; b = next) {
+            next = c->leader[b];
+            c->leader[b] = top;
+        }
     }
 }
 
@@ -147,16 +154,120 @@ static inline bool lost(const lg_class_t *c, uint32_t i)
     return c->kind[i] == LG_KIND_DEFINITE || c->kind[i] == LG_KIND_INDIRECT;
 }
 
+/* What each cycle keeps alive: the lost blocks reachable from it, outside it, counted on the
+ * condensation of the lost blocks (cyc->comp; a component is numbered after every component
+ * it reaches). A component is *closed* when every component below it has exactly one
+ * component pointing to it: what lies below it is then a tree of components, entered only
+ * through it, and what it keeps is the sum over its successors s of s's blocks and what s
+ * keeps, computed once for every component in number order (successors first). A cycle that
+ * is not closed is walked over components, stopping at closed ones (whose whole subtree is
+ * added at once: nothing below them can be reached another way). O(B + P) for lists, trees
+ * and any cycle whose subgraph below has no merging paths; a walk per non-closed cycle,
+ * through its non-closed components only, otherwise. */
+static int cycles_keep(const lg_snapshot_t *S, lg_class_t *c, const lg_scc_cycles_t *cyc)
+{
+    size_t n = S->nblocks, nc = cyc->ncomp;
+    const uint32_t *comp = cyc->comp;
+    size_t *first = calloc(nc + 2, sizeof *first);
+    uint32_t *mem = malloc((n ? n : 1) * sizeof *mem), *stamp = calloc(nc + 1, sizeof *stamp);
+    uint32_t *stk = malloc((nc + 1) * sizeof *stk);
+    uint8_t *indeg = calloc(nc + 1, 1), *closed = calloc(nc + 1, 1);
+    uint64_t *bytes = calloc(nc + 1, sizeof *bytes), *blocks = calloc(nc + 1, sizeof *blocks);
+    uint64_t *kbytes = calloc(nc + 1, sizeof *kbytes), *kblocks = calloc(nc + 1, sizeof *kblocks);
+    int rc = -ENOMEM;
+    if (!first || !mem || !stamp || !stk || !indeg || !closed || !bytes || !blocks || !kbytes ||
+        !kblocks)
+        goto out;
+    /* members of each component (counting sort), and its own blocks and bytes */
+    for (size_t v = 0; v < n; v++)
+        if (comp[v]) {
+            first[comp[v] + 1]++;
+            bytes[comp[v]] += S->size[v];
+            blocks[comp[v]]++;
+        }
+    for (size_t x = 1; x <= nc + 1; x++) first[x] += first[x - 1];
+    for (size_t v = 0; v < n; v++)
+        if (comp[v]) mem[first[comp[v]] + stamp[comp[v]]++] = (uint32_t)v;
+    memset(stamp, 0, (nc + 1) * sizeof *stamp);
+    /* distinct components pointing to each (1, or 2 meaning two or more) */
+    for (uint32_t x = 1; x <= nc; x++)
+        for (size_t a = first[x]; a < first[x + 1]; a++)
+            for (size_t e = S->edge_start[mem[a]]; e < S->edge_start[mem[a] + 1]; e++) {
+                uint32_t y = comp[S->edge_to[e]];
+                if (!y || y == x || stamp[y] == x) continue;
+                stamp[y] = x;
+                if (indeg[y] < 2) indeg[y]++;
+            }
+    /* closed, and what a closed component keeps, successors first */
+    memset(stamp, 0, (nc + 1) * sizeof *stamp);
+    for (uint32_t x = 1; x <= nc; x++) {
+        closed[x] = 1;
+        for (size_t a = first[x]; a < first[x + 1]; a++)
+            for (size_t e = S->edge_start[mem[a]]; e < S->edge_start[mem[a] + 1]; e++) {
+                uint32_t y = comp[S->edge_to[e]];
+                if (!y || y == x || stamp[y] == x) continue;
+                stamp[y] = x;
+                if (indeg[y] != 1 || !closed[y]) closed[x] = 0;
+                kbytes[x] += bytes[y] + kbytes[y];
+                kblocks[x] += blocks[y] + kblocks[y];
+            }
+    }
+    /* each cycle: its component's sums when closed, else a walk that stops at closed ones */
+    memset(stamp, 0, (nc + 1) * sizeof *stamp);
+    for (size_t ci = 0; ci < c->ncycles; ci++) {
+        lg_cycle_t *cy = &c->cycles[ci];
+        uint32_t x0 = comp[cy->members[0]];
+        if (closed[x0]) {
+            cy->keeps_bytes = kbytes[x0];
+            cy->keeps_blocks = kblocks[x0];
+            continue;
+        }
+        uint32_t mark = (uint32_t)ci + 1;
+        size_t top = 0;
+        stamp[x0] = mark;
+        stk[top++] = x0;
+        while (top) {
+            uint32_t x = stk[--top];
+            for (size_t a = first[x]; a < first[x + 1]; a++)
+                for (size_t e = S->edge_start[mem[a]]; e < S->edge_start[mem[a] + 1]; e++) {
+                    uint32_t y = comp[S->edge_to[e]];
+                    if (!y || stamp[y] == mark) continue;
+                    stamp[y] = mark;
+                    cy->keeps_bytes += bytes[y];
+                    cy->keeps_blocks += blocks[y];
+                    if (closed[y]) {
+                        cy->keeps_bytes += kbytes[y];
+                        cy->keeps_blocks += kblocks[y];
+                    } else {
+                        stk[top++] = y;
+                    }
+                }
+        }
+    }
+    rc = 0;
+out:
+    free(first);
+    free(mem);
+    free(stamp);
+    free(stk);
+    free(indeg);
+    free(closed);
+    free(bytes);
+    free(blocks);
+    free(kbytes);
+    free(kblocks);
+    return rc;
+}
+
 /* Cycles among the lost blocks (scc.c), in the order the search completes them, members
  * ascending; then what each keeps alive. */
 static int pass_cycles(const lg_snapshot_t *S, lg_class_t *c)
 {
     size_t n = S->nblocks;
     uint8_t *in = malloc(n ? n : 1);
-    uint32_t *stk = malloc((n ? n : 1) * sizeof *stk);
     lg_scc_cycles_t cyc = {0};
     int rc = -ENOMEM;
-    if (!in || !stk) goto out;
+    if (!in) goto out;
     for (size_t i = 0; i < n; i++) in[i] = lost(c, (uint32_t)i);
     lg_scc_graph_t g = {.n = n, .start = S->edge_start, .to = S->edge_to, .in = in};
     if (lg_scc_cycles(&g, &cyc)) goto out;
@@ -172,35 +283,11 @@ static int pass_cycles(const lg_snapshot_t *S, lg_class_t *c)
     }
     c->cycle_of = cyc.cycle_of;
     cyc.cycle_of = NULL;
-    /* what each cycle keeps alive: lost blocks reachable from it, outside it */
-    uint32_t *seen = calloc(n ? n : 1, sizeof *seen);
-    if (!seen) goto out;
-    for (size_t ci = 0; ci < c->ncycles; ci++) {
-        lg_cycle_t *cy = &c->cycles[ci];
-        uint32_t mark = (uint32_t)ci + 1;
-        size_t top = 0;
-        for (size_t a = 0; a < cy->nmembers; a++) {
-            seen[cy->members[a]] = mark;
-            stk[top++] = cy->members[a];
-        }
-        while (top) {
-            uint32_t v = stk[--top];
-            for (size_t e = S->edge_start[v]; e < S->edge_start[v + 1]; e++) {
-                uint32_t w = S->edge_to[e];
-                if (!lost(c, w) || seen[w] == mark) continue;
-                seen[w] = mark;
-                stk[top++] = w;
-                cy->keeps_bytes += S->size[w];
-                cy->keeps_blocks++;
-            }
-        }
-    }
-    free(seen);
+    if (c->ncycles && cycles_keep(S, c, &cyc)) goto out;
     rc = 0;
 out:
     lg_scc_cycles_free(&cyc);
     free(in);
-    free(stk);
     return rc;
 }
 

@@ -30,7 +30,7 @@ typedef struct lg_cycle {
     uint32_t *members; /* block indices, ascending */
     size_t nmembers;
     uint64_t bytes;                    /* the members' own bytes */
-    uint64_t keeps_bytes, keeps_blocks; /* unreachable blocks outside it that only it reaches */
+    uint64_t keeps_bytes, keeps_blocks; /* lost blocks outside it that it reaches */
 } lg_cycle_t;
 
 typedef struct lg_class {

@@ -97,7 +97,10 @@ int lg_scc_cycles(const lg_scc_graph_t *g, lg_scc_cycles_t *out)
         return -ENOMEM;
     }
     uint32_t *size = calloc(nc + 1, sizeof *size), *cid = calloc(nc + 1, sizeof *cid);
-    if (!size || !cid) goto nomem;
+    out->comp = malloc((n ? n : 1) * sizeof *out->comp);
+    if (!size || !cid || !out->comp) goto nomem;
+    memcpy(out->comp, comp, n * sizeof *comp);
+    out->ncomp = nc;
     for (size_t v = 0; v < n; v++) size[comp[v]]++;
     for (size_t v = 0; v < n; v++) {
         if (!comp[v] || size[comp[v]] != 1) continue;
@@ -139,5 +142,6 @@ void lg_scc_cycles_free(lg_scc_cycles_t *c)
     free(c->members);
     free(c->first);
     free(c->cycle_of);
+    free(c->comp);
     memset(c, 0, sizeof *c);
 }

@@ -29,12 +29,15 @@ typedef struct lg_scc_graph {
 int lg_scc(const lg_scc_graph_t *g, uint32_t *comp, size_t *ncomp);
 
 /* The cycles of g: its components of two or more vertices or with a self edge, in the order of
- * their component numbers (lg_scc), each one's vertices ascending. */
+ * their component numbers (lg_scc), each one's vertices ascending; and every vertex's
+ * component, as lg_scc numbers them. */
 typedef struct lg_scc_cycles {
     size_t ncycles;
     uint32_t *members;  /* cycle c: members[first[c] .. first[c+1]), ascending */
     size_t *first;      /* ncycles + 1 */
     uint32_t *cycle_of; /* per vertex (g->n): its cycle's index + 1, 0 if in none */
+    uint32_t *comp;     /* per vertex (g->n): its component's number (lg_scc), 0 if outside */
+    size_t ncomp;
 } lg_scc_cycles_t;
 
 /* Finds the cycles of g. Returns 0 or -ENOMEM (*out is then empty). */

@@ -6,7 +6,8 @@ reports, check/fail, the verdict and SKIP) is tests/lib/lgdriver.py; it must not
 
 Each program in progs/ states its exact expected totals per kind
 (EXPECT definite=B/N indirect=B/N possible=B/N reachable=B/N cycles=K, where reachable>=
-means at least: glibc's own thread and loader blocks come on top). The driver runs it under
+means at least: glibc's own thread and loader blocks come on top; optionally keeps=B/N, what
+the cycles keep alive summed over them). The driver runs it under
 `leakgraph run`, reads `leakgraph report --format json`, and checks. With --memcheck it also
 runs the same program under Valgrind's Memcheck and checks that the four totals are equal.
 
@@ -332,6 +333,12 @@ def t_scenario():
                       "%s %s%s: %s, want at least %d bytes in %d blocks" % (name, k, run, got, b, n))
         check(d["summary"]["cycles"]["count"] == exp["cycles"][1],
               "%s cycles%s: %s, want %d" % (name, run, d["summary"]["cycles"], exp["cycles"][1]))
+        if "keeps" in exp:  # keeps=B/N: what the cycles keep alive, summed over the cycles
+            kb = sum(c["keeps"]["bytes"] for c in d["cycles"])
+            kn = sum(c["keeps"]["blocks"] for c in d["cycles"])
+            check((kb, kn) == exp["keeps"][1:],
+                  "%s keeps%s: %d bytes in %d blocks, want %d in %d" %
+                  (name, run, kb, kn, exp["keeps"][1], exp["keeps"][2]))
     if A.memcheck:
         compare_with_memcheck(runs, cmd, tmp, name)
 
