@@ -117,6 +117,21 @@ static void poll_one(lg_stopped_t *st, lg_stopped_thread_t *t)
     }
 }
 
+/* Has thread tid of pid ended (a zombie, or dead) though still listed? PTRACE_SEIZE refuses
+ * such a thread with EPERM, as it refuses one it may not trace. */
+static bool ended(pid_t pid, pid_t tid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    FILE *f = fopen(path, "re");
+    if (!f) return true;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+    return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X' || p[2] == 'x';
+}
+
 /* Seizes and interrupts every thread of pid not seized yet but requester. Returns how many
  * were new, or a negative errno. */
 static int seize_new(lg_stopped_t *st, pid_t pid, pid_t requester)
@@ -135,8 +150,9 @@ static int seize_new(lg_stopped_t *st, pid_t pid, pid_t requester)
             break;
         }
         if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
-            if (errno == ESRCH) continue; /* it ended */
-            rc = -errno;
+            int e = errno;
+            if (e == ESRCH || (e == EPERM && ended(pid, tid))) continue; /* it ended */
+            rc = -e;
             break;
         }
         lg_stopped_thread_t *t = add(st, tid);

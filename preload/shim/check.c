@@ -56,6 +56,7 @@ static code_range_t g_lock_code[8]; /* code that may run with a lock freeres tak
 static uint32_t g_nlock_code;
 static void resolve_freeres(void);                          /* freeres.c */
 static bool freeres_others_stopped(const lg_snap_ctl_t *sc); /* freeres.c */
+static void freeres_now(void);                              /* freeres.c */
 
 static int lock_code_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -627,6 +628,14 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
         atomic_store(&g_hold_deadline, 0);
         atomic_store(&sc->freeres_until, 0);
         if (g_self) take_drain_lock(false);
+    } else if (hold && by_collector) {
+        /* no other thread left (the last one ended after run_freeres counted it): alone */
+        if (g_self) atomic_store(&g_drain_lock, 0);
+        tls.guard--;
+        freeres_now();
+        tls.guard++;
+        if (g_self) take_drain_lock(false);
+        hold = false;
     } else {
         hold = false;
     }
