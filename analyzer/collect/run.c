@@ -119,16 +119,7 @@ static bool pid_running(int pid)
 {
     if (pid <= 0) return false;
     if (kill(pid, 0) != 0 && errno == ESRCH) return false;
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return false;
-    buf[n] = 0;
-    char *q = strrchr(buf, ')');
-    return !(q && q[1] == ' ' && (q[2] == 'Z' || q[2] == 'X'));
+    return !lg_task_ended(pid, pid);
 }
 
 static bool add_proc(session_t *s, lg_region_t *r)

@@ -38,6 +38,7 @@
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -117,16 +118,15 @@ static void poll_one(lg_stopped_t *st, lg_stopped_thread_t *t)
     }
 }
 
-/* Has thread tid of pid ended (a zombie, or dead) though still listed? PTRACE_SEIZE refuses
- * such a thread with EPERM, as it refuses one it may not trace. */
-static bool ended(pid_t pid, pid_t tid)
+bool lg_task_ended(pid_t pid, pid_t tid)
 {
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-    FILE *f = fopen(path, "re");
-    if (!f) return true;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return true;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return true;
     buf[n] = 0;
     const char *p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
     return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X' || p[2] == 'x';
@@ -151,7 +151,7 @@ static int seize_new(lg_stopped_t *st, pid_t pid, pid_t requester)
         }
         if (ptrace(PTRACE_SEIZE, tid, 0, 0) != 0) {
             int e = errno;
-            if (e == ESRCH || (e == EPERM && ended(pid, tid))) continue; /* it ended */
+            if (e == ESRCH || (e == EPERM && lg_task_ended(pid, tid))) continue; /* ended */
             rc = -e;
             break;
         }

@@ -51,6 +51,11 @@ size_t lg_stopped_poll(lg_stopped_t *st);
  * child, whose main thread may be one of these): recorded as if lg_stopped_poll had seen it. */
 void lg_stopped_note(lg_stopped_t *st, pid_t tid, int status);
 
+/* Has thread tid of process pid ended (a zombie, or dead) though perhaps still listed (tid ==
+ * pid: the main thread, whose state is the process's)? PTRACE_SEIZE refuses such a thread
+ * with EPERM, as it refuses one it may not trace. */
+bool lg_task_ended(pid_t pid, pid_t tid);
+
 /* Forgets everything (the process is gone). */
 void lg_stopped_free(lg_stopped_t *st);
 

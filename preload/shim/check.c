@@ -406,13 +406,19 @@ static void stop_others(lg_snap_ctl_t *sc, pid_t self)
 
 /* Asks the collector to stop every other thread (region.h, LG_SNAP_STOP): true when it did,
  * false when it cannot (ptrace not permitted, a debugger traces the process) or is gone. */
-static bool collector_stop(lg_snap_ctl_t *sc, pid_t self)
+/* The request of a stop by ptrace (region.h, LG_SNAP_STOP), whoever answers it. */
+static void ask_stop(lg_snap_ctl_t *sc, pid_t self)
 {
     sc->requester = self;
     sc->nthreads = 0;
     sc->hold = 0;
     atomic_store(&sc->freeres_until, 0);
     atomic_store_explicit(&sc->state, LG_SNAP_STOP, memory_order_release);
+}
+
+static bool collector_stop(lg_snap_ctl_t *sc, pid_t self)
+{
+    ask_stop(sc, self);
     uint64_t waited = 0;
     for (;;) {
         uint32_t st = atomic_load_explicit(&sc->state, memory_order_acquire);
@@ -533,11 +539,7 @@ static pid_t self_stop(lg_snap_ctl_t *sc, pid_t self, bool *stopped)
 {
     *stopped = false;
     if (!g_lg_bin[0] || !g_collector) return -1;
-    sc->requester = self;
-    sc->nthreads = 0;
-    sc->hold = 0;
-    atomic_store(&sc->freeres_until, 0);
-    atomic_store_explicit(&sc->state, LG_SNAP_STOP, memory_order_release);
+    ask_stop(sc, self);
     pid_t child = start_snapshot_helper(sc);
     if (child < 0) {
         atomic_store(&sc->state, LG_SNAP_IDLE);
