@@ -21,14 +21,16 @@
  * in this order (as mimalloc's static.c includes its parts), so the hot path keeps inlining
  * across concerns and all state stays `static`. The parts are never compiled on their own.
  * The data path: a wrapper (alloc_wrappers.c) -> enter() (lifecycle.c) -> record()
- * (record.c) -> the stack (stack.c, unwind.h) -> the thread's ring (ring.c) -> the writer
- * (trace/writer.c) -> the trace file.
+ * (record.c) -> the stack (stack.c, unwind.h) -> the thread's ring (ring.c), which the
+ * collector process drains into the trace file (`leakgraph run`, or the one own_collector.c
+ * starts).
  *
  *   shim/internal.h        includes, tunables, the real functions, states, types, globals
  *   shim/support.c         say_once, stop_tracing, the shim's private memory (map_anon)
  *   shim/bootstrap.c       the static arena that serves allocations while dlsym resolves
  *   shim/process.c         the process description (PROCESS keys) in the region header
- *   shim/ring.c            the region, ring slots per thread, self-mode drain, waiting
+ *   shim/ring.c            the region, ring slots per thread, waiting on the collector
+ *   shim/own_collector.c   preloaded by hand: starting our collector, waiting for the end
  *   shim/stack.c           stack capture and interning, type names, per stream
  *   shim/record.c          one event -> records in the thread's ring (the encoding)
  *   shim/modules.c         the module map: MODULE / UNMODULE records
@@ -51,6 +53,7 @@
 #include "shim/bootstrap.c"
 #include "shim/process.c"
 #include "shim/ring.c"
+#include "shim/own_collector.c"
 #include "shim/stack.c"
 #include "shim/record.c"
 #include "shim/modules.c"

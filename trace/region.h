@@ -1,8 +1,8 @@
 /* The region: the memory a traced process image shares with its collector. It holds a header
  * (who the process is, how it ended, the global event sequence counter) and an array of rings,
  * one per thread slot. The shim writes records into rings; the collector (the `leakgraph run`
- * parent process, or the traced process itself when preloaded by hand) drains them into the
- * trace file. This file owns the layout and the single-producer/single-consumer ring protocol;
+ * parent process, or preloaded by hand the `leakgraph __collect` the shim started) drains them
+ * into the trace file. This file owns the layout and the single-producer/single-consumer ring protocol;
  * it must not know what the records mean.
  *
  * Ring protocol. `head` and `tail` are byte positions that only grow; the data index is
@@ -11,7 +11,7 @@
  * bytes out). head is advanced by whole records, so a drain always sees whole records. A
  * producer that finds no room waits for the collector: events are never dropped.
  *
- * Region memory (under `leakgraph run`): a memfd (memfd_create, close-on-exec), sized
+ * Region memory: a memfd (memfd_create, close-on-exec), sized
  * LG_REGION_SIZE and sparse (only touched pages cost memory). It is on the kernel's own tmpfs,
  * so no mount's size limits it (a container's 64 MiB /dev/shm would: a store into a page the
  * full tmpfs cannot give is a SIGBUS in the traced program); only memory does, as it does the
@@ -24,7 +24,8 @@
  *
  * Who waits for whom: a producer waits for ring space and a checked process for its check;
  * both waits are bounded by the collector's liveness, its collector_state and its beat (the
- * watchdog, LG_COLLECTOR_SILENT_NS). The collector never waits for the program. */
+ * watchdog, LG_COLLECTOR_SILENT_NS), and so is a hand-preloaded image's wait for its END
+ * (hdr.finish). The collector never waits for the program. */
 #ifndef LG_REGION_H
 #define LG_REGION_H
 
@@ -59,8 +60,8 @@ _Static_assert(LG_MAX_RECORD * 16 < LG_RING_BYTES, "a record must fit a ring man
 /* ---------------------------------------------------------------------------------------- */
 
 #define LG_REGION_MAGIC 0x4e4f494745524c47ull /* "LGREGION" */
-#define LG_REGION_VERSION 8u /* 8: regions are memfds (hdr.creator); threads stopped by the
-                              * collector (LG_SNAP_STOP...) */
+#define LG_REGION_VERSION 9u /* 8: regions are memfds (hdr.creator); threads stopped by the
+                              * collector (LG_SNAP_STOP...); 9: finish requests, exec check */
 
 /* Lifecycle of a region, stored in hdr.state. */
 enum lg_region_state {
@@ -77,6 +78,15 @@ enum lg_collector_state {
     LG_CS_CHECKING = 1, /* taking a check (of this image or another): no rounds meanwhile */
     LG_CS_GAVE_UP = 2,  /* its trace cannot be created or written: the rings are emptied into
                          * nothing and every check fails; the shim stops tracing */
+};
+
+/* hdr.finish: a process preloaded by hand (its collector is `leakgraph __collect`, which the
+ * shim started: no parent waits for it) asks at its end that its trace be finished before it
+ * goes on, so the trace is complete once the process has exited. */
+enum lg_finish_state {
+    LG_FIN_NONE = 0,   /* the collector finishes the trace once the process is gone */
+    LG_FIN_WANTED = 1, /* set by the shim, state EXITED (exit_status or end_signal valid) */
+    LG_FIN_DONE = 2,   /* set by the collector once the END block is written */
 };
 
 typedef struct lg_ring {
@@ -201,7 +211,12 @@ typedef struct lg_region_hdr {
     _Atomic uint64_t rc_decrefs;
     _Atomic uint32_t collector_state; /* enum lg_collector_state, written by the collector */
     _Atomic uint32_t collector_beat;  /* bumped by the collector every round (the watchdog's) */
-    uint8_t pad[36];
+    _Atomic uint32_t finish;     /* enum lg_finish_state */
+    int32_t end_signal;          /* LG_RS_EXITED by this fatal signal (0: exit_status) */
+    uint64_t self_addr;          /* the region's address in the process that owns it */
+    uint64_t cookie;             /* the collector's random number, read back at self_addr to
+                                  * tell whether an image that was exec'ing is gone */
+    uint8_t pad[12];
     uint8_t info[LG_INFO_BYTES]; /* PROCESS block payload (key/value list), info_len bytes */
     int32_t creator;             /* pid of the process that created the region (run mode) */
     uint32_t pad2;
@@ -235,7 +250,7 @@ int lg_region_send_fd(const char *dir, int fd);
 /* Collector side: the next descriptor sent to the (non-blocking) socket sock, close-on-exec;
  * -EAGAIN when none is waiting, another negative errno on failure. */
 int lg_region_recv_fd(int sock);
-/* Private anonymous region for a process that collects its own events. */
+/* Private anonymous region (the unit tests write traces through one). */
 lg_region_t *lg_region_create_private(void);
 void lg_region_unmap(lg_region_t *r);
 

@@ -38,6 +38,7 @@ struct lg_collector {
     uint8_t *zbuf; /* block header + ring index + compressed bytes */
     size_t zcap;
     int error;
+    off_t end_at;  /* the file's size before its END block (lg_collector_unfinish), or -1 */
     lg_observer_fn observer; /* sees every ring's bytes as they are drained */
     void *obs_ctx;
     lg_stage_t stage[LG_RINGS];
@@ -134,6 +135,7 @@ static int collector_new(lg_collector_t **out, const char *path, int flags)
 {
     lg_collector_t *c = calloc(1, sizeof *c);
     if (!c) return -ENOMEM;
+    c->end_at = -1;
     c->path = strdup(path);
     c->zc = ZSTD_createCCtx();
     if (!c->path || !c->zc) {
@@ -367,7 +369,18 @@ int lg_collector_finish(lg_collector_t *c, int reason, int exit_status, int sign
     }
     uint64_t end_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     p = lg_kv_int(p, end, LG_KEY_END_NS, end_ns);
+    struct stat st;
+    c->end_at = lstat(c->path, &st) == 0 ? st.st_size : -1;
     return write_kv_block(c, LG_BLOCK_END, kv, (size_t)(p - kv));
+}
+
+int lg_collector_unfinish(lg_collector_t *c)
+{
+    if (c->error) return c->error;
+    if (c->end_at < 0) return c->error = -EINVAL;
+    if (truncate(c->path, c->end_at) != 0) return c->error = -errno;
+    c->end_at = -1;
+    return 0;
 }
 
 void lg_collector_close(lg_collector_t *c)

@@ -68,6 +68,9 @@ int lg_collector_write_snapshot(lg_collector_t *c, const uint8_t *payload, size_
 /* Final drain and flush, then the END block (enum lg_end_reason; status or signal). After it
  * the trace is complete. Returns 0 or a negative errno. */
 int lg_collector_finish(lg_collector_t *c, int reason, int exit_status, int signal);
+/* Takes back the END block the last lg_collector_finish wrote, so that writing goes on (an
+ * image whose exec failed: its END said "exec"). Returns 0 or a negative errno. */
+int lg_collector_unfinish(lg_collector_t *c);
 /* Releases memory; does not touch the region or the file. */
 void lg_collector_close(lg_collector_t *c);
 /* The trace path, and the first write error (0 if none). */

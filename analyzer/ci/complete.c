@@ -58,7 +58,7 @@ static size_t why_no_check(char *buf, size_t cap, size_t len, const lg_trace_t *
     }
     case LG_END_EXIT:
         return add(buf, cap, len, "%s: the process exited with status %d without one (the check failed, or "
-                                  "no leakgraph binary could take it)",
+                                  "LEAKGRAPH_EXIT_CHECK=0 asked for none)",
                    what, t->exit_status);
     default:
         return add(buf, cap, len, "%s: the process ended, how is not known (killed by SIGKILL, or lost by "

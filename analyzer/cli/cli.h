@@ -23,7 +23,7 @@ int lg_cmd_diff(int argc, char **argv);     /* cmd_diff.c */
 int lg_cmd_report(int argc, char **argv);   /* cmd_report.c */
 int lg_cmd_graph(int argc, char **argv);    /* cmd_graph.c */
 int lg_cmd_dump(int argc, char **argv);     /* cmd_dump.c */
-int lg_cmd_snapshot(int argc, char **argv); /* cmd_snapshot.c: the hidden `__snapshot` */
+int lg_cmd_collect(int argc, char **argv);  /* cmd_collect.c: the hidden `__collect` */
 
 /* Exit code of report, dump and graph on a usage error. */
 #define LG_CLI_USAGE 2

@@ -50,7 +50,7 @@ static const lg_command_t commands[] = {
     {"dump", lg_cmd_dump,
      "  dump TRACE\n"
      "        the trace as text, one event per line\n"},
-    {"__snapshot", lg_cmd_snapshot, NULL}, /* started by a self-tracing process (cmd_snapshot.c) */
+    {"__collect", lg_cmd_collect, NULL},   /* started by a shim preloaded by hand (cmd_collect.c) */
 };
 
 static void usage(FILE *f)

@@ -1,7 +1,6 @@
 /* One leak check of a stopped traced process (check.h): from the live blocks of its trace to
- * the SNAPSHOT appended to that trace. Both ways of running the shim come here, the `leakgraph
- * run` collector (run.c) and the hand-preloaded shim's helper `leakgraph __snapshot`
- * (selfsnap.c), so what a check finds cannot depend on which one took it. It reads the
+ * the SNAPSHOT appended to that trace, by the collector (run.c: `leakgraph run`'s, or the
+ * `leakgraph __collect` a shim preloaded by hand started). It reads the
  * process's memory only: it never writes to it, signals it or lets it go (its caller does,
  * once the check returns), and it never classifies anything (the analyzer does, from the
  * trace).
@@ -126,12 +125,7 @@ static void scan_objects(const lg_check_t *c, const lg_trace_t *t, const lg_scan
 /* Step 5. Returns 0 or a negative errno (message in err). */
 static int write_snapshot(const lg_check_t *c, const lg_buf_t *payload, char *err, size_t errlen)
 {
-    lg_collector_t *col = c->col;
-    int rc = col ? 0 : lg_collector_open_append(&col, c->trace);
-    if (rc == 0) {
-        rc = lg_collector_write_snapshot(col, payload->p, payload->len);
-        if (!c->col) lg_collector_close(col);
-    }
+    int rc = lg_collector_write_snapshot(c->col, payload->p, payload->len);
     if (rc) snprintf(err, errlen, "cannot write %s: %s", c->trace, strerror(-rc));
     return rc;
 }

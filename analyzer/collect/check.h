@@ -1,6 +1,5 @@
-/* One leak check of a stopped traced process (check.c): the one code path that both the
- * `leakgraph run` collector (run.c) and the hand-preloaded shim's helper, `leakgraph
- * __snapshot` (selfsnap.c), take. The caller owns everything before it (stopping the process is
+/* One leak check of a stopped traced process (check.c), taken by the collector (run.c). The
+ * caller owns everything before it (stopping the process is
  * the shim's; draining and flushing its trace is the collector's) and telling the process it
  * may go on; the check does not stop, resume or signal anything. */
 #ifndef LG_CHECK_H
@@ -20,7 +19,7 @@ typedef struct lg_check {
     const lg_snap_ctl_t *sc; /* its request (threads, leakgraph's ranges, id, seq), in our memory */
     lg_live_tracker_t *live; /* its live set kept as its rings were drained; NULL: replay `trace` */
     const char *trace;       /* its trace file, flushed up to the request */
-    lg_collector_t *col;     /* the collector writing `trace`; NULL: append to the file by path */
+    lg_collector_t *col;     /* the collector writing `trace` */
 } lg_check_t;
 
 /* What a check cost: CLOCK_MONOTONIC times (lg_mono_ns) at which each step began, 0 for a

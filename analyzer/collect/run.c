@@ -38,6 +38,7 @@
 #include "path.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -51,6 +52,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -82,11 +84,16 @@ typedef struct proc {
     bool done;
     bool gave_up;           /* its trace could not be created or written (see above) */
     bool replaced;          /* a newer image of the same pid exists */
+    uint64_t execing_since; /* attached: when we saw it exec'ing and could not read it */
+    bool provisional;       /* attached: its END ("exec") is written, and taken back if the
+                             * exec fails (finish_exec) */
     uint64_t orphan_since;  /* PREFORK region whose creator died: when we noticed */
     lg_stopped_t stopped;   /* its threads this collector stopped for a check (stop.c) */
 } proc_t;
 
 typedef struct session {
+    bool attached;          /* `leakgraph __collect`: started by a shim preloaded by hand (see
+                             * lg_collect_attached); the root is not our child */
     char dir[PATH_MAX];
     char base[PATH_MAX];    /* trace path of the program's first image */
     bool base_taken;
@@ -227,7 +234,8 @@ static void serve_given_up(proc_t *p)
 static void start_trace(session_t *s, proc_t *p)
 {
     p->pid = p->r->hdr.pid;
-    if (p->pid != s->root_pid) p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+    if (p->pid != s->root_pid || s->attached) p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+    p->r->hdr.cookie = lg_mono_ns() ^ ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)p;
     /* An older unfinished image with the same pid was replaced by exec. */
     for (size_t i = 0; i < s->nprocs; i++) {
         proc_t *q = &s->procs[i];
@@ -269,7 +277,9 @@ static void start_trace(session_t *s, proc_t *p)
     char path[PATH_MAX + 32];
     int rc = -EEXIST;
     if (p->pid == s->root_pid && !p->exec_from && !s->base_taken) {
-        rc = lg_collector_open_reserved(&p->col, p->r, s->base); /* made before the program ran */
+        /* made before the program ran; attached, the first image takes it if it is free */
+        rc = s->attached ? lg_collector_open(&p->col, p->r, s->base)
+                         : lg_collector_open_reserved(&p->col, p->r, s->base);
         s->base_taken = true;
         if (rc && rc != -EEXIST) {
             give_up(s, p, "cannot create the trace %s: %s", s->base, strerror(-rc));
@@ -301,6 +311,56 @@ static void start_trace(session_t *s, proc_t *p)
     p->start_ns = p->r->hdr.start_ns;
 }
 
+static void finish_proc(session_t *s, proc_t *p, int reason, int status, int sig);
+
+/* Finishes the trace of an image whose shim said how it ended (LG_RS_EXITED). */
+static void finish_as_said(session_t *s, proc_t *p)
+{
+    int sig = p->r->hdr.end_signal;
+    if (sig > 0)
+        finish_proc(s, p, LG_END_SIGNAL, 0, sig);
+    else
+        finish_proc(s, p, LG_END_EXIT, p->r->hdr.exit_status, 0);
+}
+
+/* Attached: an image about to exec asks for its END first, so its trace is complete once
+ * the new image runs (a user reads it when the program ends, and the new image's collector
+ * is another one). The END is provisional: if the exec fails, the image goes on (state
+ * RUNNING again) and the END is taken back (round_all). */
+static void finish_exec(session_t *s, proc_t *p)
+{
+    int rc = lg_collector_finish(p->col, LG_END_EXEC, 0, 0);
+    if (rc)
+        give_up(s, p, "cannot write %s: %s; the rest of this trace is lost",
+                lg_collector_path(p->col), strerror(-rc));
+    else
+        p->provisional = true;
+    atomic_store(&p->r->hdr.finish, LG_FIN_DONE);
+}
+
+/* Attached: an exec'ing image whose exec succeeded. Its new image starts a collector of its
+ * own (no environment variable tells it about us), so this one learns the exec from the
+ * process's memory: once the region is no longer mapped at its address there (or something
+ * else is), the image is gone. Where the memory cannot be read, an exec that has not
+ * failed within LG_EXEC_WAIT_NS is taken as done. */
+#define LG_EXEC_WAIT_NS 2000000000ull
+static bool image_replaced(proc_t *p, uint64_t now)
+{
+    if (atomic_load(&p->r->hdr.state) != LG_RS_EXECING) {
+        p->execing_since = 0;
+        return false;
+    }
+    uint64_t v = 0;
+    struct iovec local = {&v, sizeof v};
+    struct iovec remote = {(void *)(uintptr_t)(p->r->hdr.self_addr +
+                                               offsetof(lg_region_hdr_t, cookie)), sizeof v};
+    ssize_t n = process_vm_readv(p->pid, &local, 1, &remote, 1, 0);
+    if (n == (ssize_t)sizeof v) return v != p->r->hdr.cookie;
+    if (n < 0 && errno == EFAULT) return true;
+    if (!p->execing_since) p->execing_since = now;
+    return now - p->execing_since > LG_EXEC_WAIT_NS;
+}
+
 /* Is the process of this (non-root) image gone? */
 static bool proc_gone(const proc_t *p)
 {
@@ -314,7 +374,7 @@ static bool proc_gone(const proc_t *p)
 static void finish_proc(session_t *s, proc_t *p, int reason, int status, int sig)
 {
     if (p->col) {
-        int rc = lg_collector_finish(p->col, reason, status, sig);
+        int rc = p->provisional ? 0 : lg_collector_finish(p->col, reason, status, sig);
         if (rc) {
             fprintf(stderr, "leakgraph: the trace %s is incomplete: %s\n",
                     lg_collector_path(p->col), strerror(-rc));
@@ -330,6 +390,9 @@ static void finish_proc(session_t *s, proc_t *p, int reason, int status, int sig
         lg_collector_close(p->col);
         p->col = NULL;
     }
+    /* a process waiting for its end to be written goes on (LG_FIN_WANTED) */
+    uint32_t want = LG_FIN_WANTED;
+    atomic_compare_exchange_strong(&p->r->hdr.finish, &want, LG_FIN_DONE);
     if (p->pidfd >= 0) close(p->pidfd);
     p->pidfd = -1;
     lg_stopped_poll(&p->stopped); /* reaps the held threads that ended with it */
@@ -431,7 +494,7 @@ static void stop_for_check(session_t *s, proc_t *p)
 {
     lg_snap_ctl_t *sc = &p->r->snap;
     char err[256];
-    p->stopped.child = p->pid == s->root_pid && !s->root_reaped ? p->pid : 0;
+    p->stopped.child = !s->attached && p->pid == s->root_pid && !s->root_reaped ? p->pid : 0;
     sc->nthreads = 0;
     int rc = lg_stop_threads(&p->stopped, p->pid, sc->requester, sc, p->r, err, sizeof err);
     if (rc && verbose()) fprintf(stderr, "leakgraph: %s; the stop signal stops them\n", err);
@@ -483,6 +546,17 @@ static void round_all(session_t *s, uint64_t now)
                 continue;
             }
         }
+        if (p->provisional) { /* its END is written: nothing more unless its exec failed */
+            if (atomic_load(&p->r->hdr.state) != LG_RS_RUNNING) continue;
+            p->provisional = false;
+            int rc = lg_collector_unfinish(p->col);
+            if (rc) {
+                give_up(s, p, "cannot write %s: %s; the rest of this trace is lost",
+                        lg_collector_path(p->col), strerror(-rc));
+                serve_given_up(p);
+                continue;
+            }
+        }
         uint32_t snap = atomic_load_explicit(&p->r->snap.state, memory_order_acquire);
         if (snap == LG_SNAP_STOP) {
             stop_for_check(s, p);
@@ -513,7 +587,14 @@ static void round_all(session_t *s, uint64_t now)
         if (p->done || (!p->col && !p->gave_up)) continue;
         if (p->replaced) {
             finish_proc(s, p, LG_END_EXEC, 0, 0);
-        } else if (p->pid == s->root_pid) {
+        } else if (atomic_load(&p->r->hdr.finish) == LG_FIN_WANTED) {
+            /* the process waits for it, then exits or execs */
+            if (atomic_load(&p->r->hdr.state) == LG_RS_EXECING) {
+                if (p->col) finish_exec(s, p);
+            } else {
+                finish_as_said(s, p);
+            }
+        } else if (!s->attached && p->pid == s->root_pid) {
             if (!s->root_reaped) continue;
             /* the root's latest image: the wait status says how it ended */
             if (WIFSIGNALED(s->root_status))
@@ -523,11 +604,22 @@ static void round_all(session_t *s, uint64_t now)
         } else if (proc_gone(p)) {
             /* the state is read once the process is gone, so an exit is never missed */
             if (atomic_load(&p->r->hdr.state) == LG_RS_EXITED)
-                finish_proc(s, p, LG_END_EXIT, p->r->hdr.exit_status, 0);
+                finish_as_said(s, p);
             else
                 finish_proc(s, p, LG_END_UNKNOWN, 0, 0);
+        } else if (s->attached && image_replaced(p, now)) {
+            finish_proc(s, p, LG_END_EXEC, 0, 0);
         }
     }
+}
+
+/* The session's memory, once every image is finished (their regions are unmapped). */
+static void session_free(session_t *s)
+{
+    for (size_t i = 0; i < s->nprocs; i++) free(s->procs[i].trace_path);
+    free(s->procs);
+    for (size_t i = 0; i < s->npending; i++) lg_region_unmap(s->pending[i]);
+    free(s->pending);
 }
 
 static bool all_done(const session_t *s)
@@ -832,10 +924,7 @@ int lg_run(const lg_run_opts_t *o, char *const argv[], lg_run_result_t *res)
         struct timespec ts = {0, LG_ROUND_NS};
         nanosleep(&ts, NULL);
     }
-    for (size_t i = 0; i < s.nprocs; i++) free(s.procs[i].trace_path);
-    free(s.procs);
-    for (size_t i = 0; i < s.npending; i++) lg_region_unmap(s.pending[i]);
-    free(s.pending);
+    session_free(&s);
     if (verbose()) fprintf(stderr, "leakgraph: collector peak RSS %lu KiB\n", peak_rss_kib());
     if (!s.base_taken) {
         if (lg_trace_is_reserved(s.base)) unlink(s.base);
@@ -858,4 +947,65 @@ out:
         waitpid(janitor, NULL, 0);
     }
     return status;
+}
+
+/* `leakgraph __collect`: the collector of a program preloaded by hand. Its shim starts this
+ * process (a grandchild it lets go: it is nobody's child the program can wait for, and in a
+ * session of its own, so a terminal's signals do not end it) before its first event; it
+ * makes a session exactly as `run` does, says on `ready_fd` where it is ("OK <pid> <dir>\n"),
+ * and serves every image of the program and of its forked children that joins it. An
+ * image's exec starts a new collector in the new image; this one finishes the old image's
+ * trace once the exec took (image_replaced). Each image asks at its end that its trace be
+ * finished before it exits (LG_FIN_WANTED), so its trace is complete when the program's exit
+ * status is known. It ends when every image is finished, or when the starter is gone without
+ * ever sending its region. Trace names are `run`'s, with `base` taken only if it is free.
+ * Returns 0, or 1 when a trace could not be created or written completely (said on stderr). */
+int lg_collect_attached(const char *base, int starter, int ready_fd)
+{
+    session_t s = {.attached = true, .quiet = true, .root_pid = starter, .root_reaped = true};
+    FILE *ready = fdopen(ready_fd, "w");
+    if (!ready) return 1;
+    if (snprintf(s.base, sizeof s.base, "%s", base) >= (int)sizeof s.base) {
+        fprintf(ready, "ERR %s: %s\n", base, strerror(ENAMETOOLONG));
+        fclose(ready);
+        return 1;
+    }
+    if ((s.sock = make_session_dir(s.dir, sizeof s.dir)) < 0) {
+        fprintf(ready, "ERR cannot create a session directory (under /dev/shm, $TMPDIR or "
+                       "/tmp): %s\n", strerror(-s.sock));
+        fclose(ready);
+        return 1;
+    }
+    static const int ignored[] = {SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN,
+                                  SIGTTOU};
+    for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++) signal(ignored[i], SIG_IGN);
+    int janitor_fd = -1;
+    pid_t janitor = start_janitor(s.dir, &janitor_fd);
+    fprintf(ready, "OK %d %s\n", (int)getpid(), s.dir);
+    fclose(ready);
+
+    uint64_t started = lg_mono_ns(), quiet_since = 0;
+    for (;;) {
+        uint64_t now = lg_mono_ns();
+        scan_regions(&s);
+        round_all(&s, now);
+        if (!all_done(&s) || s.npending) {
+            quiet_since = 0;
+        } else {
+            if (!quiet_since) quiet_since = now;
+            if (now - quiet_since > 2 * LG_SCAN_NS &&
+                (s.nprocs || !pid_running(starter) || now - started > LG_COLLECTOR_SILENT_NS))
+                break;
+        }
+        struct timespec ts = {0, LG_ROUND_NS};
+        nanosleep(&ts, NULL);
+    }
+    session_free(&s);
+    close(s.sock);
+    remove_session(s.dir);
+    if (janitor > 0) {
+        close(janitor_fd);
+        waitpid(janitor, NULL, 0);
+    }
+    return s.failed ? 1 : 0;
 }

@@ -25,4 +25,9 @@ typedef struct lg_run_result {
  * program could not be executed / was not found. res (may be NULL) says which. */
 int lg_run(const lg_run_opts_t *o, char *const argv[], lg_run_result_t *res);
 
+/* `leakgraph __collect`: the collector a shim preloaded by hand starts (run.c says how it
+ * serves); writes "OK <pid> <session dir>\n" or "ERR <why>\n" on ready_fd, then closes it.
+ * Returns the exit status: 0, or 1 when a trace could not be created or written. */
+int lg_collect_attached(const char *base, int starter, int ready_fd);
+
 #endif /* LG_RUN_H */

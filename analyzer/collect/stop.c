@@ -220,59 +220,20 @@ static bool read_regs(pid_t tid, lg_snap_thread_t *e)
 #endif
 }
 
-/* The parked_wait word of the region: here (r), or in the process's memory at
- * st->remote_region (the hand-preloaded shim's private region). */
-static void set_parked_wait(lg_stopped_t *st, lg_region_t *r, uint32_t v)
+/* The parked_wait word of the region, and a wake for the shims that wait on it. */
+static void set_parked_wait(lg_region_t *r, uint32_t v)
 {
-    if (r) {
-        atomic_store(&r->snap.parked_wait, v);
-        syscall(SYS_futex, &r->snap.parked_wait, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
-        return;
-    }
-    uint64_t at = st->remote_region + offsetof(lg_region_t, snap) +
-                  offsetof(lg_snap_ctl_t, parked_wait);
-    struct iovec l = {&v, sizeof v}, rv = {(void *)(uintptr_t)at, sizeof v};
-    process_vm_writev(st->pid, &l, 1, &rv, 1, 0); /* the shim waits 1 ms at a time: no wake */
-}
-
-/* Every ring's owner and park_sp, read here or from the process. */
-typedef struct ring_park {
-    _Atomic uint32_t owner;
-    _Atomic uint32_t lock;
-    _Atomic uint64_t head;
-    _Atomic uint64_t park_sp;
-} ring_park_t;
-_Static_assert(offsetof(lg_ring_t, park_sp) == offsetof(ring_park_t, park_sp), "ring header");
-
-static bool read_parks(lg_stopped_t *st, lg_region_t *r, ring_park_t *out)
-{
-    if (r) {
-        for (uint32_t i = 0; i < LG_RINGS; i++) {
-            atomic_store(&out[i].owner, atomic_load(&r->rings[i].owner));
-            atomic_store(&out[i].park_sp, atomic_load(&r->rings[i].park_sp));
-        }
-        return true;
-    }
-    struct iovec l[LG_RINGS], rv[LG_RINGS];
-    for (uint32_t i = 0; i < LG_RINGS; i++) {
-        l[i] = (struct iovec){&out[i], sizeof out[i]};
-        rv[i] = (struct iovec){(void *)(uintptr_t)(st->remote_region + offsetof(lg_region_t, rings) +
-                                                   (uint64_t)i * sizeof(lg_ring_t)),
-                               sizeof out[i]};
-    }
-    return process_vm_readv(st->pid, l, LG_RINGS, rv, LG_RINGS, 0) ==
-           (ssize_t)(LG_RINGS * sizeof *out);
+    atomic_store(&r->snap.parked_wait, v);
+    syscall(SYS_futex, &r->snap.parked_wait, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
 }
 
 /* The threads parked in a wait (see above), entered first so that they are never seized. */
 static void find_parked(lg_stopped_t *st, lg_region_t *r, pid_t requester)
 {
-    static ring_park_t parks[LG_RINGS];
-    set_parked_wait(st, r, 1);
-    if (!read_parks(st, r, parks)) return;
+    set_parked_wait(r, 1);
     for (uint32_t i = 1; i < LG_RINGS; i++) {
-        uint64_t sp = atomic_load(&parks[i].park_sp);
-        pid_t tid = (pid_t)atomic_load(&parks[i].owner);
+        uint64_t sp = atomic_load(&r->rings[i].park_sp);
+        pid_t tid = (pid_t)atomic_load(&r->rings[i].owner);
         if (!sp || tid <= 0 || tid == requester || find(st, tid)) continue;
         if (st->n + LG_SNAP_SELF_ENTRIES >= LG_SNAP_MAX_THREADS) break;
         lg_stopped_thread_t *t = add(st, tid);
@@ -291,7 +252,7 @@ int lg_stop_threads(lg_stopped_t *st, pid_t pid, pid_t requester, lg_snap_ctl_t 
     for (size_t i = 0; i < st->n; i++)
         if (st->t[i].state != T_GONE) st->t[k++] = st->t[i];
     st->n = k;
-    if (r || st->remote_region) find_parked(st, r, requester);
+    if (r) find_parked(st, r, requester);
     uint64_t deadline = mono_ns() + LG_STOP_WAIT_NS;
     int rc = 0, pass;
     for (pass = 0; pass < LG_STOP_PASSES; pass++) {
@@ -346,8 +307,8 @@ void lg_release_threads(lg_stopped_t *st, lg_region_t *r, bool hold)
             else let_go(t);
         }
     }
-    if (!hold && (r || st->remote_region))
-        set_parked_wait(st, r, 0); /* held: parked ones wait in the shim until exit_group too */
+    if (!hold && r)
+        set_parked_wait(r, 0); /* held: parked ones wait in the shim until exit_group too */
     lg_stopped_poll(st);
 }
 

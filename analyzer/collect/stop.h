@@ -26,15 +26,13 @@ typedef struct lg_stopped {
     lg_stopped_thread_t *t;
     size_t n, cap;
     bool holding; /* let go never: they end with the process */
-    uint64_t remote_region; /* the region in the process's memory (self mode), when the
-                             * caller has no mapping of it: parked threads read from there */
 } lg_stopped_t;
 
 /* Stops every thread of `pid` but `requester` and appends their registers to sc->threads[]
  * (after its sc->nthreads entries; LG_TF_PTRACE; parked ones LG_TF_EXACT_SP with their stack
- * pointer). r: the process's region when mapped here, else NULL: then st->remote_region, its
- * address in the process, if set (parked threads are not stopped), else every thread is. Returns 0, or a negative errno with nothing stopped (-EPERM:
- * not permitted, or traced by another tracer) and a reason in err. */
+ * pointer). r: the process's region (its parked threads are not stopped), or NULL: then every
+ * thread is. Returns 0, or a negative errno with nothing stopped (-EPERM: not permitted, or
+ * traced by another tracer) and a reason in err. */
 int lg_stop_threads(lg_stopped_t *st, pid_t pid, pid_t requester, lg_snap_ctl_t *sc,
                     lg_region_t *r, char *err, size_t errlen);
 

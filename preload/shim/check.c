@@ -3,13 +3,14 @@
  * thread here is stopped. This side only stops the threads, saves their registers, describes
  * leakgraph's own memory, and waits. Everything here is async-signal-safe (raw system calls,
  * no allocation), because the check signal's handler runs it. Order: stop threads -> request
- * -> wait for DONE -> release threads -> wait until every stop handler returned. Self mode has
- * no collector process: self_check() starts `leakgraph __snapshot` and waits for it. Also here:
- * lg_check_now(), the check signal, and the fatal-signal handlers that take a final check.
+ * -> wait for DONE -> release threads -> wait until every stop handler returned. The collector
+ * is `leakgraph run`'s, or preloaded by hand the `leakgraph __collect` the shim started
+ * (shim/own_collector.c): the protocol is the same. Also here: lg_check_now(), the check
+ * signal, and the fatal-signal handlers that take a final check.
  * It must never scan memory itself, never leave a thread stopped (every path releases them,
  * but the exit check that ran freeres: those stay stopped until exit_group, see "exit with
  * other threads"), and never wait, while the others are stopped, for a lock one of them may
- * hold: the self-mode drain lock is taken before they are stopped. */
+ * hold. */
 #ifndef LG_SHIM_UNIT
 #error "a part of preload/shim.c: included there once, never compiled on its own"
 #endif
@@ -406,19 +407,13 @@ static void stop_others(lg_snap_ctl_t *sc, pid_t self)
 
 /* Asks the collector to stop every other thread (region.h, LG_SNAP_STOP): true when it did,
  * false when it cannot (ptrace not permitted, a debugger traces the process) or is gone. */
-/* The request of a stop by ptrace (region.h, LG_SNAP_STOP), whoever answers it. */
-static void ask_stop(lg_snap_ctl_t *sc, pid_t self)
+static bool collector_stop(lg_snap_ctl_t *sc, pid_t self)
 {
     sc->requester = self;
     sc->nthreads = 0;
     sc->hold = 0;
     atomic_store(&sc->freeres_until, 0);
     atomic_store_explicit(&sc->state, LG_SNAP_STOP, memory_order_release);
-}
-
-static bool collector_stop(lg_snap_ctl_t *sc, pid_t self)
-{
-    ask_stop(sc, self);
     uint64_t waited = 0;
     for (;;) {
         uint32_t st = atomic_load_explicit(&sc->state, memory_order_acquire);
@@ -442,171 +437,25 @@ static void collector_release(lg_snap_ctl_t *sc, bool hold)
     atomic_store(&sc->state, LG_SNAP_IDLE);
 }
 
-/* Self mode: takes the drain lock (ring.c's self_drain) before the world stops, and a check
- * holds it until its SNAPSHOT is written. Before: a thread stopped inside self_drain would
- * hold it forever, and the check would wait for it forever. Until the end: nothing may append
- * to the trace while `leakgraph __snapshot` replays it and appends to it (a thread that blocks
- * the stop signal keeps running). `interrupted`: a signal asked for the check inside the shim,
- * perhaps inside this thread's own drain, so the wait is bounded (LG_DRAIN_LOCK_WAIT_NS).
- * Returns false if the lock was not taken. */
-static bool take_drain_lock(bool interrupted)
-{
-    uint64_t start = interrupted ? now_ns(CLOCK_MONOTONIC) : 0;
-    while (atomic_exchange(&g_drain_lock, 1)) {
-        if (interrupted && now_ns(CLOCK_MONOTONIC) - start > LG_DRAIN_LOCK_WAIT_NS) return false;
-        sched_yield();
-    }
-    return true;
-}
-
-/* Self mode: starts `leakgraph __snapshot` (its protocol: analyzer/collect/selfsnap.c), with
- * SIGCHLD blocked by the caller so that a program's own handler cannot reap it, and lets it
- * read (and stop) this process. Returns its pid, or -1. */
-static pid_t start_snapshot_helper(lg_snap_ctl_t *sc)
-{
-    char pidbuf[24], ctlbuf[24];
-    snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
-    snprintf(ctlbuf, sizeof ctlbuf, "0x%lx", (unsigned long)(uintptr_t)sc);
-    char *argv[] = {"leakgraph", "__snapshot", "--pid", pidbuf, "--ctl", ctlbuf, "--trace",
-                    (char *)lg_collector_path(g_collector), NULL};
-    size_t nenv = 0;
-    while (environ && environ[nenv] && nenv < 4096) nenv++;
-    char *envp[nenv + 1];
-    size_t k = 0;
-    for (size_t i = 0; i < nenv; i++)
-        if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0) envp[k++] = environ[i];
-    envp[k] = NULL;
-    pid_t child;
-    if (posix_spawn(&child, g_lg_bin, NULL, NULL, argv, envp) != 0) return -1;
-    prctl(PR_SET_PTRACER, (unsigned long)child, 0, 0, 0);
-    return child;
-}
-
-/* Self mode: waits for the helper to end; 0 if it wrote the snapshot, else a negative errno. */
-static int reap_snapshot_helper(pid_t child)
-{
-    int st = 0, rc;
-    pid_t w;
-    while ((w = waitpid(child, &st, 0)) < 0 && errno == EINTR) {}
-    if (w < 0) { /* SIGCHLD ignored: reaped by the kernel; wait for it to be gone */
-        while (kill(child, 0) == 0) {
-            struct timespec ts = {0, 1000000};
-            nanosleep(&ts, NULL);
-        }
-        rc = 0;
-    } else {
-        rc = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
-    }
-    prctl(PR_SET_PTRACER, 0, 0, 0, 0);
-    return rc;
-}
-
-/* Self mode: waits until the helper moves the request out of `from`; the new state, or
- * LG_SNAP_FAILED when the helper ended first. */
-static uint32_t wait_snapshot_helper(lg_snap_ctl_t *sc, pid_t child, uint32_t from)
-{
-    for (;;) {
-        uint32_t st = atomic_load_explicit(&sc->state, memory_order_acquire);
-        if (st != from) return st;
-        int ws;
-        if (waitpid(child, &ws, WNOHANG) == child) return LG_SNAP_FAILED;
-        struct timespec ts = {0, 100000};
-        nanosleep(&ts, NULL);
-    }
-}
-
-/* Self mode, the check itself: the trace so far to disk, then the helper takes the check.
- * With a helper started at STOP (`child` > 0) through the protocol, else a new helper that
- * takes the check at once and is waited for. Returns 0 or a negative errno. */
-static int self_check(lg_snap_ctl_t *sc, pid_t child)
-{
-    lg_collector_drain(g_collector);
-    int rc = lg_collector_flush(g_collector);
-    if (rc) return rc;
-    if (child > 0) {
-        atomic_store_explicit(&sc->state, LG_SNAP_REQUESTED, memory_order_release);
-        return wait_snapshot_helper(sc, child, LG_SNAP_REQUESTED) == LG_SNAP_DONE ? 0 : -EIO;
-    }
-    atomic_store(&sc->state, LG_SNAP_IDLE);
-    child = start_snapshot_helper(sc);
-    return child < 0 ? -EAGAIN : reap_snapshot_helper(child);
-}
-
-/* Self mode: starts the helper and asks it to stop every other thread (ptrace), as the
- * collector does under `leakgraph run`. Returns its pid (> 0; it waits for the request), or
- * -1 when it could not start. *stopped: whether it stopped them. */
-static pid_t self_stop(lg_snap_ctl_t *sc, pid_t self, bool *stopped)
-{
-    *stopped = false;
-    if (!g_lg_bin[0] || !g_collector) return -1;
-    ask_stop(sc, self);
-    pid_t child = start_snapshot_helper(sc);
-    if (child < 0) {
-        atomic_store(&sc->state, LG_SNAP_IDLE);
-        return -1;
-    }
-    uint32_t st = wait_snapshot_helper(sc, child, LG_SNAP_STOP);
-    if (st == LG_SNAP_FAILED) { /* it ended (reaped): the check goes on without it */
-        prctl(PR_SET_PTRACER, 0, 0, 0, 0);
-        sc->nthreads = 0;
-        atomic_store(&sc->state, LG_SNAP_IDLE);
-        return -1;
-    }
-    *stopped = st == LG_SNAP_STOPPED;
-    if (!*stopped) sc->nthreads = 0;
-    return child;
-}
-
-/* Self mode: lets the helper release (or hold) the threads and end. A holding helper stays
- * until exit_group ends them: not waited for. */
-static void self_release(lg_snap_ctl_t *sc, pid_t child, bool hold)
-{
-    sc->hold = hold;
-    atomic_store_explicit(&sc->state, LG_SNAP_RELEASE, memory_order_release);
-    wait_snapshot_helper(sc, child, LG_SNAP_RELEASE);
-    atomic_store(&sc->state, LG_SNAP_IDLE);
-    if (!hold) reap_snapshot_helper(child);
-}
-
 /* Takes a snapshot through the collector. Returns its id, or a negative errno (-ENOTSUP when
  * no collector can read this process, -EBUSY when another snapshot is under way). */
 static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t self_sp)
 {
     if (atomic_load(&g_state) != ST_TRACING || !g_region) return -ENOTSUP;
-    if (g_self && !g_lg_bin[0]) return -ENOTSUP; /* no leakgraph binary to take the check */
-    if (g_self && atomic_load(&g_sandboxed)) { /* the helper's start needs clone and execve */
-        say_once("no leak check: the program installed a seccomp filter, and preloaded by hand "
-                 "a check starts a process; under leakgraph run it would be taken");
-        return -ENOTSUP;
-    }
+    if (g_region->hdr.pid != getpid()) return -ENOTSUP; /* a vfork child: not its region */
     bool interrupted = tls.guard > 0; /* a signal stopped this thread inside the shim */
     if (atomic_exchange(&g_snap_busy, 1)) return -EBUSY;
     tls.guard++;
-    /* exit() with other threads: stdio's list lock first (its holder may need the drain lock) */
+    /* exit() with other threads: stdio's list lock first */
     void (*list_unlock)(void) = NULL;
     bool hold = reason == LG_SNAP_EXIT && g_exit_flushes && !g_freeres_ran && !interrupted &&
                 hold_for_freeres(&list_unlock);
-    if (g_self && !take_drain_lock(interrupted)) {
-        if (list_unlock) list_unlock();
-        tls.guard--;
-        atomic_store(&g_snap_busy, 0);
-        return -EBUSY;
-    }
     lg_snap_ctl_t *sc = &g_region->snap;
     pid_t self = (pid_t)syscall(SYS_gettid);
     lg_snap_thread_t mine[LG_SNAP_SELF_ENTRIES];
     uint32_t nmine = describe_self(mine, self, self_uc, self_sp); /* before the others stop */
-    /* The collector stops them (ptrace, unfelt): `leakgraph run`'s, or in self mode the
-     * `leakgraph __snapshot` helper started now; else the stop signal does. SIGCHLD stays
-     * blocked while a helper runs (a program's handler must not reap it). */
-    sigset_t chld, oldmask;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    if (g_self) pthread_sigmask(SIG_BLOCK, &chld, &oldmask);
-    pid_t helper = -1;
-    bool by_collector = false;
-    if (g_self) helper = self_stop(sc, self, &by_collector);
-    else by_collector = collector_stop(sc, self);
+    /* The collector stops them (ptrace, unfelt); else the stop signal does. */
+    bool by_collector = collector_stop(sc, self);
     struct sigaction sa = {.sa_sigaction = stop_handler, .sa_flags = SA_SIGINFO | SA_RESTART}, old;
     bool installed = false;
     if (by_collector) {
@@ -618,9 +467,7 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
         else sc->nthreads = 0; /* denied (a seccomp filter): the others run on, unstopped */
     }
     if (hold && sc->nthreads) {
-        /* freeres records its frees: the drain lock is free meanwhile (no stopped thread
-         * holds it, none takes it), and the watchdog runs */
-        if (g_self) atomic_store(&g_drain_lock, 0);
+        /* freeres records its frees, and the watchdog runs */
         uint64_t deadline = now_ns(CLOCK_MONOTONIC) + LG_FREERES_HOLD_NS;
         if (by_collector) atomic_store(&sc->freeres_until, deadline);
         else atomic_store(&g_hold_deadline, deadline);
@@ -629,14 +476,11 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
         tls.guard++;
         atomic_store(&g_hold_deadline, 0);
         atomic_store(&sc->freeres_until, 0);
-        if (g_self) take_drain_lock(false);
     } else if (hold && by_collector) {
         /* no other thread left (the last one ended after run_freeres counted it): alone */
-        if (g_self) atomic_store(&g_drain_lock, 0);
         tls.guard--;
         freeres_now();
         tls.guard++;
-        if (g_self) take_drain_lock(false);
         hold = false;
     } else {
         hold = false;
@@ -663,14 +507,9 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
     sc->seq = atomic_load(&g_region->hdr.seq);
     int rc = (int)id;
     uint64_t waited = 0;
-    if (g_self) {
-        int e = g_collector && g_lg_bin[0] ? self_check(sc, helper) : -ENOTSUP;
-        if (e) rc = e;
-    } else {
-        atomic_store_explicit(&sc->state, LG_SNAP_REQUESTED, memory_order_release);
-    }
+    atomic_store_explicit(&sc->state, LG_SNAP_REQUESTED, memory_order_release);
     /* The collector polls every millisecond; wait as long as it lives. */
-    for (; !g_self;) {
+    for (;;) {
         uint32_t st = atomic_load_explicit(&sc->state, memory_order_acquire);
         if (st == LG_SNAP_DONE) break;
         if (st == LG_SNAP_FAILED) {
@@ -682,12 +521,9 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
             break;
         }
     }
-    if (g_self) atomic_store(&g_drain_lock, 0);
     /* held: until exit_group (see "exit with other threads") */
-    if (helper > 0) self_release(sc, helper, by_collector && hold);
-    if (g_self && !(by_collector && hold)) atomic_store(&sc->parked_wait, 0); /* waits.c */
     if (by_collector) {
-        if (!g_self) collector_release(sc, hold);
+        collector_release(sc, hold);
     } else {
         atomic_store(&sc->state, LG_SNAP_IDLE);
         if (!hold) { /* held threads stay stopped until exit_group */
@@ -700,7 +536,6 @@ static int take_snapshot(uint32_t reason, const ucontext_t *self_uc, uint64_t se
         }
         if (installed) sigaction(g_stop_signal, &old, NULL);
     }
-    if (g_self) pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
     if (list_unlock) list_unlock();
     tls.guard--;
     atomic_store(&g_snap_busy, 0);
@@ -725,23 +560,18 @@ static void check_signal_handler(int sig, siginfo_t *si, void *uc)
 
 /* A fatal signal whose action the program left the default: SIGINT, SIGTERM, SIGHUP and
  * SIGQUIT (stopped the normal way: ^C, kill, a closed terminal) or a crash. As Memcheck runs
- * its leak search when a program dies by a default-action signal, take the final check, end
- * the trace (self mode; under `leakgraph run` the collector sees the death), then die by the
- * same signal: SA_RESETHAND restored the default action, and the signal raised again stays
- * pending (blocked in its own handler) until this handler returns, so the wait status is the
- * one the program would have had (a second signal meanwhile kills at once).
- * Preloaded by hand, a signal that interrupted the shim itself gets neither: the check and
- * the end of the trace write through the C library's allocator, whose lock the interrupted
- * code may hold (a crash inside malloc, glibc's abort on a corrupted heap). Under `leakgraph
- * run` the check allocates nothing here, so it is always taken. */
+ * its leak search when a program dies by a default-action signal, take the final check, say
+ * how the image ends (preloaded by hand the shim waits until its collector wrote it; under
+ * `leakgraph run` the collector sees the death), then die by the same signal: SA_RESETHAND
+ * restored the default action, and the signal raised again stays pending (blocked in its own
+ * handler) until this handler returns, so the wait status is the one the program would have
+ * had (a second signal meanwhile kills at once). Neither allocates. */
 static void fatal_handler(int sig, siginfo_t *si, void *uc)
 {
     (void)si;
     int e = errno;
-    if (!g_self || tls.guard == 0) {
-        take_snapshot(LG_SNAP_FATAL, uc, 0);
-        image_ending(LG_END_SIGNAL, sig);
-    }
+    if (g_exit_check) take_snapshot(LG_SNAP_FATAL, uc, 0);
+    image_ending(LG_END_SIGNAL, sig);
     syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
     errno = e;
 }

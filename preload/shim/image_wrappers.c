@@ -355,7 +355,7 @@ EXPORT int execle(const char *path, const char *arg, ...)
 EXPORT void _exit(int status)
 {
     dl_sync_modules();
-    if (atomic_load(&g_state) == ST_TRACING) {
+    if (atomic_load(&g_state) == ST_TRACING && g_exit_check) {
         /* the caller's stack pointer: just above this function's return address */
         uint64_t sp = (uint64_t)(uintptr_t)__builtin_frame_address(0) + 16;
         if (!atomic_load(&g_sandboxed)) run_freeres(); /* reads /proc, a filter may deny it */

@@ -26,7 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <spawn.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -44,7 +44,6 @@
 #include "hash.h"
 #include "lg_version.h"
 #include "path.h"
-#include "writer.h"
 #include "hooks.h"
 #include "leakgraph/runtime_hooks.h"
 #include "leakgraph/trace_format.h"
@@ -80,11 +79,6 @@ _Static_assert((LG_INTERNAL_FIRST_BYTES & (LG_INTERNAL_FIRST_BYTES - 1)) == 0, "
 _Static_assert(LG_INTERNAL_CHUNKS + 2 <= LG_SNAP_MAX_EXCL, "every chunk excluded in a snapshot");
 /* How long a snapshot waits for other threads to stop (those that block the stop signal). */
 #define LG_STOP_WAIT_NS 300000000ull
-/* Self mode: how long a check asked for by a signal waits for the drain lock. The signal may
- * have interrupted this very thread inside the drain (then the lock never comes free and the
- * check is given up, -EBUSY); a drain by another thread moves at most a few MiB and ends well
- * within it. Checks from plain code wait for the lock as long as its holder runs. */
-#define LG_DRAIN_LOCK_WAIT_NS 500000000ull
 /* Scrubbing (shim/alloc_wrappers.c): the bytes of a fresh block the program has not written
  * are zeroed, up to the block's usable size, and so is the part a realloc grew (moved or in
  * place). Memcheck ignores bytes a program never wrote; a conservative scan cannot tell them
@@ -98,9 +92,6 @@ _Static_assert(LG_INTERNAL_CHUNKS + 2 <= LG_SNAP_MAX_EXCL, "every chunk excluded
  * cheaper mode gives up exactness on blocks larger than N: a stale word past their first N
  * bytes is scanned as a pointer. Cost of the exact mode: docs/bench.md, "Scrubbing". */
 #define LG_SCRUB_MAX_DEFAULT SIZE_MAX
-/* Self mode: a ring this full makes its writer drain all rings. */
-#define LG_SELF_DRAIN_AT (LG_RING_BYTES / 2)
-_Static_assert(LG_SELF_DRAIN_AT + LG_MAX_RECORD < LG_RING_BYTES, "drain before a ring fills");
 /* ----------------------------------------------------------------------------------------- */
 
 /* ---- the real functions, generated from the hook list ---------------------------------- */
@@ -194,21 +185,19 @@ typedef struct lg_stream {
 static lg_region_t *g_region;
 static lg_stream_t *g_streams; /* LG_RINGS entries, mmap'd */
 static _Atomic uint32_t g_gen = 1;
-static bool g_self;                  /* self-collecting mode */
-static lg_collector_t *g_collector;  /* self mode */
-static _Atomic int g_drain_lock;     /* self mode: one drainer at a time */
-static char g_session[1024];         /* run mode */
-static char g_output[1024];          /* self mode: base trace path */
-static char g_parent_trace[1200];    /* self mode, in a forked child: the parent's trace */
+static bool g_attached;              /* preloaded by hand: the collector is ours (own_collector.c) */
+static char g_session[1024];         /* the collector's session directory */
+static char g_output[1024];          /* preloaded by hand: base trace path */
 static uint64_t g_fork_seq;          /* in a forked child: the parent's sequence at the fork */
 static pid_t g_collector_pid;
-static char g_lg_bin[1100];          /* self mode: the leakgraph binary that takes checks */
+static char g_lg_bin[1100];          /* preloaded by hand: the leakgraph program (collector) */
 static size_t g_scrub_max = LG_SCRUB_MAX_DEFAULT;
 static int g_rc_depth = LG_RC_DEPTH_DEFAULT; /* LEAKGRAPH_RC_STACK_DEPTH */
 static uintptr_t g_shim_lo, g_shim_hi; /* our own text, skipped in stacks */
 static pthread_key_t g_thread_key;
 static lg_region_t *g_fork_region; /* run mode: region pre-created for a forking child */
 static _Atomic int g_exit_status = -1;
+static bool g_exit_check = true;     /* LEAKGRAPH_EXIT_CHECK: the final check (exit, fatal signal) */
 static _Atomic int g_said;
 /* The program asked for a seccomp filter (image_wrappers.c: prctl PR_SET_SECCOMP, syscall
  * SYS_seccomp): from then on the shim's own walks make no system call (lifecycle.c). */

@@ -274,7 +274,7 @@ static void on_exit_status(int status, void *arg)
 {
     (void)arg;
     atomic_store(&g_exit_status, status & 0xff);
-    if (atomic_load(&g_state) == ST_TRACING) {
+    if (atomic_load(&g_state) == ST_TRACING && g_exit_check) {
         uint64_t sp = exit_caller_sp();
         g_exit_flushes = true; /* glibc's stdio flush follows (check.c: exit with other threads) */
         tls.guard++;
@@ -298,14 +298,14 @@ static bool resolve_all(void)
     return ok;
 }
 
-/* Sets up the region (and in self mode the trace file) for the current process image.
+/* Sets up the region for the current process image and hands it to the collector.
  * `fork_parent_pid` is the parent's pid when called in a forked child. */
 static bool start_process(pid_t fork_parent_pid, lg_region_t *precreated)
 {
     lg_stream_t *streams = new_streams();
     if (!streams) return false;
     lg_region_t *r = precreated;
-    if (!r) r = g_self ? lg_region_create_private() : create_session_region();
+    if (!r) r = create_session_region();
     if (!r) {
         char why[256];
         int e = errno;
@@ -321,21 +321,14 @@ static bool start_process(pid_t fork_parent_pid, lg_region_t *precreated)
     g_region = r;
     g_streams = streams;
     atomic_fetch_add(&g_gen, 1);
-    if (g_self) {
-        int rc = open_self_trace();
-        if (rc) {
-            say_once("cannot create the trace %s: %s; not tracing", g_output, strerror(-rc));
-            return false;
-        }
-    } else {
-        publish_region(r);
-    }
+    publish_region(r);
     return true;
 }
 
 /* The mode, from the environment: run mode when `leakgraph run` set LEAKGRAPH_SESSION (and
- * LEAKGRAPH_COLLECTOR, its pid), else self mode writing LEAKGRAPH_OUTPUT (default
- * leakgraph.<pid>.lgt in the working directory), made absolute. Returns false, after a message,
+ * LEAKGRAPH_COLLECTOR, its pid), else preloaded by hand: the shim starts its own collector
+ * (own_collector.c), which writes LEAKGRAPH_OUTPUT (default leakgraph.<pid>.lgt in the
+ * working directory), made absolute. Returns false, after a message,
  * when a setting cannot serve: a path would be cut (the trace must not go elsewhere), a pid is
  * not one; the shim then does not trace. */
 static bool choose_mode(void)
@@ -354,7 +347,7 @@ static bool choose_mode(void)
                                                 "its liveness is not checked");
         return true;
     }
-    g_self = true;
+    g_attached = true;
     char def[64];
     if (!output || !*output) {
         snprintf(def, sizeof def, "leakgraph.%d.lgt", (int)getpid());
@@ -375,26 +368,36 @@ static bool choose_mode(void)
     return true;
 }
 
-/* Self mode: the leakgraph binary that takes the leak checks, LEAKGRAPH_BIN, else
- * ../bin/leakgraph beside the shim. None (no checks) if it is not an executable file; a
- * LEAKGRAPH_BIN that names none is said. */
-static void find_lg_bin(void)
+/* Preloaded by hand: the leakgraph program that collects, LEAKGRAPH_BIN, else the one an
+ * installation or the build tree puts beside the shim: ../bin/leakgraph (the shim in lib/),
+ * ../../bin/leakgraph (in a private lib/leakgraph/), or leakgraph in its own directory.
+ * False, after saying why, when there is none: the shim does not trace then. */
+static bool find_lg_bin(void)
 {
     const char *bin = getenv("LEAKGRAPH_BIN");
-    Dl_info di;
     if (bin && *bin) {
         if (strlen(bin) >= sizeof g_lg_bin || access(bin, X_OK) != 0) {
-            say_setting("LEAKGRAPH_BIN", bin, "not an executable file", "no leak checks");
-            return;
+            say_setting("LEAKGRAPH_BIN", bin, "not an executable file", "not tracing");
+            return false;
         }
         snprintf(g_lg_bin, sizeof g_lg_bin, "%s", bin);
-    } else if (dladdr((void *)(uintptr_t)&find_lg_bin, &di) && di.dli_fname) {
-        const char *slash = strrchr(di.dli_fname, '/');
-        if (slash)
-            snprintf(g_lg_bin, sizeof g_lg_bin, "%.*s/../bin/leakgraph",
-                     (int)(slash - di.dli_fname), di.dli_fname);
-        if (g_lg_bin[0] && access(g_lg_bin, X_OK) != 0) g_lg_bin[0] = 0;
+        return true;
     }
+    Dl_info di;
+    const char *slash = NULL;
+    if (dladdr((void *)(uintptr_t)&find_lg_bin, &di) && di.dli_fname)
+        slash = strrchr(di.dli_fname, '/');
+    static const char *const rel[] = {"/../bin/leakgraph", "/../../bin/leakgraph", "/leakgraph"};
+    for (size_t i = 0; slash && i < sizeof rel / sizeof *rel; i++) {
+        int n = snprintf(g_lg_bin, sizeof g_lg_bin, "%.*s%s", (int)(slash - di.dli_fname),
+                         di.dli_fname, rel[i]);
+        if (n > 0 && (size_t)n < sizeof g_lg_bin && access(g_lg_bin, X_OK) == 0) return true;
+    }
+    g_lg_bin[0] = 0;
+    say_once("preloaded by hand, libleakgraph.so starts the leakgraph program as its collector, "
+             "and there is none beside it (%s): set LEAKGRAPH_BIN; not tracing",
+             slash ? di.dli_fname : "libleakgraph.so");
+    return false;
 }
 
 static void init(void)
@@ -414,7 +417,11 @@ static void init(void)
         return;
     }
     dl_iterate_phdr(shim_range_cb, (void *)(uintptr_t)&init);
-    if (g_self) find_lg_bin();
+    if (g_attached && (!find_lg_bin() || !start_own_collector())) {
+        atomic_store(&g_state, ST_OFF);
+        tls.guard--;
+        return;
+    }
     /* before the process is described (PROCESS key RC_DEPTH) */
     g_rc_depth = (int)number_setting("LEAKGRAPH_RC_STACK_DEPTH", LG_RC_DEPTH_DEFAULT, LG_MAX_FRAMES,
                                      "using 12");
@@ -438,11 +445,12 @@ static void init(void)
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     on_exit(on_exit_status, NULL);
     g_rc_counts_only = g_rc_depth == 0;
+    g_exit_check = number_setting("LEAKGRAPH_EXIT_CHECK", 1, 1, "taking it") != 0;
     g_scrub_max = (size_t)number_setting("LEAKGRAPH_SCRUB_MAX", LG_SCRUB_MAX_DEFAULT, SIZE_MAX,
                                          "zeroing every byte");
     g_stop_signal = signal_setting("LEAKGRAPH_STOP_SIGNAL", SIGRTMAX - 1, 0, "using RTMAX-1");
     g_check_signal = signal_setting("LEAKGRAPH_CHECK_SIGNAL", 0, g_stop_signal, "no check signal");
-    install_fatal_handlers(); /* self mode without the leakgraph binary: the end of the trace */
+    install_fatal_handlers();
     if (g_check_signal > 0) {
         struct sigaction sa = {.sa_sigaction = check_signal_handler,
                                .sa_flags = SA_RESTART | SA_SIGINFO};

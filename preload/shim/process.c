@@ -44,9 +44,6 @@ static void describe_process(lg_region_t *r, pid_t fork_parent)
     if (fork_parent) {
         p = lg_kv_int(p, end, LG_KEY_PARENT_PID, (uint64_t)fork_parent);
         p = lg_kv_int(p, end, LG_KEY_FORK_SEQ, h->fork_seq);
-        if (g_self && g_parent_trace[0]) /* under run, the collector adds the parent's trace */
-            p = lg_kv_str(p, end, LG_KEY_PARENT_TRACE, g_parent_trace,
-                          strlen(g_parent_trace));
     }
     p = lg_kv_str(p, end, LG_KEY_TRACER, LG_TRACER_NAME, strlen(LG_TRACER_NAME));
     p = lg_kv_int(p, end, LG_KEY_RC_DEPTH, (uint64_t)g_rc_depth);

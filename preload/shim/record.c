@@ -220,8 +220,6 @@ static void write_event(const lg_event_t *ev, const uint8_t *extra, size_t extra
     atomic_store_explicit(&ring->head, head + len + extra_len, memory_order_release);
 out:
     if (ri == 0) atomic_store_explicit(&ring->lock, 0, memory_order_release);
-    if (g_self && head - atomic_load_explicit(&ring->tail, memory_order_relaxed) >= LG_SELF_DRAIN_AT)
-        self_drain(false);
 }
 
 /* Queues the event of a program's signal handler that interrupted the shim on this thread

@@ -1,8 +1,8 @@
 /* shim/ring.c: the region and its rings on the producer side (trace/region.h owns the layout
- * and the ring protocol). It creates the region of this process image (a session file under
- * `leakgraph run`, private memory when self-collecting), opens the self-mode trace through the
- * writer (trace/writer.h) and drains into it, gives each thread a ring slot (slot 0 is shared
- * under a spin lock) and takes it back at thread exit, and waits for space when a ring is full.
+ * and the ring protocol). It creates the region of this process image (a memfd, sent to the
+ * collector: `leakgraph run`'s, or the one the shim started, shim/own_collector.c), gives each
+ * thread a ring slot (slot 0 is shared under a spin lock) and takes it back at thread exit,
+ * and waits for space when a ring is full.
  * The region reaches the `leakgraph run` collector as a descriptor sent over the session
  * socket (create_session_region; the program keeps none of ours).
  * It must never drop an event silently (a record that cannot be written is counted in `lost`)
@@ -28,6 +28,7 @@ static void init_region_header(lg_region_t *r, uint32_t state)
     r->hdr.version = LG_REGION_VERSION;
     r->hdr.nrings = LG_RINGS;
     r->hdr.ring_bytes = LG_RING_BYTES;
+    r->hdr.self_addr = (uint64_t)(uintptr_t)r; /* a forked child maps it at the same address */
     atomic_store(&r->hdr.state, state);
 }
 
@@ -72,39 +73,6 @@ static lg_region_t *create_session_region(void)
 static void publish_region(lg_region_t *r)
 {
     atomic_store_explicit(&r->hdr.magic, LG_REGION_MAGIC, memory_order_release);
-}
-
-/* Self mode: opens the trace file for this process: the base path if free, else base.<pid>,
- * else base.<pid>.<n>. Never overwrites. */
-static int open_self_trace(void)
-{
-    char path[1200];
-    int rc = lg_collector_open(&g_collector, g_region, g_output);
-    if (rc != -EEXIST) return rc;
-    for (int n = 0; n < 1000; n++) {
-        if (n == 0)
-            snprintf(path, sizeof path, "%s.%d", g_output, (int)getpid());
-        else
-            snprintf(path, sizeof path, "%s.%d.%d", g_output, (int)getpid(), n);
-        rc = lg_collector_open(&g_collector, g_region, path);
-        if (rc != -EEXIST) return rc;
-    }
-    return -EEXIST;
-}
-
-/* Self mode: drains every ring into the trace if no other thread is doing it. */
-static void self_drain(bool wait)
-{
-    int expected = 0;
-    while (!atomic_compare_exchange_weak(&g_drain_lock, &expected, 1)) {
-        if (!wait) return;
-        expected = 0;
-        sched_yield();
-    }
-    if (g_collector && lg_collector_drain(g_collector) < 0)
-        say_once("cannot write the trace %s: %s; events are being discarded",
-                 lg_collector_path(g_collector), strerror(-lg_collector_error(g_collector)));
-    atomic_store(&g_drain_lock, 0);
 }
 
 static pid_t my_tid(void)
@@ -232,10 +200,6 @@ __attribute__((noinline, cold)) static bool wait_space(lg_ring_t *ring, uint64_t
 {
     uint64_t waited = 0;
     while (head + need - atomic_load_explicit(&ring->tail, memory_order_acquire) > LG_RING_BYTES) {
-        if (g_self) {
-            self_drain(true);
-            continue;
-        }
         if (atomic_load(&g_state) != ST_TRACING) return false;
         if (!wait_on_collector(&waited, 50000)) return false;
     }

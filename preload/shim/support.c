@@ -26,7 +26,7 @@ static void say_once(const char *fmt, ...)
     (void)w;
     /* Under `leakgraph run`, also for the collector (why.<pid> in the session directory): if
      * this image never traced, run says this as the reason. */
-    if (g_self || !g_session[0] || atomic_load(&g_sandboxed) || n <= 0 || (size_t)n >= len)
+    if (g_attached || !g_session[0] || atomic_load(&g_sandboxed) || n <= 0 || (size_t)n >= len)
         return; /* sandboxed: a seccomp filter may deny the open */
     char path[sizeof g_session + 32];
     snprintf(path, sizeof path, "%s/why.%d", g_session, (int)getpid());

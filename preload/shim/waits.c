@@ -47,14 +47,10 @@ static void park_end(lg_ring_t *ring)
     atomic_store(&ring->park_sp, 0); /* before reading parked_wait (stop.c: one of us sees) */
     lg_snap_ctl_t *sc = &g_region->snap;
     uint64_t waited = 0;
-    for (uint32_t ms = 0; atomic_load(&sc->parked_wait); ms++) {
+    while (atomic_load(&sc->parked_wait)) {
         struct timespec ts = {0, 1000000};
         syscall(SYS_futex, (uint32_t *)&sc->parked_wait, FUTEX_WAIT, 1u, &ts, NULL, 0);
-        /* the collector is gone; self mode: the checking thread clears it when done, or the
-         * check is over long since (the watchdog's 5 s, for a helper that died) */
-        if (g_self ? ms > 5000 && atomic_load(&sc->state) == LG_SNAP_IDLE
-                   : !wait_on_collector(&waited, 0))
-            break;
+        if (!wait_on_collector(&waited, 0)) break; /* the collector is gone */
     }
     errno = e;
 }

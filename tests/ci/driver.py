@@ -255,7 +255,7 @@ def t_children():
     with open(os.path.join(d, "run2.json")) as fh:
         check(len(json.load(fh)["processes"]) == 1, "one process")
     # a suite preloaded by hand (docs/ci.md): LD_PRELOAD and LEAKGRAPH_OUTPUT. The shim takes
-    # its leak checks through `leakgraph __snapshot`, so the records are classified as under run
+    # its leak checks through the `leakgraph __collect` it starts, so the records are classified as under run
     h = os.path.join(d, "hand.lgt")
     lgdriver.preloaded([prog(), "child", "definite", "1"], h)
     ht = traces(h)
@@ -268,11 +268,11 @@ def t_children():
     want = [(False, "definite", 300, ("child_leaks", site("child"))),
             (True, "definite", 100, ("leak_definite", site("definite")))]
     check(got == want, "hand-preloaded records: %s, want %s" % (got, want))
-    # without a leakgraph binary to take the checks no process has a leak check: the gate does
+    # with no exit check (LEAKGRAPH_EXIT_CHECK=0) no process has a leak check: the gate does
     # not pass on that (exit 3, each trace named); --allow-incomplete accepts them, and then
     # the records are 'unfreed' and only a policy naming unfreed gates them
     h2 = os.path.join(d, "nocheck.lgt")
-    lgdriver.preloaded([prog(), "child", "definite", "1"], h2, env={"LEAKGRAPH_BIN": "/nonexistent"})
+    lgdriver.preloaded([prog(), "child", "definite", "1"], h2, env={"LEAKGRAPH_EXIT_CHECK": "0"})
     ht = traces(h2)
     check(len(ht) == 2, "unchecked traces: %s" % ht)
     r = lg("check", *ht)
@@ -755,11 +755,12 @@ def t_incomplete():
     # killed by SIGKILL: no leak check could be taken
     k = trace(d, "definite", "2", "kill", name="k.lgt")
     expect_incomplete(d, "sigkill", k, "no leak check: the process was killed by SIGKILL")
-    # killed by SIGTERM with no leakgraph binary to take a check (preloaded by hand): the trace
-    # may also lack its END (the shim did not finish it), and is then named as cut as well
+    # killed by SIGTERM with no exit check asked for (preloaded by hand): its collector still
+    # writes how it ended
     h = os.path.join(d, "term.lgt")
-    lgdriver.preloaded([prog(), "definite", "1", "term"], h, env={"LEAKGRAPH_BIN": "/nonexistent"})
-    expect_incomplete(d, "sigterm_nobin", traces(h), "no leak check")
+    lgdriver.preloaded([prog(), "definite", "1", "term"], h, env={"LEAKGRAPH_EXIT_CHECK": "0"})
+    expect_incomplete(d, "sigterm_nocheck", traces(h),
+                      "no leak check: the process was killed by SIGTERM (signal 15)")
     # a check taken while it ran is not its final one, unless --check-number asks for it
     m = os.path.join(d, "m.lgt")
     r = lg("run", "--quiet", "--output", m, "--", prog(), "definite", "1", "usr2", "kill",

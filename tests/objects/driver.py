@@ -256,7 +256,7 @@ def objects_view(doc):
 
 
 def test_self(a, exe, tmp):
-    """Preloaded by hand (LD_PRELOAD, LEAKGRAPH_OUTPUT: the check is `leakgraph __snapshot`),
+    """Preloaded by hand (LD_PRELOAD, LEAKGRAPH_OUTPUT: the check is the `leakgraph __collect` the shim starts),
     the program's runtime objects are reported exactly as under `leakgraph run`: the same
     holders scanned, the same cycles, refcount leaks and records."""
     ran = os.path.join(tmp, "run.lgt")

@@ -14,7 +14,7 @@ driver runs the program under `leakgraph run` (or preloaded by hand), reads
 bytes and blocks whose first frame in the program's own source is that function at that line.
 Usage: driver.py --bin BINDIR --progs PROGDIR --src SRCDIR SCENARIO
 """
-import os, re, signal, stat, subprocess, sys, time
+import glob, os, re, signal, stat, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import lgdriver
@@ -222,6 +222,68 @@ def t_exec():
     check(second["program"]["exit_status"] == 4, "second image exit status")
     check(second["program"]["pid"] == first["program"]["pid"], "same pid across exec")
     check(second["program"]["argv"][1:] == ["second"], "second argv %s" % second["program"]["argv"])
+
+
+def hand_traces(cmd, want_rc, name):
+    """Runs cmd preloaded by hand (LEAKGRAPH_OUTPUT in a new directory): its traces, the
+    first image's first, or None (a failed check) when it did not exit with want_rc."""
+    out = os.path.join(tmpdir(), "h.lgt")
+    r = lgdriver.preloaded(cmd, out, capture_output=True, text=True, timeout=60)
+    if not expect_exit(r, want_rc, name):
+        return None
+    return lgdriver.traces(out)
+
+
+def t_exec_hand():
+    """Preloaded by hand, the collector is a process the shim started, and an exec'd image
+    starts its own: the first image's trace is complete (END "exec") when the exec'd image
+    runs, with everything it logged, also after an exec that failed (its provisional END is
+    taken back and the image goes on being traced: 333 bytes after it)."""
+    for how, first_marks in (("", ["before_exec"]), ("tryfail", ["before_exec", "after_failed_exec"])):
+        t = hand_traces([prog("execer")] + ([how] if how else []), 4, "execer " + how)
+        if t is None or not check(len(t) == 2, "execer %s: traces %s" % (how, t)):
+            continue
+        first, second = report(t[0]), report(t[1])
+        ms = marks("execer.c")
+        check(first["program"]["end"] == "exec" and first["program"]["complete"] is True,
+              "execer %s: first image %s" % (how, first["program"]))
+        check_marks_subset(first, "execer.c", [m for m in ms if m["func"] in first_marks])
+        check_marks_subset(second, "execer.c", [m for m in ms if m["func"] == "after_exec"])
+        check(second["program"]["exit_status"] == 4 and second["program"]["complete"] is True,
+              "execer %s: second image %s" % (how, second["program"]))
+
+
+def t_kill_hand():
+    """Preloaded by hand and killed by SIGKILL: what it logged is in the trace (the collector
+    is another process; before, the events still in its rings were lost with it), and the
+    collector ends the trace, how unknown, moments after the death."""
+    t = hand_traces([prog("dying"), "kill"], -9, "dying kill")
+    if t is None or not check(len(t) == 1, "traces %s" % t):
+        return
+    for _ in range(100):  # the collector sees the death at its next round
+        rep = report(t[0])
+        if rep["program"]["complete"]:
+            break
+        time.sleep(0.05)
+    check(rep["program"]["complete"] is True and rep["program"]["end"] == "unknown",
+          "killed by SIGKILL, preloaded by hand: %s" % rep["program"])
+    check(rep["summary"]["unfreed"] == {"bytes": 64000, "blocks": 1000},
+          "its 1000 blocks: %s" % rep["summary"]["unfreed"])
+
+
+def t_collector_unseen():
+    """The collector of a program preloaded by hand is no child of it: wait() finds no child,
+    no SIGCHLD arrives, also after a leak check; the program's own child is the one wait()
+    returns (nochild.c checks all this from inside, and exits 0 when it held, also untraced)."""
+    r = subprocess.run([prog("nochild")], capture_output=True, text=True, timeout=20)
+    expect_exit(r, 0, "nochild untraced: %s" % r.stderr)
+    t = hand_traces([prog("nochild")], 0, "nochild preloaded by hand")
+    if t is None or not check(len(t) == 2, "traces %s" % t):
+        return
+    rep = report(t[0])
+    check(rep["program"]["complete"] is True and rep["program"]["exit_status"] == 0,
+          "nochild: %s" % rep["program"])
+    check_marks(rep, "nochild.c", exact_total=True)
 
 
 def t_dlopen():
@@ -658,8 +720,9 @@ def t_settings_numbers():
 
 def t_settings_paths():
     """LEAKGRAPH_OUTPUT longer than the shim can hold: one message and no trace (it used to be
-    cut to another path); LEAKGRAPH_BIN naming no executable: one message, tracing without
-    leak checks (it used to be dropped silently)."""
+    cut to another path); LEAKGRAPH_BIN naming no executable: one message, and the program runs
+    untraced with its own status (preloaded by hand the shim starts that program as its
+    collector; the setting used to be dropped silently)."""
     d = tmpdir()
     long_out = os.path.join(d, "d" * 200, "e" * 200, "f" * 200, "g" * 200, "h" * 200, "t.lgt")
     r = subprocess.run([prog("exitcode"), "0"], capture_output=True, text=True, timeout=20,
@@ -667,10 +730,13 @@ def t_settings_paths():
     expect_exit(r, 0, "long LEAKGRAPH_OUTPUT")
     said_once(r, "LEAKGRAPH_OUTPUT=", "long LEAKGRAPH_OUTPUT")
     check("not tracing" in r.stderr, "long LEAKGRAPH_OUTPUT: %r" % r.stderr)
-    r = preloaded_with(["exitcode", "0"], {"LEAKGRAPH_BIN": os.path.join(d, "no-such-leakgraph")})
-    if r:
-        expect_exit(r, 0, "LEAKGRAPH_BIN")
-        said_once(r, "LEAKGRAPH_BIN=", "LEAKGRAPH_BIN")
+    out = os.path.join(d, "nobin.lgt")
+    r = lgdriver.preloaded([prog("exitcode"), "7"], out, capture_output=True, text=True,
+                           timeout=20, env={"LEAKGRAPH_BIN": os.path.join(d, "no-such-leakgraph")})
+    expect_exit(r, 7, "LEAKGRAPH_BIN")
+    said_once(r, "LEAKGRAPH_BIN=", "LEAKGRAPH_BIN")
+    check("not tracing" in r.stderr and not glob.glob(out + "*"),
+          "LEAKGRAPH_BIN naming nothing: no trace %s: %r" % (glob.glob(out + "*"), r.stderr))
 
 # ---- `leakgraph run` when it cannot do its job (issue #11) -----------------------------------
 # Every case ends within RUN_LIMIT (a regression fails instead of hanging), with exit 125 (3
@@ -1144,7 +1210,7 @@ def t_stop_shell_check():
 
 
 def t_stop_self():
-    """The same four programs preloaded by hand: the `leakgraph __snapshot` helper stops the
+    """The same four programs preloaded by hand: the `leakgraph __collect` the shim started stops the
     threads with ptrace (before: a hang at exit, exit 191 with the blocked thread, 8 of 10 waits
     cut short)."""
     stopfelt("sigrtmax", 3, exact=False, by_hand=True)
