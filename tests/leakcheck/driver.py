@@ -7,7 +7,9 @@ reports, check/fail, the verdict and SKIP) is tests/lib/lgdriver.py; it must not
 Each program in progs/ states its exact expected totals per kind
 (EXPECT definite=B/N indirect=B/N possible=B/N reachable=B/N cycles=K, where reachable>=
 means at least: glibc's own thread and loader blocks come on top; optionally keeps=B/N, what
-the cycles keep alive summed over them). The driver runs it under
+the cycles keep alive summed over them; optionally edges<=N, a bound on the edges of the exit
+check's snapshot, which `leakgraph dump` counts: one per (block, target block) pair, however
+many words point there). The driver runs it under
 `leakgraph run`, reads `leakgraph report --format json`, and checks. With --memcheck it also
 runs the same program under Valgrind's Memcheck and checks that the four totals are equal.
 
@@ -44,7 +46,7 @@ def expectations(src):
     text = open(src).read()
     m = re.search(r"EXPECT(.*?)\*/", text, re.S)
     exp = {}
-    for k, op, b, n in re.findall(r"(\w+)(>=|=)(\d+)(?:/(\d+))?", m.group(1)):
+    for k, op, b, n in re.findall(r"(\w+)(>=|<=|=)(\d+)(?:/(\d+))?", m.group(1)):
         exp[k] = (op, int(b), int(n) if n else None)
     return exp
 
@@ -339,6 +341,12 @@ def t_scenario():
             check((kb, kn) == exp["keeps"][1:],
                   "%s keeps%s: %d bytes in %d blocks, want %d in %d" %
                   (name, run, kb, kn, exp["keeps"][1], exp["keeps"][2]))
+    if "edges" in exp:  # edges<=N: the first run's snapshot edges, as `leakgraph dump` counts
+        m = re.search(r"^# snapshot .*\bedges=(\d+)", lgdriver.dump(os.path.join(tmp, "t.lgt")),
+                      re.M)
+        if check(m is not None, "%s: no snapshot in the dump" % name):
+            check(int(m.group(1)) <= exp["edges"][1], "%s: %s edges in the snapshot, want at most %d"
+                  % (name, m.group(1), exp["edges"][1]))
     if A.memcheck:
         compare_with_memcheck(runs, cmd, tmp, name)
 
