@@ -371,7 +371,7 @@ def t_text_caps():
           "allocated") == 20, "want 20 members shown:\n%s" % text)
     check("... and 1,980 more members (31,680 bytes; --max-members=0 shows them all)" in text,
           "no member count:\n%s" % text)
-    check("... and 1,980 more pointers" in text, "no pointer count:\n%s" % text)
+    check("... and 3,978 more pointers" in text, "no pointer count:\n%s" % text)  # 2 (n - 1)
     for opts in (["--max-members=0"], ["--full"]):
         full = text_report(out, *opts)
         check("#2000: 0x" in full and "more members" not in full,
@@ -382,7 +382,7 @@ def t_text_caps():
     check("... and 300 more cycles: 9,600 bytes in 600 blocks (--max-records=0 shows them all)"
           in text, "no cycle count:\n%s" % text[-3000:])
     lines = text.count("\n")
-    check(lines < 2000, "500 cycles printed %d lines" % lines)
+    check(lines < 4000, "500 cycles printed %d lines" % lines)  # 200 records of 2 stacks
     for opts in (["--max-records=0"], ["--full"]):
         full = text_report(out, *opts)
         check(full.count("form an unreachable cycle") == 500 and "more cycles" not in full,
