@@ -1,5 +1,5 @@
 /* `leakgraph report [--format text|json] [--show-reachable] [--check N [--since M]]
- * [--max-frames N] TRACE...`: the leaks of some traces (a process and its children) at exit or
+ * [--max-frames N] [--max-members N] [--max-records N] [--full] TRACE...`: the leaks of some traces (a process and its children) at exit or
  * at leak check N, printed by report/report.c. It parses the options and loads the traces; it
  * decides and formats nothing itself. Exit codes: 0, 1 when a trace cannot be read or the
  * report cannot be written, 2 on a usage error (an unknown option also prints the usage). */
@@ -18,13 +18,18 @@
 
 int lg_cmd_report(int argc, char **argv)
 {
-    lg_report_opts_t o = {.format = LG_FORMAT_TEXT, .max_frames = 0};
+    lg_report_opts_t o = {.format = LG_FORMAT_TEXT, .max_frames = 0,
+                          .max_members = LG_REPORT_MAX_MEMBERS,
+                          .max_records = LG_REPORT_MAX_RECORDS};
     lg_leak_opts_t lo = {0};
     static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
                                          {"max-frames", required_argument, NULL, 'm'},
                                          {"show-reachable", no_argument, NULL, 'r'},
                                          {"check", required_argument, NULL, 'c'},
                                          {"since", required_argument, NULL, 's'},
+                                         {"max-members", required_argument, NULL, 'M'},
+                                         {"max-records", required_argument, NULL, 'R'},
+                                         {"full", no_argument, NULL, 'F'},
                                          {0}};
     int c;
     optind = 1;
@@ -39,20 +44,27 @@ int lg_cmd_report(int argc, char **argv)
             }
             break;
         case 'm':
+        case 'M':
+        case 'R':
         case 'c':
         case 's': {
             char *end;
             long v = strtol(optarg, &end, 10);
-            if (*end || v < (c == 'm' ? 0 : 1) || v > 1000000) {
+            bool zero = c == 'm' || c == 'M' || c == 'R'; /* 0: all */
+            if (*end || v < (zero ? 0 : 1) || v > 1000000) {
                 fprintf(stderr, "leakgraph report: --%s takes a number\n",
-                        c == 'c' ? "check" : c == 's' ? "since" : "max-frames");
+                        c == 'c' ? "check" : c == 's' ? "since" : c == 'M' ? "max-members"
+                                   : c == 'R' ? "max-records" : "max-frames");
                 return LG_CLI_USAGE;
             }
             if (c == 'm') o.max_frames = (int)v;
+            else if (c == 'M') o.max_members = (size_t)v;
+            else if (c == 'R') o.max_records = (size_t)v;
             else if (c == 'c') lo.check = (uint32_t)v;
             else lo.since = (uint32_t)v;
             break;
         }
+        case 'F': o.max_members = o.max_records = 0; break;
         case 'r': o.show_reachable = true; break;
         default: return LG_CLI_SHOW_USAGE;
         }

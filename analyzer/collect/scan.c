@@ -184,6 +184,29 @@ typedef struct segment {
     uint32_t *gran;        /* per granule: index of the last block starting at or before it */
 } segment_t;
 
+/* One block's edges, one per target block (see "blocks' contents -> edges"), and the hash
+ * from target to edge that finds a target's edge while the block is scanned. A slot belongs to
+ * the block being scanned when its gen is that block's index + 1: the table is never cleared
+ * between blocks, and grows (doubles) when half full. */
+typedef struct pair {
+    uint32_t t;       /* target block */
+    uint8_t h;        /* heuristic of an interior pointer (0: none) */
+    uint64_t soff;    /* the word's offset in the source block */
+    uint64_t toff;    /* its offset in the target (0: a start pointer) */
+} pair_t;
+
+typedef struct pair_slot {
+    uint32_t gen, pair;
+} pair_slot_t;
+
+typedef struct pairs {
+    pair_t *v;
+    size_t n, cap;
+    pair_slot_t *slot;
+    unsigned bits;    /* the table has 1 << bits slots (0: none yet) */
+    bool oom;
+} pairs_t;
+
 typedef struct scanner {
     pid_t pid;
     const lg_scan_block_t *b;
@@ -197,7 +220,7 @@ typedef struct scanner {
     uint8_t *ref_flags; /* per block: LG_REF_* from roots */
     uint32_t *ref_region;
     uint8_t *chunk;
-    lg_buf_t edges; /* one block's edges while it is scanned */
+    pairs_t pairs;  /* one block's edges while it is scanned, one per target */
     lg_scan_stats_t *st;
 } scanner_t;
 
@@ -642,6 +665,85 @@ static void scan_roots(scanner_t *S, const lg_snap_ctl_t *sc, regions_t *R)
 }
 
 /* ---- blocks' contents -> edges ----------------------------------------------------------- */
+/* Edges are stored per (source block, target block) pair, not per pointer word: one block
+ * full of pointers to the same few blocks has as many edges as targets (issue #14: a 2 GiB
+ * block was 268M edges). Classification needs, per pair, only whether some word is a start
+ * pointer, else whether an interior one was accepted by a heuristic (and which), else that
+ * an interior one exists (Memcheck's rules, classify.c): the pair keeps the first word of the
+ * best class (start > heuristic interior > plain interior), its offsets being that word's.
+ * Cost: one expected O(1) probe per pointer word; the table is sized by the largest number of
+ * distinct targets of one block, never by the number of blocks. */
+static inline int pair_rank(uint64_t toff, int h)
+{
+    return toff == 0 ? 2 : h ? 1 : 0;
+}
+
+static inline size_t pair_hash(uint32_t t, unsigned bits)
+{
+    return (size_t)((t * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+}
+
+/* The slot of target t for source gen: its pair's, or the empty slot where it goes. */
+static pair_slot_t *pair_find(pairs_t *P, uint32_t gen, uint32_t t)
+{
+    size_t mask = ((size_t)1 << P->bits) - 1;
+    for (size_t i = pair_hash(t, P->bits);; i = (i + 1) & mask) {
+        pair_slot_t *sl = &P->slot[i];
+        if (sl->gen != gen || P->v[sl->pair].t == t) return sl;
+    }
+}
+
+/* Doubles the table (or makes it) and re-inserts the pairs of source gen. */
+static int pair_grow(pairs_t *P, uint32_t gen)
+{
+    unsigned bits = P->bits ? P->bits + 1 : 6;
+    pair_slot_t *ns = calloc((size_t)1 << bits, sizeof *ns);
+    if (!ns) return -1;
+    free(P->slot);
+    P->slot = ns;
+    P->bits = bits;
+    for (size_t k = 0; k < P->n; k++) {
+        pair_slot_t *sl = pair_find(P, gen, P->v[k].t);
+        *sl = (pair_slot_t){gen, (uint32_t)k};
+    }
+    return 0;
+}
+
+/* Word at offset soff of source block k (gen = k + 1) points into block t at toff. */
+static void pair_add(scanner_t *S, uint32_t gen, uint32_t t, uint64_t soff, uint64_t toff,
+                     uint64_t word)
+{
+    pairs_t *P = &S->pairs;
+    if (P->oom) return;
+    if ((P->n + 1) * 2 > ((size_t)1 << P->bits) && pair_grow(P, gen)) {
+        P->oom = true;
+        return;
+    }
+    pair_slot_t *sl = pair_find(P, gen, t);
+    if (sl->gen == gen) { /* a pair already: keep the first word of the best class */
+        pair_t *p = &P->v[sl->pair];
+        int old = pair_rank(p->toff, p->h);
+        if (old == 2 || (old == 1 && toff)) return; /* nothing better than a start pointer */
+        int h = toff ? heuristic(S, t, word) : 0;
+        if (pair_rank(toff, h) > old) *p = (pair_t){t, (uint8_t)h, soff, toff};
+        return;
+    }
+    if (P->n == P->cap) {
+        size_t nc = P->cap ? P->cap * 2 : 64;
+        pair_t *nv = realloc(P->v, nc * sizeof *nv);
+        if (!nv) {
+            P->oom = true;
+            return;
+        }
+        P->v = nv;
+        P->cap = nc;
+    }
+    int h = toff ? heuristic(S, t, word) : 0;
+    P->v[P->n] = (pair_t){t, (uint8_t)h, soff, toff};
+    *sl = (pair_slot_t){gen, (uint32_t)P->n};
+    P->n++;
+}
+
 static void scan_blocks(scanner_t *S, lg_buf_t *out)
 {
     size_t i = 0;
@@ -660,9 +762,8 @@ static void scan_blocks(scanner_t *S, lg_buf_t *out)
         for (size_t k = i; k <= j; k++) {
             const lg_scan_block_t *x = &S->b[k];
             uint64_t a = (x->addr + 7) & ~7ull, e = (x->addr + x->size) & ~7ull;
-            size_t nedges = 0;
-            lg_buf_t *edges = &S->edges;
-            edges->len = 0;
+            uint32_t gen = (uint32_t)k + 1; /* n <= UINT32_MAX - 1 (index_blocks) */
+            S->pairs.n = 0;
             for (uint64_t pos = a; pos < e;) {
                 const uint64_t *w;
                 size_t nw;
@@ -684,21 +785,19 @@ static void scan_blocks(scanner_t *S, lg_buf_t *out)
                 for (size_t q = 0; q < nw; q++) {
                     long t = find_block(S, w[q]);
                     if (t < 0) continue;
-                    uint64_t toff = w[q] - S->b[t].addr;
-                    int h = toff ? heuristic(S, (size_t)t, w[q]) : 0;
-                    lg_buf_sv(edges, (int64_t)t - (int64_t)k);
-                    lg_buf_uv(edges, (pos + q * 8 - x->addr) / 8);
-                    lg_buf_uv(edges, toff << 3 | (uint64_t)h);
-                    nedges++;
+                    pair_add(S, gen, (uint32_t)t, (pos + q * 8 - x->addr) / 8,
+                             w[q] - S->b[t].addr, w[q]);
                 }
                 S->st->scanned += nw * 8;
                 if (nw == 0) break;
                 pos += nw * 8;
             }
-            lg_buf_uv(out, nedges);
-            if (nedges && !buf_need(out, edges->len)) {
-                memcpy(out->p + out->len, edges->p, edges->len);
-                out->len += edges->len;
+            lg_buf_uv(out, S->pairs.n);
+            for (size_t p = 0; p < S->pairs.n; p++) {
+                const pair_t *pr = &S->pairs.v[p];
+                lg_buf_sv(out, (int64_t)pr->t - (int64_t)k);
+                lg_buf_uv(out, pr->soff);
+                lg_buf_uv(out, pr->toff << 3 | pr->h);
             }
         }
         i = j + 1;
@@ -803,7 +902,7 @@ int lg_scan_process(pid_t pid, const lg_snap_ctl_t *sc, const lg_scan_block_t *b
         memcpy(out->p + out->len, body.p, body.len);
         out->len += body.len;
     }
-    if (out->oom || kv.oom || body.oom) {
+    if (out->oom || kv.oom || body.oom || S.pairs.oom) {
         snprintf(err, errlen, "out of memory");
         rc = -ENOMEM;
     }
@@ -817,7 +916,8 @@ out:
     free(S.chunk);
     free(S.seg);
     free(S.gran);
-    lg_buf_free(&S.edges);
+    free(S.pairs.v);
+    free(S.pairs.slot);
     return rc;
 }
 

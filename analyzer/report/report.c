@@ -82,31 +82,41 @@ static void text_header(FILE *out, const lg_trace_t *t, const lg_snapshot_t *S)
     fprintf(out, "==%d==\n", pid);
 }
 
+/* A cycle record: its first max_members members (0: all) with their stacks, and as many of
+ * the pointers between them; the rest as counts. */
 static void text_cycle(FILE *out, int pid, lg_leakset_t *ls, const lg_cycle_rec_t *cy, size_t k,
-                       size_t n, int max_frames)
+                       size_t n, const lg_report_opts_t *o)
 {
     char b1[32], b2[32];
+    size_t cap = o->max_members ? o->max_members : SIZE_MAX;
     fprintf(out, "==%d== %s bytes in %zu blocks form an unreachable cycle (cycle %zu of %zu), "
                  "keeping %s bytes in %" PRIu64 " more blocks alive\n",
             pid, lg_thousands(cy->bytes, b1), cy->nmembers, k, n, lg_thousands(cy->keeps_bytes, b2),
             cy->keeps_blocks);
+    uint64_t rest = 0;
     for (size_t m = 0; m < cy->nmembers; m++) {
         const lg_cycle_member_t *mb = &cy->members[m];
+        if (m >= cap) {
+            rest += mb->size;
+            continue;
+        }
         fprintf(out, "==%d==    #%zu: 0x%" PRIx64 ", %s bytes, %s, allocated\n", pid, m + 1, mb->addr,
                 lg_thousands(mb->size, b1), kind_phrase(mb->kind));
-        text_frames(out, pid, "      ", ls, cy->trace, mb->stack, mb->seq, max_frames);
+        text_frames(out, pid, "      ", ls, cy->trace, mb->stack, mb->seq, o->max_frames);
     }
+    if (cy->nmembers > cap)
+        fprintf(out, "==%d==    ... and %s more members (%s bytes; --max-members=0 shows them all)\n",
+                pid, lg_thousands(cy->nmembers - cap, b1), lg_thousands(rest, b2));
     fprintf(out, "==%d==    pointers:", pid);
-    for (size_t e = 0; e < cy->nedges; e++) {
+    for (size_t e = 0; e < cy->nedges && e < cap; e++) {
         const lg_cycle_edge_t *ed = &cy->edges[e];
         fprintf(out, "%s #%u+%u -> #%u", e ? "," : "", ed->from + 1, ed->from_off, ed->to + 1);
         if (ed->to_off) fprintf(out, "+%u", ed->to_off);
     }
+    if (cy->nedges > cap) fprintf(out, ", ... and %s more pointers", lg_thousands(cy->nedges - cap, b1));
     fprintf(out, "\n==%d==\n", pid);
 }
 
-
-/* ---- runtime objects (objects.c): text ------------------------------------------------------ */
 static const lg_obj_event_t *objev_at(const lg_trace_t *t, uint64_t seq)
 {
     size_t lo = 0, hi = t->nobjev;
@@ -350,35 +360,66 @@ static void text_trace(FILE *out, lg_leakset_t *ls, size_t ti, const lg_report_o
     char b1[32], b2[32], b3[32], b4[32];
     text_header(out, t, p->snap);
     size_t nrec = 0, k = 0, ncy = 0, kcy = 0;
+    size_t cap = o->max_records ? o->max_records : SIZE_MAX;
     for (size_t i = 0; i < ls->nleaks; i++) {
         const lg_leak_t *l = &ls->leaks[i];
         if (l->trace != ti || l->object) continue;
         if (l->kind == LG_KIND_CYCLE) ncy++;
         else if (l->kind != LG_KIND_REACHABLE || o->show_reachable) nrec++;
     }
+    /* the records past the cap: per kind, how many and their totals */
+    uint64_t more[LG_KIND_COUNT][3] = {{0}}; /* records, bytes, blocks */
     for (size_t i = 0; i < ls->nleaks; i++) {
         const lg_leak_t *l = &ls->leaks[i];
         if (l->trace != ti || l->kind == LG_KIND_CYCLE || l->object) continue;
         if (l->kind == LG_KIND_REACHABLE && !o->show_reachable) continue;
+        if (k++ >= cap) {
+            more[l->kind][0]++;
+            more[l->kind][1] += l->bytes + l->indirect_bytes;
+            more[l->kind][2] += l->blocks;
+            continue;
+        }
         if (l->indirect_bytes)
             fprintf(out, "==%d== %s (%s direct, %s indirect) bytes in %s blocks are %s in loss "
                          "record %zu of %zu\n",
                     pid, lg_thousands(l->bytes + l->indirect_bytes, b1), lg_thousands(l->bytes, b2),
                     lg_thousands(l->indirect_bytes, b3), lg_thousands(l->blocks, b4),
-                    kind_phrase(l->kind), ++k, nrec);
+                    kind_phrase(l->kind), k, nrec);
         else
             fprintf(out, "==%d== %s bytes in %s blocks are %s in loss record %zu of %zu\n", pid,
-                    lg_thousands(l->bytes, b1), lg_thousands(l->blocks, b2), kind_phrase(l->kind), ++k,
+                    lg_thousands(l->bytes, b1), lg_thousands(l->blocks, b2), kind_phrase(l->kind), k,
                     nrec);
         fprintf(out, "==%d==    allocated by %s\n", pid, lg_fn_name(l->fn));
         text_frames(out, pid, "   ", ls, ti, l->stack, l->seq, o->max_frames);
         fprintf(out, "==%d==\n", pid);
     }
+    if (nrec > cap) {
+        fprintf(out, "==%d== ... and %s more loss records (--max-records=0 shows them all):\n", pid,
+                lg_thousands(nrec - cap, b1));
+        for (int kd = 0; kd < LG_KIND_COUNT; kd++)
+            if (more[kd][0])
+                fprintf(out, "==%d==    %s records: %s bytes in %s blocks are %s\n", pid,
+                        lg_thousands(more[kd][0], b1), lg_thousands(more[kd][1], b2),
+                        lg_thousands(more[kd][2], b3), kind_phrase(kd));
+        fprintf(out, "==%d==\n", pid);
+    }
+    uint64_t cy_bytes = 0, cy_blocks = 0;
     for (size_t i = 0; i < ls->nleaks; i++) {
         const lg_leak_t *l = &ls->leaks[i];
-        if (l->trace == ti && l->kind == LG_KIND_CYCLE && !l->object)
-            text_cycle(out, pid, ls, &ls->cycles[l->cycle], ++kcy, ncy, o->max_frames);
+        if (l->trace != ti || l->kind != LG_KIND_CYCLE || l->object) continue;
+        const lg_cycle_rec_t *cy = &ls->cycles[l->cycle];
+        if (kcy++ >= cap) {
+            cy_bytes += cy->bytes;
+            cy_blocks += cy->nmembers;
+            continue;
+        }
+        text_cycle(out, pid, ls, cy, kcy, ncy, o);
     }
+    if (ncy > cap)
+        fprintf(out, "==%d== ... and %s more cycles: %s bytes in %s blocks (--max-records=0 shows "
+                     "them all)\n==%d==\n",
+                pid, lg_thousands(ncy - cap, b1), lg_thousands(cy_bytes, b2),
+                lg_thousands(cy_blocks, b3), pid);
     text_objects(out, ls, ti, o);
     const lg_totals_t *tt = &p->totals;
     if (p->snap) {

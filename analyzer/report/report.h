@@ -14,7 +14,15 @@ typedef struct lg_report_opts {
     int format;     /* enum lg_format */
     int max_frames; /* physical frames per stack to print; <= 0 for all */
     bool show_reachable; /* text: also print still-reachable records (JSON always has them) */
+    /* Text only (the JSON is always complete): the members (and pointers) printed per cycle,
+     * and the loss records and the cycle records printed per trace; the rest is summarised
+     * as a count with its totals. 0: all. --max-members / --max-records / --full. */
+    size_t max_members, max_records;
 } lg_report_opts_t;
+
+/* The text report's defaults: readable at any size (a 1M-member cycle was 5M lines). */
+#define LG_REPORT_MAX_MEMBERS 20
+#define LG_REPORT_MAX_RECORDS 200
 
 /* Prints the report of a leak set (a process and its children; traces[0] is the main one).
  * Returns 0 or a negative errno. */

@@ -7,7 +7,9 @@ reports, check/fail, the verdict and SKIP) is tests/lib/lgdriver.py; it must not
 Each program in progs/ states its exact expected totals per kind
 (EXPECT definite=B/N indirect=B/N possible=B/N reachable=B/N cycles=K, where reachable>=
 means at least: glibc's own thread and loader blocks come on top; optionally keeps=B/N, what
-the cycles keep alive summed over them). The driver runs it under
+the cycles keep alive summed over them; optionally edges<=N, a bound on the edges of the exit
+check's snapshot, which `leakgraph dump` counts: one per (block, target block) pair, however
+many words point there). The driver runs it under
 `leakgraph run`, reads `leakgraph report --format json`, and checks. With --memcheck it also
 runs the same program under Valgrind's Memcheck and checks that the four totals are equal.
 
@@ -27,6 +29,7 @@ Three runs stay on every test: leakgraph's part of a test is the cheap one.
 
 Usage: driver.py --bin BINDIR --progs DIR --src DIR [--memcheck] [--runs N] [--memcheck-runs N]
                  SCENARIO [ARGS...]
+       driver.py --bin BINDIR --progs DIR --src DIR --text-caps   (the text report's caps)
        driver.py --bin BINDIR --src DIR --rust [--memcheck] [--runs N] SCENARIO  (progs/SCENARIO.rs)
        driver.py --bin BINDIR [--progs DIR] --memcheck [--runs N] [--memcheck-runs N]
                  --command -- PROGRAM ARGS...   (a real program; --progs keeps a cache)
@@ -44,7 +47,7 @@ def expectations(src):
     text = open(src).read()
     m = re.search(r"EXPECT(.*?)\*/", text, re.S)
     exp = {}
-    for k, op, b, n in re.findall(r"(\w+)(>=|=)(\d+)(?:/(\d+))?", m.group(1)):
+    for k, op, b, n in re.findall(r"(\w+)(>=|<=|=)(\d+)(?:/(\d+))?", m.group(1)):
         exp[k] = (op, int(b), int(n) if n else None)
     return exp
 
@@ -339,11 +342,56 @@ def t_scenario():
             check((kb, kn) == exp["keeps"][1:],
                   "%s keeps%s: %d bytes in %d blocks, want %d in %d" %
                   (name, run, kb, kn, exp["keeps"][1], exp["keeps"][2]))
+    if "edges" in exp:  # edges<=N: the first run's snapshot edges, as `leakgraph dump` counts
+        m = re.search(r"^# snapshot .*\bedges=(\d+)", lgdriver.dump(os.path.join(tmp, "t.lgt")),
+                      re.M)
+        if check(m is not None, "%s: no snapshot in the dump" % name):
+            check(int(m.group(1)) <= exp["edges"][1], "%s: %s edges in the snapshot, want at most %d"
+                  % (name, m.group(1), exp["edges"][1]))
     if A.memcheck:
         compare_with_memcheck(runs, cmd, tmp, name)
 
 
+def text_report(trace, *opts):
+    r = lgdriver.leakgraph("report", *opts, trace)
+    check(r.returncode == 0, "report %s failed: %s" % (list(opts), r.stderr))
+    return r.stdout
+
+
+def t_text_caps():
+    """leakcheck_text_caps: the text report stays short at any size (issue #14). A 2000-member
+    cycle (shuffled_dlist 2000) shows its first 20 members and "... and 1,980 more members";
+    500 two-node cycles (two_cycles 500) show the first 200 cycle records and "... and 300
+    more cycles" with their totals; --max-members=0 / --max-records=0 and --full show all."""
+    tmp, out, r = lgdriver.run_fresh([lgdriver.prog("shuffled_dlist"), "2000"], quiet=True)
+    text = text_report(out)
+    lines = text.count("\n")
+    check(lines < 200, "a 2000-member cycle printed %d lines" % lines)
+    check(text.count(" bytes, indirectly lost, allocated") + text.count(", definitely lost, "
+          "allocated") == 20, "want 20 members shown:\n%s" % text)
+    check("... and 1,980 more members (31,680 bytes; --max-members=0 shows them all)" in text,
+          "no member count:\n%s" % text)
+    check("... and 3,978 more pointers" in text, "no pointer count:\n%s" % text)  # 2 (n - 1)
+    for opts in (["--max-members=0"], ["--full"]):
+        full = text_report(out, *opts)
+        check("#2000: 0x" in full and "more members" not in full,
+              "%s: not every member shown" % opts)
+    tmp, out, r = lgdriver.run_fresh([lgdriver.prog("two_cycles"), "500"], quiet=True)
+    text = text_report(out)
+    check(text.count("form an unreachable cycle") == 200, "want 200 cycle records shown")
+    check("... and 300 more cycles: 9,600 bytes in 600 blocks (--max-records=0 shows them all)"
+          in text, "no cycle count:\n%s" % text[-3000:])
+    lines = text.count("\n")
+    check(lines < 4000, "500 cycles printed %d lines" % lines)  # 200 records of 2 stacks
+    for opts in (["--max-records=0"], ["--full"]):
+        full = text_report(out, *opts)
+        check(full.count("form an unreachable cycle") == 500 and "more cycles" not in full,
+              "%s: not every cycle shown" % opts)
+
+
 def case():
+    if A.text_caps:
+        return t_text_caps()
     if A.memcheck and not shutil.which("valgrind"):
         raise lgdriver.Skip("valgrind is not installed")
     return t_real() if A.command else t_scenario()
@@ -358,6 +406,7 @@ if __name__ == "__main__":
                    help="more Memcheck runs while its answer differs from leakgraph's")
     p.add_argument("--command", action="store_true")
     p.add_argument("--rust", action="store_true")
+    p.add_argument("--text-caps", action="store_true", help="the text report's caps (no program)")
     p.add_argument("--not-reachable", metavar="WHY", default="",
                    help="compare definite, indirect and possible only: WHY still reachable "
                         "differs (the program behaves differently under Valgrind)")

@@ -7,6 +7,8 @@
  * EXPECT definite=16/1 indirect=15999984/999999 possible=0/0 reachable=0/0 cycles=0 */
 #define _GNU_SOURCE
 #include <stdlib.h>
+
+#include "shape.h"
 struct node { struct node *next; long value; };
 __attribute__((noinline)) static void build(long n)
 {
@@ -18,17 +20,4 @@ __attribute__((noinline)) static void build(long n)
         head = x;
     }
 }
-/* Zeroes the stack where build's frame was: Memcheck scans the 128 bytes below the stack
- * pointer (amd64's red zone), where a stale copy of a node's address would keep it alive. */
-__attribute__((noinline)) static void scrub(void)
-{
-    volatile long w[256];
-    for (int i = 0; i < 256; i++) w[i] = 0;
-    (void)w[0];
-}
-int main(int argc, char **argv)
-{
-    build(argc > 1 ? atol(argv[1]) : 1000000);
-    scrub();
-    return 0;
-}
+SHAPE_MAIN(1000000)

@@ -9,6 +9,8 @@
  *        keeps=119998800000/4999950000 */
 #define _GNU_SOURCE
 #include <stdlib.h>
+
+#include "shape.h"
 struct list_head { struct list_head *next, *prev; };
 struct node { struct node *below; struct list_head items; };
 __attribute__((noinline)) static void build(long n)
@@ -21,17 +23,4 @@ __attribute__((noinline)) static void build(long n)
         top = x;
     }
 }
-/* Zeroes the stack where build's frame was: Memcheck scans the 128 bytes below the stack
- * pointer (amd64's red zone), where a stale copy of a node's address would keep it alive. */
-__attribute__((noinline)) static void scrub(void)
-{
-    volatile long w[256];
-    for (int i = 0; i < 256; i++) w[i] = 0;
-    (void)w[0];
-}
-int main(int argc, char **argv)
-{
-    build(argc > 1 ? atol(argv[1]) : 100000);
-    scrub();
-    return 0;
-}
+SHAPE_MAIN(100000)

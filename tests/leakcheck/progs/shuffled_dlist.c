@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
+
+#include "shape.h"
 struct node { struct node *next, *prev; };
 __attribute__((noinline)) static void build(long n)
 {
@@ -30,17 +32,4 @@ __attribute__((noinline)) static void build(long n)
     for (long i = 0; i < n; i++) v[i] = NULL;
     free(v);
 }
-/* Zeroes the stack where build's frame was: Memcheck scans the 128 bytes below the stack
- * pointer (amd64's red zone), where a stale copy of a node's address would keep it alive. */
-__attribute__((noinline)) static void scrub(void)
-{
-    volatile long w[256];
-    for (int i = 0; i < 256; i++) w[i] = 0;
-    (void)w[0];
-}
-int main(int argc, char **argv)
-{
-    build(argc > 1 ? atol(argv[1]) : 200000);
-    scrub();
-    return 0;
-}
+SHAPE_MAIN(200000)
