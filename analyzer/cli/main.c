@@ -40,7 +40,7 @@ static const lg_command_t commands[] = {
      "        leaks that appeared, vanished and grew; OLD and NEW are baselines or traces\n"},
     {"report", lg_cmd_report,
      "  report [--format text|json] [--show-reachable] [--check N [--since M]] [--max-frames N]\n"
-     "         TRACE...\n"
+     "         [--max-members N] [--max-records N] [--full] TRACE...\n"
      "        leaks at exit (or at check N) with Memcheck's kinds, and unreachable cycles;\n"
      "        --since M: only what grew since check M\n"},
     {"graph", lg_cmd_graph,
