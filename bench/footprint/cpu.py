@@ -9,9 +9,11 @@ runs the microbenchmark (bench/mallocbench.c, built by the caller) RUNS times ea
 untraced, preloaded by hand (LD_PRELOAD, LEAKGRAPH_OUTPUT), and under `leakgraph run`. It
 becomes a child subreaper (prctl PR_SET_CHILD_SUBREAPER) so that every process a run starts,
 a collector that left the program's process tree included, is reaped by it and counted in
-RUSAGE_CHILDREN; the program's own CPU time comes from its wait status (os.wait4). It prints
-medians: CPU ns per event of the program alone, of everything, and the wall time, each with
-the untraced run's subtracted. Traces go to a temporary directory, removed at the end."""
+RUSAGE_CHILDREN; the CPU time of the process it started comes from its wait status (os.wait4):
+preloaded by hand that is the program alone (its collector left its process tree), under
+`leakgraph run` it is leakgraph and the program together. It prints medians: CPU ns per event
+of the process started, of everything, and the wall time, each with the untraced run's
+subtracted. Traces go to a temporary directory, removed at the end."""
 import argparse, ctypes, os, resource, shutil, statistics, subprocess, sys, tempfile, time
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -79,7 +81,7 @@ def main():
         ev = a.events
         print("%d events, %d thread(s), %d runs each, medians; ns/event over the untraced run"
               % (ev, a.threads, a.runs))
-        print("%-10s %-40s %14s %14s %12s" % ("mode", "build", "program CPU", "all CPU", "wall"))
+        print("%-10s %-40s %14s %14s %12s" % ("mode", "build", "started CPU", "all CPU", "wall"))
         for i, (name, b, how) in enumerate(cells):
             m = [statistics.median(x[k] for x in res[i]) for k in range(3)]
             if how is None:
