@@ -11,7 +11,10 @@
  * leakgraph reports one group of 400 uncollected cycles `Node@1 .next -> Node@2 .next ->
  * Node@1`, and says why: no collection ran though 800 containers were allocated. The fixed
  * version (built with RC_DEMO_FIXED) turns the collector back on and collects: nothing left.
+ * An argument makes that many pairs instead of 400 (tests/objects: the cycle passes at scale).
  */
+#include <stdlib.h>
+
 #include <rcrt/rcrt.h>
 
 static rc_type_t *Node;
@@ -25,20 +28,20 @@ static __attribute__((noinline)) void make_pair(void)
     rc_decref(b);
 }
 
-static __attribute__((noinline)) void run(void)
+static __attribute__((noinline)) void run(long pairs)
 {
     rc_gc_disable();
-    for (int i = 0; i < 400; i++) make_pair();
+    for (long i = 0; i < pairs; i++) make_pair();
 #ifdef RC_DEMO_FIXED
     rc_gc_enable(); /* the fix: never leave the collector off while making cycles */
     rc_gc_collect(2);
 #endif
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static const char *const slots[] = {"next", NULL};
     Node = rc_class_new("Node", slots, NULL);
-    run();
+    run(argc > 1 ? atol(argv[1]) : 400);
     return 0;
 }

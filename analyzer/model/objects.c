@@ -427,24 +427,56 @@ static int states(ctx_t *C)
 }
 
 /* ---- cycles -------------------------------------------------------------------------------- */
+/* Every pass below is linear in the nodes, edges and collector events, whatever the number of
+ * cycles (issue #14): the per-node arrays are made once and reused through stamps (a node is
+ * marked for the current use when its stamp equals the use's number), what does not depend on
+ * the cycle is computed once (why_ctx_t), and cycles are grouped by sorting their signatures.
+ * Before, each cycle allocated and cleared arrays over every node, deduplicated its members
+ * by comparing each with all before it, and looked through every collector event and every
+ * group so far: 20k two-object cycles took 4.8 s to report. */
+typedef struct scratch {
+    lg_ostep_t *via;  /* closed_path: the step that reached a node */
+    uint32_t *stamp;  /* per node: the use that last marked it */
+    uint32_t *q;      /* a queue of nodes */
+    uint32_t use;     /* the current use's number */
+} scratch_t;
+
+static int scratch_init(scratch_t *W, size_t n)
+{
+    W->via = malloc((n ? n : 1) * sizeof *W->via);
+    W->stamp = calloc(n ? n : 1, sizeof *W->stamp);
+    W->q = malloc((n ? n : 1) * sizeof *W->q);
+    W->use = 0;
+    return W->via && W->stamp && W->q ? 0 : -ENOMEM;
+}
+
+static void scratch_free(scratch_t *W)
+{
+    free(W->via), free(W->stamp), free(W->q);
+}
+
+/* A new use: no node is marked for it. */
+static uint32_t scratch_use(scratch_t *W, size_t n)
+{
+    if (++W->use == 0) { /* wrapped: clear the stamps once */
+        memset(W->stamp, 0, (n ? n : 1) * sizeof *W->stamp);
+        W->use = 1;
+    }
+    return W->use;
+}
+
 /* A shortest closed path from m0 back to m0 inside its cycle (cycle_of: per node, its cycle
  * + 1). */
-static int closed_path(const ctx_t *C, const uint32_t *cycle_of, uint32_t m0, lg_ocycle_t *cy)
+static int closed_path(const ctx_t *C, scratch_t *W, const uint32_t *cycle_of, uint32_t m0,
+                       lg_ocycle_t *cy)
 {
-    size_t n = C->o->n;
-    lg_ostep_t *via = malloc((n ? n : 1) * sizeof *via);
-    uint8_t *seen = calloc(n ? n : 1, 1);
-    uint32_t *q = malloc((n ? n : 1) * sizeof *q);
-    if (!via || !seen || !q) {
-        free(via), free(seen), free(q);
-        return -ENOMEM;
-    }
+    uint32_t use = scratch_use(W, C->o->n);
     size_t head = 0, tail = 0;
-    q[tail++] = m0;
+    W->q[tail++] = m0;
     bool done = false;
     lg_ostep_t last = {0};
     while (head < tail && !done) {
-        uint32_t v = q[head++], u;
+        uint32_t v = W->q[head++], u;
         size_t k = 0;
         lg_ostep_t st;
         while (next_succ(C, v, &k, &u, &st)) {
@@ -454,40 +486,99 @@ static int closed_path(const ctx_t *C, const uint32_t *cycle_of, uint32_t m0, lg
                 done = true;
                 break;
             }
-            if (seen[u]) continue;
-            seen[u] = 1;
-            via[u] = st;
-            q[tail++] = u;
+            if (W->stamp[u] == use) continue;
+            W->stamp[u] = use;
+            W->via[u] = st;
+            W->q[tail++] = u;
         }
     }
     size_t len = 1;
-    for (uint32_t v = last.from; v != m0; v = via[v].from) len++;
+    for (uint32_t v = last.from; v != m0; v = W->via[v].from) len++;
     cy->path = malloc(len * sizeof *cy->path);
-    if (!cy->path) {
-        free(via), free(seen), free(q);
-        return -ENOMEM;
-    }
+    if (!cy->path) return -ENOMEM;
     cy->npath = len;
     cy->path[len - 1] = last;
     size_t i = len - 1;
-    for (uint32_t v = last.from; v != m0; v = via[v].from) cy->path[--i] = via[v];
-    free(via), free(seen), free(q);
+    for (uint32_t v = last.from; v != m0; v = W->via[v].from) cy->path[--i] = W->via[v];
     return 0;
 }
 
-/* Why the collector left cycle cy (enum lg_why), from the collector events after it formed. */
-static void explain(const ctx_t *C, lg_ocycle_t *cy, const uint8_t *container_type)
+/* What explain() needs from the collector's events, the same for every cycle. */
+typedef struct why_ctx {
+    bool uncollectable;  /* a collection found uncollectable objects */
+    uint64_t peak;       /* containers allocated, net of frees, since the last collection
+                          * before the walk (their peak) */
+    uint64_t *start_seq; /* collections started before the walk, by sequence number */
+    uint8_t *start_gen;  /* ... and their generation, in the same order */
+    uint32_t (*before)[3]; /* before[i][g]: collections of generation g among the first i */
+    size_t nstart;
+} why_ctx_t;
+
+static int cmp_u64_pair(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+static int why_init(const ctx_t *C, why_ctx_t *W, const uint8_t *container_type)
 {
     const lg_objects_t *o = C->o;
     const lg_trace_t *t = C->t;
+    *W = (why_ctx_t){0};
+    uint64_t (*ev)[2] = malloc((t->ngcev ? t->ngcev : 1) * sizeof *ev);
+    W->start_seq = malloc((t->ngcev ? t->ngcev : 1) * sizeof *W->start_seq);
+    W->start_gen = malloc(t->ngcev ? t->ngcev : 1);
+    W->before = calloc(t->ngcev + 1, sizeof *W->before);
+    if (!ev || !W->start_seq || !W->start_gen || !W->before) {
+        free(ev);
+        return -ENOMEM;
+    }
+    uint64_t since = 0;
+    for (size_t g = 0; g < t->ngcev; g++) {
+        const lg_gc_event_t *e = &t->gcev[g];
+        if (e->end && e->uncollectable) W->uncollectable = true;
+        if (e->end && e->seq < o->walk->seq) since = e->seq;
+        if (!e->end && e->seq <= o->walk->seq) {
+            ev[W->nstart][0] = e->seq;
+            ev[W->nstart++][1] = e->gen < 3 ? e->gen : 2;
+        }
+    }
+    qsort(ev, W->nstart, sizeof *ev, cmp_u64_pair);
+    for (size_t i = 0; i < W->nstart; i++) {
+        W->start_seq[i] = ev[i][0];
+        W->start_gen[i] = (uint8_t)ev[i][1];
+        memcpy(W->before[i + 1], W->before[i], sizeof W->before[i]);
+        W->before[i + 1][ev[i][1]]++;
+    }
+    free(ev);
+    int64_t net = 0, peak = 0;
+    for (size_t i = 0; i < t->nobjev; i++) {
+        const lg_obj_event_t *e = &t->objev[i];
+        if (e->seq <= since) continue;
+        if (e->seq >= o->walk->seq) break;
+        if (e->kind == LG_REC_OBJ_ALLOC && e->type < t->ntypes && container_type[e->type]) net++;
+        if (net > peak) peak = net;
+    }
+    W->peak = (uint64_t)peak;
+    return 0;
+}
+
+static void why_free(why_ctx_t *W)
+{
+    free(W->start_seq), free(W->start_gen), free(W->before);
+}
+
+/* Why the collector left cycle cy (enum lg_why), from the collector events after it formed. */
+static void explain(const ctx_t *C, lg_ocycle_t *cy, const why_ctx_t *W)
+{
+    const lg_objects_t *o = C->o;
     for (size_t m = 0; m < cy->nmembers; m++)
         if (o->nodes[cy->members[m]].state == LG_OBJ_GARBAGE) {
             cy->why = LG_WHY_GARBAGE;
             cy->why_node = cy->members[m];
             /* the collection that found it: the first after it formed... or before, with
              * uncollectable objects */
-            for (size_t g = 0; g < t->ngcev; g++)
-                if (t->gcev[g].end && t->gcev[g].uncollectable) cy->why_n = 1;
+            if (W->uncollectable) cy->why_n = 1;
             return;
         }
     for (size_t m = 0; m < cy->nmembers; m++)
@@ -503,11 +594,14 @@ static void explain(const ctx_t *C, lg_ocycle_t *cy, const uint8_t *container_ty
             return;
         }
     cy->why_node = cy->members[0];
-    for (size_t g = 0; g < t->ngcev; g++) {
-        const lg_gc_event_t *e = &t->gcev[g];
-        if (e->end || e->seq <= cy->formed_seq || e->seq > o->walk->seq) continue;
-        cy->gens[e->gen < 3 ? e->gen : 2]++;
+    /* the collections started after it formed (and before the walk), by generation */
+    size_t lo = 0, hi = W->nstart;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (W->start_seq[mid] <= cy->formed_seq) lo = mid + 1;
+        else hi = mid;
     }
+    for (int g = 0; g < 3; g++) cy->gens[g] = W->before[W->nstart][g] - W->before[lo][g];
     if (cy->gens[2]) {
         cy->why = LG_WHY_UNKNOWN;
         return;
@@ -516,50 +610,32 @@ static void explain(const ctx_t *C, lg_ocycle_t *cy, const uint8_t *container_ty
         cy->why = LG_WHY_YOUNG;
         return;
     }
-    /* containers allocated (net of frees) since the last collection before the walk */
-    uint64_t since = 0;
-    for (size_t g = 0; g < t->ngcev; g++)
-        if (t->gcev[g].end && t->gcev[g].seq < o->walk->seq) since = t->gcev[g].seq;
-    int64_t net = 0, peak = 0;
-    for (size_t i = 0; i < t->nobjev; i++) {
-        const lg_obj_event_t *e = &t->objev[i];
-        if (e->seq <= since) continue;
-        if (e->seq >= o->walk->seq) break;
-        if (e->kind == LG_REC_OBJ_ALLOC && e->type < t->ntypes && container_type[e->type]) net++;
-        if (net > peak) peak = net;
-    }
-    cy->why_n = (uint64_t)peak;
-    cy->why = peak > RC_THRESHOLD0 ? LG_WHY_DISABLED : LG_WHY_NO_GC;
+    cy->why_n = W->peak;
+    cy->why = W->peak > RC_THRESHOLD0 ? LG_WHY_DISABLED : LG_WHY_NO_GC;
 }
 
-/* Nodes outside `in` (comp != c) that are not held and are reachable from the members. */
-static int keeps(const ctx_t *C, const uint32_t *members, size_t nm, uint64_t *objs, uint64_t *bytes)
+/* Nodes outside the members that are not held and are reachable from them. */
+static void keeps(const ctx_t *C, scratch_t *W, const uint32_t *members, size_t nm,
+                  uint64_t *objs, uint64_t *bytes)
 {
-    size_t n = C->o->n, head = 0, tail = 0;
-    uint8_t *seen = calloc(n ? n : 1, 1);
-    uint32_t *q = malloc((n ? n : 1) * sizeof *q);
-    if (!seen || !q) {
-        free(seen), free(q);
-        return -ENOMEM;
-    }
+    uint32_t use = scratch_use(W, C->o->n);
+    size_t head = 0, tail = 0;
     for (size_t m = 0; m < nm; m++) {
-        seen[members[m]] = 1;
-        q[tail++] = members[m];
+        W->stamp[members[m]] = use;
+        W->q[tail++] = members[m];
     }
     *objs = *bytes = 0;
     while (head < tail) {
-        uint32_t v = q[head++], u;
+        uint32_t v = W->q[head++], u;
         size_t k = 0;
         while (next_succ(C, v, &k, &u, NULL)) {
-            if (seen[u] || C->o->nodes[u].state == LG_OBJ_HELD) continue;
-            seen[u] = 1;
-            q[tail++] = u;
+            if (W->stamp[u] == use || C->o->nodes[u].state == LG_OBJ_HELD) continue;
+            W->stamp[u] = use;
+            W->q[tail++] = u;
             (*objs)++;
             *bytes += C->o->nodes[u].size;
         }
     }
-    free(seen), free(q);
-    return 0;
 }
 
 static uint64_t cycle_sig(const ctx_t *C, const lg_ocycle_t *cy)
@@ -576,6 +652,67 @@ static uint64_t cycle_sig(const ctx_t *C, const lg_ocycle_t *cy)
     return h;
 }
 
+/* Orders the cycle numbers by signature, then number: equal shapes are neighbours. */
+static const uint64_t *g_sig_sort; /* qsort has no context argument */
+static int cmp_by_sig(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    if (g_sig_sort[x] != g_sig_sort[y]) return g_sig_sort[x] < g_sig_sort[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Groups of cycles of the same shape, numbered in the order of their first cycle. */
+static int group_cycles(ctx_t *C)
+{
+    lg_objects_t *o = C->o;
+    size_t n = o->ncycles;
+    uint64_t *sig = malloc((n ? n : 1) * sizeof *sig);
+    size_t *ord = malloc((n ? n : 1) * sizeof *ord), *firsts = malloc((n ? n : 1) * sizeof *firsts);
+    o->cgroups = calloc(n ? n : 1, sizeof *o->cgroups);
+    if (!sig || !ord || !firsts || !o->cgroups) {
+        free(sig), free(ord), free(firsts);
+        return -ENOMEM;
+    }
+    for (size_t c = 0; c < n; c++) {
+        sig[c] = cycle_sig(C, &o->cycles[c]);
+        ord[c] = c;
+    }
+    g_sig_sort = sig;
+    qsort(ord, n, sizeof *ord, cmp_by_sig);
+    /* each run of one signature: its first cycle; runs numbered by that cycle */
+    size_t nruns = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || sig[ord[i]] != sig[ord[i - 1]]) firsts[nruns++] = ord[i];
+    qsort(firsts, nruns, sizeof *firsts, cmp_size);
+    for (size_t g = 0; g < nruns; g++) {
+        o->cgroups[g] = (lg_ogroup_t){.first = firsts[g]};
+        o->cycles[firsts[g]].group = g;
+    }
+    o->ncgroups = nruns;
+    for (size_t i = 0; i < n; i++) { /* the run's first cycle knows its group */
+        size_t c = ord[i], lead = c;
+        if (i > 0 && sig[c] == sig[ord[i - 1]]) lead = ord[i - 1];
+        o->cycles[c].group = o->cycles[lead].group;
+    }
+    for (size_t c = 0; c < n; c++) {
+        const lg_ocycle_t *cy = &o->cycles[c];
+        lg_ogroup_t *gr = &o->cgroups[cy->group];
+        gr->count++;
+        gr->objects += cy->nmembers;
+        gr->bytes += cy->bytes;
+        gr->keeps_objects += cy->keeps_objects;
+        gr->keeps_bytes += cy->keeps_bytes;
+    }
+    free(sig), free(ord), free(firsts);
+    return 0;
+}
+
 static int cycles(ctx_t *C)
 {
     lg_objects_t *o = C->o;
@@ -583,11 +720,14 @@ static int cycles(ctx_t *C)
     uint8_t *in = malloc(o->n ? o->n : 1);
     uint8_t *ctype = calloc(t->ntypes ? t->ntypes : 1, 1);
     lg_scc_cycles_t sc = {0};
-    int rc = in && ctype ? 0 : -ENOMEM;
+    scratch_t W = {0};
+    why_ctx_t why = {0};
+    int rc = in && ctype ? scratch_init(&W, o->n) : -ENOMEM;
     for (size_t i = 0; rc == 0 && i < o->n; i++) {
         in[i] = o->nodes[i].state != LG_OBJ_HELD;
         if (o->nodes[i].type < t->ntypes) ctype[o->nodes[i].type] = 1;
     }
+    if (rc == 0) rc = why_init(C, &why, ctype);
     /* the cycles among the nodes that are not held (scc.c), members in walk order */
     lg_scc_graph_t g = {.n = o->n, .start = C->estart, .to = C->eto, .in = in};
     if (rc == 0) rc = lg_scc_cycles(&g, &sc);
@@ -614,24 +754,25 @@ static int cycles(ctx_t *C)
             if (a->aseq < b->aseq || (a->aseq == b->aseq && a->addr < b->addr)) best = m;
         }
         uint32_t m0 = cy->members[best];
-        if ((rc = closed_path(C, sc.cycle_of, m0, cy))) break;
+        if ((rc = closed_path(C, &W, sc.cycle_of, m0, cy))) break;
         /* members in path order, then the rest in walk order */
         uint32_t *ord = malloc(cy->nmembers * sizeof *ord);
         if (!ord) {
             rc = -ENOMEM;
             break;
         }
+        uint32_t use = scratch_use(&W, o->n);
         size_t k = 0;
-        for (size_t p = 0; p < cy->npath; p++) {
-            bool dup = false;
-            for (size_t j = 0; j < k; j++) dup |= ord[j] == cy->path[p].from;
-            if (!dup) ord[k++] = cy->path[p].from;
-        }
-        for (size_t m = 0; m < cy->nmembers; m++) {
-            bool dup = false;
-            for (size_t j = 0; j < k; j++) dup |= ord[j] == cy->members[m];
-            if (!dup) ord[k++] = cy->members[m];
-        }
+        for (size_t p = 0; p < cy->npath; p++)
+            if (W.stamp[cy->path[p].from] != use) {
+                W.stamp[cy->path[p].from] = use;
+                ord[k++] = cy->path[p].from;
+            }
+        for (size_t m = 0; m < cy->nmembers; m++)
+            if (W.stamp[cy->members[m]] != use) {
+                W.stamp[cy->members[m]] = use;
+                ord[k++] = cy->members[m];
+            }
         free(cy->members);
         cy->members = ord;
         for (size_t m = 0; m < cy->nmembers; m++) {
@@ -639,31 +780,15 @@ static int cycles(ctx_t *C)
             cy->bytes += x->size;
             if (x->last_seq > cy->formed_seq) cy->formed_seq = x->last_seq;
         }
-        explain(C, cy, ctype);
-        if ((rc = keeps(C, cy->members, cy->nmembers, &cy->keeps_objects, &cy->keeps_bytes))) break;
+        explain(C, cy, &why);
+        keeps(C, &W, cy->members, cy->nmembers, &cy->keeps_objects, &cy->keeps_bytes);
         o->cycle_objects += cy->nmembers;
         o->cycle_bytes += cy->bytes;
     }
-    /* groups of cycles of the same shape */
-    uint64_t *sig = calloc(o->ncycles ? o->ncycles : 1, sizeof *sig);
-    o->cgroups = calloc(o->ncycles ? o->ncycles : 1, sizeof *o->cgroups);
-    if (rc == 0 && (!sig || !o->cgroups)) rc = -ENOMEM;
-    for (size_t c = 0; rc == 0 && c < o->ncycles; c++) {
-        lg_ocycle_t *cy = &o->cycles[c];
-        sig[c] = cycle_sig(C, cy);
-        size_t g = 0;
-        for (; g < o->ncgroups; g++)
-            if (sig[o->cgroups[g].first] == sig[c]) break;
-        if (g == o->ncgroups) o->cgroups[o->ncgroups++] = (lg_ogroup_t){.first = c};
-        lg_ogroup_t *gr = &o->cgroups[g];
-        gr->count++;
-        gr->objects += cy->nmembers;
-        gr->bytes += cy->bytes;
-        gr->keeps_objects += cy->keeps_objects;
-        gr->keeps_bytes += cy->keeps_bytes;
-        cy->group = g;
-    }
-    free(sig), free(in), free(ctype);
+    if (rc == 0) rc = group_cycles(C);
+    free(in), free(ctype);
+    scratch_free(&W);
+    why_free(&why);
     lg_scc_cycles_free(&sc);
     return rc;
 }
@@ -816,15 +941,17 @@ static int refcount_leaks(ctx_t *C)
         }
         h->h[h->n++] = (lg_ohist_t){.ev = i};
     }
+    scratch_t W = {0};
+    if (rc == 0) rc = scratch_init(&W, o->n);
     for (size_t l = 0; l < o->nleaks; l++) {
         lg_oleak_t *lk = &o->leaks[l];
         lk->hist = hc[l].h;
         lk->nhist = hc[l].n;
         lk->history_complete = hc[l].alloc_seen;
         if (rc == 0) match(C, lk);
-        if (rc == 0)
-            rc = keeps(C, &lk->node, 1, &lk->keeps_objects, &lk->keeps_bytes);
+        if (rc == 0) keeps(C, &W, &lk->node, 1, &lk->keeps_objects, &lk->keeps_bytes);
     }
+    scratch_free(&W);
     free(hc);
     lg_addrmap_free(&lm);
     if (rc) return rc;

@@ -64,12 +64,12 @@ def asan_env():
                             os.environ.get("ASAN_OPTIONS", "")}
 
 
-def run_exe(exe, out, rc_depth=None):
-    """Runs the program exe under leakgraph into the trace out; it must exit 0."""
+def run_exe(exe, out, rc_depth=None, args=()):
+    """Runs the program exe (with args) under leakgraph into the trace out; it must exit 0."""
     env = dict(os.environ, **asan_env())
     if rc_depth is not None:
         env["LEAKGRAPH_RC_STACK_DEPTH"] = str(rc_depth)
-    expect_exit(lgdriver.run([exe], out, quiet=True, errors="replace", env=env), 0, exe)
+    expect_exit(lgdriver.run([exe, *args], out, quiet=True, errors="replace", env=env), 0, exe)
 
 
 def run_demo(a, demo, tmp, rc_depth=None, name="t.lgt"):
@@ -279,9 +279,26 @@ def test_self(a, exe, tmp):
         check(rc == [("Orphan", 1)], "held.c by hand: refcount leaks %r, expected Orphan x1" % rc)
 
 
+def test_many_cycles(a, exe, n, tmp):
+    """demo/rc_cycle_disabled.c N: exactly N uncollected cycles of two Node objects, in one
+    group (issue #14: 20k took 4.8 s to report, the cycle passes were quadratic)."""
+    trace = os.path.join(tmp, "many.lgt")
+    run_exe(exe, trace, args=[str(n)])
+    doc, text = report(a, trace)
+    s = doc["summary"]["object_cycles"]
+    check(s["count"] == n and s["objects"] == 2 * n,
+          "many_cycles %d: object_cycles %s, want %d cycles of 2 objects" % (n, s, n))
+    groups = doc["objects"]["cycles"]
+    check(len(groups) == 1 and groups[0]["count"] == n and
+          [m["type"] for m in groups[0]["members"]] == ["Node", "Node"],
+          "many_cycles %d: groups %s" % (n, [(g["count"], g["text"]) for g in groups][:5]))
+
+
 def case():
     tmp = lgdriver.tmpdir()
-    if A.check:
+    if A.many_cycles:
+        test_many_cycles(A, A.demo, A.many_cycles, tmp)
+    elif A.check:
         test_gate(A, A.demo, tmp)
     elif A.counts:
         test_counts(A, A.demo, tmp)
@@ -308,5 +325,6 @@ if __name__ == "__main__":
     p.add_argument("--counts", action="store_true")
     p.add_argument("--types", action="store_true")
     p.add_argument("--self", action="store_true")
+    p.add_argument("--many-cycles", type=int, default=0)
     p.add_argument("demo")
     sys.exit(lgdriver.main(p, case))
