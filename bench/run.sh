@@ -24,7 +24,7 @@
 #   --scale     the scale section instead (issue #14; bench/scale/scale.sh): the microbenchmark
 #               at 200M events with 1, 2 and 8 threads and the pathological shapes of
 #               bench/scale/*.c, one run per cell, with Valgrind on the shapes and a table of
-#               targets (~15-20 minutes on 2 shared cores; with --quick small sizes, ~1 minute)
+#               targets (20-40 minutes on 2 shared cores; with --quick small sizes, ~1 minute)
 #   --runs N    runs per (workload, tool) (default 5; the medians need >= 5)
 #   --only L    workloads, comma-separated, from: micro1 micro2 sqlite python xmllint
 #   --build D   leakgraph build directory (default: <repo>/build-bench, configured and built

@@ -164,13 +164,6 @@ sc_check() {
     [ $ok = 1 ] || { echo "bench: $1: SANITY CHECK FAILED: $2: definite, indirect, possible, reachable (bytes blocks) = $3, expected $4" >&2; exit 1; }
 }
 
-# sc_lost TOTALS: the 8 totals as "lost-bytes lost-blocks 0 0 0 0 reachable-bytes -blocks"
-# (definite, indirect and possible summed; * stays * ).
-sc_lost() {
-    awk '{ if ($7 == "*") r = "* *"; else r = $7 " " $8
-           printf "%d %d 0 0 0 0 %s\n", $1 + $3 + $5, $2 + $4 + $6, r }' <<<"$1"
-}
-
 # sc_lg_record: `leakgraph run` of CMD into $WORK/s.lgt (the collector says its own peak RSS
 # with LEAKGRAPH_VERBOSE=1); sets S[...] lw (wall), pk (program KiB), ck (collector KiB),
 # lb (trace bytes), la/ak (report wall/KiB), ev (events); checks the totals.
@@ -250,10 +243,10 @@ for base_row in "${SC_ROWS[@]}"; do
         S[$ROW,vn]=$VGN S[$ROW,vw]=$WALL
         vt=$(grep -E '(definitely lost|indirectly lost|possibly lost|still reachable): ' "$WORK/vg.log" |
             tr -d , | awk '{ for (i = 1; i <= NF; i++) if ($i == "bytes") printf "%s %s ", $(i - 1), $(i + 2) }')
-        # Memcheck is compared on its lost total (definite + indirect + possible) and still
-        # reachable: on the pointer-dense block it may call the lost block possibly lost
-        # (a stale word that reads as an interior pointer into a block that large).
-        sc_check "$ROW" "valgrind at size $VGN (lost, reachable)" "$(sc_lost "$vt")" "$(sc_lost "$EXP")"
+        # Memcheck's totals are printed when they differ from the known ones, not failed on:
+        # a stale word that only Valgrind sees can keep part of a shape alive (the 10M-node
+        # list: 408k nodes still reachable) or read as an interior pointer into a block that
+        # large (the dense block: possibly lost). leakgraph's report is the row's check.
         [ "${vt% }" = "$EXP" ] || SC_VGNOTES+=("$ROW: Memcheck's totals ${vt% } (known: $EXP)")
         if [ "$VGN" = "${S[$ROW,n]}" ]; then
             S[$ROW,vlw]=$(awk -v a="${S[$ROW,lw]}" -v b="${S[$ROW,la]}" 'BEGIN { print (a == "cap" || b == "cap") ? "cap" : a + b }')
@@ -332,7 +325,7 @@ echo "coll = the collector's own VmHWM (LEAKGRAPH_VERBOSE=1); rep = GNU time's %
 echo "chk = the run --check process (its sampled VmHWM, or %M of the tree when above the"
 echo "program's); print = %M of heaptrack_print. heaptrack does not follow forks: on the fork"
 echo "storm it traces the parent only."
-for n in "${SC_VGNOTES[@]}"; do echo "Same lost total, other kinds: $n"; done
+for n in "${SC_VGNOTES[@]}"; do echo "Memcheck differs (not a failure; definite, indirect, possible, reachable): $n"; done
 if [ ${#SC_CAPPED[@]} -gt 0 ]; then
     echo "Cells that hit the limits (${SC_TIMEOUT} s, $((SC_LIMIT_KIB / 1048576)) GiB): ${SC_CAPPED[*]}"
 fi
