@@ -19,7 +19,12 @@
 #
 # usage: bench/run.sh [--quick] [--runs N] [--only W1,W2] [--build DIR] [--no-build]
 #                     [--workdir DIR] [--keep] [--strict] [--no-cheap-scrub]
+#        bench/run.sh --scale [--quick] [--build DIR] [--no-build] [--workdir DIR] [--keep] [--strict]
 #   --quick     1 run each and small sizes (smoke test, ~1 minute)
+#   --scale     the scale section instead (issue #14; bench/scale/scale.sh): the microbenchmark
+#               at 200M events with 1, 2 and 8 threads and the pathological shapes of
+#               bench/scale/*.c, one run per cell, with Valgrind on the shapes and a table of
+#               targets (20-40 minutes on 2 shared cores; with --quick small sizes, ~1 minute)
 #   --runs N    runs per (workload, tool) (default 5; the medians need >= 5)
 #   --only L    workloads, comma-separated, from: micro1 micro2 sqlite python xmllint
 #   --build D   leakgraph build directory (default: <repo>/build-bench, configured and built
@@ -41,6 +46,7 @@ WORK=""
 KEEP=0
 STRICT=0
 CHEAP=1
+SCALE=0
 
 die() { echo "bench: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
@@ -56,13 +62,14 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1 ;;
     --strict) STRICT=1 ;;
     --no-cheap-scrub) CHEAP=0 ;;
+    --scale) SCALE=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
     esac
     shift
 done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "--runs needs a positive number"
-[ "$RUNS" -ge 5 ] || [ "$QUICK" = 1 ] || note "warning: fewer than 5 runs, medians are noisy"
+[ "$RUNS" -ge 5 ] || [ "$QUICK" = 1 ] || [ "$SCALE" = 1 ] || note "warning: fewer than 5 runs, medians are noisy"
 
 # ---- sizes: each real program runs ~1-3 s untraced on the 2-core reference machine -------
 if [ "$QUICK" = 1 ]; then
@@ -250,6 +257,12 @@ else:
 print(events)
 EOF
 }
+
+# ---- the scale section: its own rows and tables, then exit -------------------------------
+if [ "$SCALE" = 1 ]; then
+    # shellcheck source=bench/scale/scale.sh
+    . "$ROOT/bench/scale/scale.sh"
+fi
 
 # ---- the runs -----------------------------------------------------------------------------
 IFS=, read -r -a WLS <<<"$ONLY"
