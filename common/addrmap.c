@@ -12,21 +12,30 @@
 _Static_assert((LG_ADDRMAP_MIN_SLOTS & (LG_ADDRMAP_MIN_SLOTS - 1)) == 0,
                "the probe masks with slots - 1");
 
-static lg_addrmap_slot_t *slots_alloc(size_t cap)
+void *lg_table_alloc(size_t bytes)
 {
-    size_t bytes = cap * sizeof(lg_addrmap_slot_t);
-    if (bytes < LG_ADDRMAP_MMAP_BYTES) return calloc(cap, sizeof(lg_addrmap_slot_t));
+    if (bytes < LG_ADDRMAP_MMAP_BYTES) return calloc(1, bytes);
     void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) return NULL;
     madvise(m, bytes, MADV_HUGEPAGE);
     return m;
 }
 
+void lg_table_release(void *p, size_t bytes)
+{
+    if (!p) return;
+    if (bytes < LG_ADDRMAP_MMAP_BYTES) free(p);
+    else munmap(p, bytes);
+}
+
+static lg_addrmap_slot_t *slots_alloc(size_t cap)
+{
+    return lg_table_alloc(cap * sizeof(lg_addrmap_slot_t));
+}
+
 static void slots_release(lg_addrmap_slot_t *slots, size_t cap)
 {
-    if (!slots) return;
-    if (cap * sizeof(lg_addrmap_slot_t) < LG_ADDRMAP_MMAP_BYTES) free(slots);
-    else munmap(slots, cap * sizeof(lg_addrmap_slot_t));
+    lg_table_release(slots, cap * sizeof(lg_addrmap_slot_t));
 }
 
 /* Rehashes into a table of cap slots (a power of two, > 2 * used). */

@@ -70,4 +70,9 @@ static inline void lg_addrmap_prefetch(const lg_addrmap_t *m, uint64_t key)
     if (m->slots) __builtin_prefetch(&m->slots[lg_addrmap_home(key, m->mask)], 1);
 }
 
+/* The memory of a table of `bytes` (zeroed): from malloc when small, else mapped on its own
+ * with huge pages requested. Released with the same size. Shared with sizemap.c. */
+void *lg_table_alloc(size_t bytes);
+void lg_table_release(void *p, size_t bytes);
+
 #endif

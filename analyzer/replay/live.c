@@ -50,12 +50,12 @@ long lg_live_blocks(lg_live_tracker_t *lt, uint64_t below, lg_block_t **out)
     lg_order_drain(L, below);
     lg_replay_flush(L);
     if (L->error) return L->error;
-    lg_block_t *v = malloc((L->compact.used ? L->compact.used : 1) * sizeof *v);
+    lg_block_t *v = malloc((L->compact.count ? L->compact.count : 1) * sizeof *v);
     if (!v) return -ENOMEM;
-    size_t n = 0;
-    for (size_t i = 0; i < lg_addrmap_capacity(&L->compact); i++)
-        if (L->compact.slots[i].key)
-            v[n++] = (lg_block_t){.addr = L->compact.slots[i].key, .size = L->compact.slots[i].val};
+    size_t n = 0, pos = 0;
+    uint64_t addr, size;
+    while (lg_sizemap_next(&L->compact, &pos, &addr, &size))
+        v[n++] = (lg_block_t){.addr = addr, .size = size};
     *out = v;
     return (long)n;
 }

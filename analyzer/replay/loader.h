@@ -14,6 +14,7 @@
 #include <zstd.h>
 
 #include "addrmap.h"
+#include "sizemap.h"
 #include "codec.h"
 #include "region.h"
 #include "trace.h"
@@ -145,12 +146,12 @@ typedef struct loader {
     size_t snapcap_arr;
     bool live_only;    /* a live tracker: keep no history of runtime events, no callback,
                           live blocks in `compact` */
-    lg_addrmap_t compact; /* the tracker's live set: address -> size. A collector's check needs
+    lg_sizemap_t compact; /* the tracker's live set: address -> size. A collector's check needs
                              the live blocks' addresses and sizes, nothing else (the report
-                             attaches stacks from its own replay), so the tracker keeps 16-byte
-                             entries instead of lg_block_t's 40: 2.5 times less memory for
-                             programs that hold millions of blocks, and fewer cache misses per
-                             event. */
+                             attaches stacks from its own replay), so the tracker keeps one
+                             8-byte word a slot (common/sizemap.h: 10 to 15 bytes a block)
+                             instead of lg_block_t's 40: less than the program's own malloc
+                             metadata for programs that hold millions of blocks. */
     /* tracker: allocations and frees queued with their slot prefetched, applied in order */
     struct pending_op { uint64_t addr, size; bool alloc; } batch[32];
     unsigned nbatch;

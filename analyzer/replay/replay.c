@@ -74,8 +74,8 @@ void lg_replay_flush(loader_t *L)
     for (unsigned i = 0; i < L->nbatch; i++) {
         const struct pending_op *op = &L->batch[i];
         if (op->alloc) {
-            if (lg_addrmap_put(&L->compact, op->addr, op->size)) replay_oom(L);
-        } else if (lg_addrmap_del(&L->compact, op->addr, NULL)) {
+            if (lg_sizemap_put(&L->compact, op->addr, op->size)) replay_oom(L);
+        } else if (lg_sizemap_del(&L->compact, op->addr, NULL)) {
             t->nfrees++;
         } else {
             t->unknown_frees++;
@@ -88,7 +88,7 @@ void lg_replay_flush(loader_t *L)
  * slot, so the misses of a batch overlap instead of following one another. */
 static void queue_op(loader_t *L, uint64_t addr, uint64_t size, bool alloc)
 {
-    lg_addrmap_prefetch(&L->compact, addr);
+    lg_sizemap_prefetch(&L->compact, addr);
     L->batch[L->nbatch++] = (struct pending_op){addr, size, alloc};
     if (L->nbatch == sizeof L->batch / sizeof L->batch[0]) lg_replay_flush(L);
 }

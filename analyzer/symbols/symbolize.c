@@ -6,10 +6,18 @@
  *
  * Design
  *   modules   an array in registration order; a handle is an index. Each module is in one of
- *             three states: UNOPENED (registered only), READY (a Dwfl holding exactly this file,
- *             reported at its load bias so runtime addresses are looked up as they are), FAILED
- *             (open error kept as a negative errno). One Dwfl per module, not one for the whole
- *             process, because modules may overlap in time-shared address space.
+ *             three states: UNOPENED (registered only), READY (it holds a shared file, below),
+ *             FAILED (open error kept as a negative errno).
+ *   files     one Dwfl per distinct ELF file, shared by every module of every symbolizer of
+ *             this process that names the same file: same path, device, inode, size and
+ *             modification time (a rebuilt file is another file). A report over the traces of
+ *             a fork storm opens the program, libc and the loader once, not once per trace
+ *             (a Dwfl with libc's DWARF costs about 16 MB and 50 ms). The file is reported at
+ *             its own addresses (load base 0), so one session serves any load bias: a lookup
+ *             translates the runtime pc by the module's bias (not for ET_EXEC, whose addresses
+ *             are absolute). Counted references: the last module that holds a file ends its
+ *             Dwfl. One Dwfl per file, not one for the whole process, because modules may
+ *             overlap in time-shared address space.
  *   cache     open addressing, linear probing, keyed by (requested handle, pc, is_return).
  *             A value is a run of frames in one growing frame pool. For handle -1 the entry also
  *             remembers how many modules were registered when it was computed; a later
@@ -62,6 +70,24 @@ extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *st
 
 enum { LG_MOD_UNOPENED, LG_MOD_READY, LG_MOD_FAILED };
 
+/* One opened ELF file, shared (see "files" in the design note). */
+typedef struct lg_sym_file {
+    struct lg_sym_file *next; /* in lg_files */
+    char *path;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    size_t refs;          /* modules holding it */
+    Dwfl *dwfl;
+    Dwfl_Module *mod;
+    Dwarf_Addr low, high; /* the file's own address range (load base 0) */
+    bool absolute;        /* ET_EXEC: runtime addresses are file addresses */
+} lg_sym_file_t;
+
+/* The files opened by this process's symbolizers and still held by one. */
+static lg_sym_file_t *lg_files;
+
 typedef struct lg_sym_module {
     const char *path; /* interned */
     uint64_t load_bias, start, end;
@@ -69,9 +95,8 @@ typedef struct lg_sym_module {
     size_t build_id_len;
     int state;            /* LG_MOD_* */
     int status;           /* lg_sym_module_status() result, valid unless UNOPENED */
-    Dwfl *dwfl;           /* READY only */
-    Dwfl_Module *mod;     /* READY only */
-    Dwarf_Addr low, high; /* runtime range libdwfl assigned, READY only */
+    lg_sym_file_t *file;  /* READY only */
+    Dwfl_Module *mod;     /* READY only: file->mod */
 } lg_sym_module_t;
 
 typedef struct lg_sym_entry {
@@ -149,6 +174,67 @@ static const char *lg_intern(lg_symbolizer_t *s, const char *str)
     return copy;
 }
 
+/* ---- Shared files -------------------------------------------------------------------------- */
+
+/* Drops a module's reference to f; the last one ends its Dwfl. NULL is a no-op. */
+static void lg_file_release(lg_sym_file_t *f)
+{
+    if (!f || --f->refs) return;
+    for (lg_sym_file_t **p = &lg_files; *p; p = &(*p)->next)
+        if (*p == f) {
+            *p = f->next;
+            break;
+        }
+    dwfl_end(f->dwfl);
+    free(f->path);
+    free(f);
+}
+
+/* The shared file for `path` as fstat saw it: found (one more reference), or opened with libdwfl
+ * and registered. NULL with *err = -ENOMEM or -ENOEXEC when it cannot be opened. */
+static lg_sym_file_t *lg_file_get(const char *path, const struct stat *st, int *err)
+{
+    for (lg_sym_file_t *f = lg_files; f; f = f->next)
+        if (f->dev == st->st_dev && f->ino == st->st_ino && f->size == st->st_size &&
+            f->mtime.tv_sec == st->st_mtim.tv_sec && f->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+            strcmp(f->path, path) == 0) {
+            f->refs++;
+            return f;
+        }
+    *err = -ENOMEM;
+    lg_sym_file_t *f = calloc(1, sizeof *f);
+    if (!f || !(f->path = strdup(path)) || !(f->dwfl = dwfl_begin(&lg_callbacks))) {
+        if (f) free(f->path);
+        free(f);
+        return NULL;
+    }
+    *err = -ENOEXEC;
+    dwfl_report_begin(f->dwfl);
+    /* Base 0 with add_p_vaddr: the module's addresses are the file's own (ET_EXEC's are
+     * absolute whatever the base). */
+    f->mod = dwfl_report_elf(f->dwfl, path, path, -1, 0, true);
+    GElf_Addr bias;
+    Elf *elf = f->mod ? dwfl_module_getelf(f->mod, &bias) : NULL;
+    GElf_Ehdr eh;
+    if (!f->mod || dwfl_report_end(f->dwfl, NULL, NULL) != 0 || !elf || !gelf_getehdr(elf, &eh)) {
+        dwfl_end(f->dwfl);
+        free(f->path);
+        free(f);
+        return NULL;
+    }
+    f->absolute = eh.e_type == ET_EXEC;
+    if (!dwfl_module_info(f->mod, NULL, &f->low, &f->high, NULL, NULL, NULL, NULL))
+        f->low = f->high = 0;
+    f->dev = st->st_dev;
+    f->ino = st->st_ino;
+    f->size = st->st_size;
+    f->mtime = st->st_mtim;
+    f->refs = 1;
+    f->next = lg_files;
+    lg_files = f;
+    return f;
+}
+
 /* ---- Lifecycle ----------------------------------------------------------------------------- */
 
 lg_symbolizer_t *lg_sym_new(void)
@@ -177,7 +263,7 @@ void lg_sym_free(lg_symbolizer_t *s)
 {
     if (!s) return;
     for (size_t i = 0; i < s->nmods; i++) {
-        if (s->mods[i].dwfl) dwfl_end(s->mods[i].dwfl);
+        lg_file_release(s->mods[i].file);
         free(s->mods[i].build_id);
     }
     free(s->mods);
@@ -233,8 +319,9 @@ static int lg_check_build_id(lg_sym_module_t *m)
     return (size_t)len == m->build_id_len && memcmp(bits, m->build_id, m->build_id_len) == 0;
 }
 
-/* Open module `m` if not done yet: check the file, create its Dwfl and report the file at its
- * load bias. Afterwards m->state is READY or FAILED, and m->status is set. Never fails itself. */
+/* Open module `m` if not done yet: check the file and take its shared session (opened if no
+ * symbolizer holds it yet). Afterwards m->state is READY or FAILED, and m->status is set. Never
+ * fails itself. */
 static void lg_module_open(lg_sym_module_t *m)
 {
     if (m->state != LG_MOD_UNOPENED) return;
@@ -247,7 +334,7 @@ static void lg_module_open(lg_sym_module_t *m)
         m->status = -errno;
         return;
     }
-    struct stat st;
+    struct stat st; /* also the file's identity, to share its session */
     int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     close(fd);
     if (!ok) {
@@ -255,25 +342,8 @@ static void lg_module_open(lg_sym_module_t *m)
         return;
     }
 
-    Dwfl *dwfl = dwfl_begin(&lg_callbacks);
-    if (!dwfl) {
-        m->status = -ENOMEM;
-        return;
-    }
-    dwfl_report_begin(dwfl);
-    /* add_p_vaddr: module addresses are p_vaddr + load_bias, i.e. runtime addresses. For an
-     * ET_EXEC libdwfl ignores the base (its addresses are absolute), which is what we want. */
-    Dwfl_Module *mod = dwfl_report_elf(dwfl, m->path, m->path, -1, m->load_bias, true);
-    if (!mod || dwfl_report_end(dwfl, NULL, NULL) != 0) {
-        dwfl_end(dwfl);
-        m->status = -ENOEXEC;
-        return;
-    }
-    m->dwfl = dwfl;
-    m->mod = mod;
-    if (!dwfl_module_info(mod, NULL, &m->low, &m->high, NULL, NULL, NULL, NULL)) {
-        m->low = m->high = 0;
-    }
+    if (!(m->file = lg_file_get(m->path, &st, &m->status))) return;
+    m->mod = m->file->mod;
     m->state = LG_MOD_READY;
     m->status = lg_check_build_id(m);
 }
@@ -371,7 +441,7 @@ static void lg_call_site(lg_symbolizer_t *s, Dwarf_Die *inl, lg_frame_t *f)
         f->column = (int)val;
 }
 
-/* Fill the line-table location of `addr` (a runtime address in m) into `f`. */
+/* Fill the line-table location of `addr` (an address of m's file) into `f`. */
 static void lg_pc_line(lg_symbolizer_t *s, lg_sym_module_t *m, Dwarf_Addr addr, lg_frame_t *f)
 {
     Dwfl_Line *line = dwfl_module_getsrc(m->mod, addr);
@@ -383,9 +453,9 @@ static void lg_pc_line(lg_symbolizer_t *s, lg_sym_module_t *m, Dwarf_Addr addr, 
     f->column = col > 0 ? col : 0;
 }
 
-/* Symbolize `addr` (runtime, already pc - 1 for return addresses) in the READY module m from
- * DWARF. Writes up to `max` frames to `out` (template-initialized by the caller); returns how
- * many, 0 if DWARF knows no function here. */
+/* Symbolize `addr` (an address of m's file, already pc - 1 for return addresses) in the READY
+ * module m from DWARF. Writes up to `max` frames to `out` (template-initialized by the caller);
+ * returns how many, 0 if DWARF knows no function here. */
 static int lg_dwarf_frames(lg_symbolizer_t *s, lg_sym_module_t *m, Dwarf_Addr addr, lg_frame_t *out,
                            int max)
 {
@@ -473,7 +543,8 @@ static int lg_symbolize(lg_symbolizer_t *s, int handle, uint64_t pc, bool is_ret
     lg_module_open(m);
     if (m->state != LG_MOD_READY) return 1;
     Dwarf_Addr addr = is_ret && pc > 0 ? pc - 1 : pc;
-    if (addr < m->low || addr >= m->high) return 1; /* not in this file at all */
+    if (!m->file->absolute) addr -= m->load_bias; /* the file's own address */
+    if (addr < m->file->low || addr >= m->file->high) return 1; /* not in this file at all */
 
     int n = lg_dwarf_frames(s, m, addr, out, max);
     if (n > 0) return n;

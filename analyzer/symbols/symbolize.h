@@ -2,7 +2,8 @@
  * shim, plus the module map recorded with it (path, build-id, load bias, address range of each
  * loaded ELF object), into source frames: function, file, line, column, with the frames of
  * inlined calls expanded the way `eu-addr2line -i` does. It owns the libdwfl sessions (one per
- * module, opened lazily), the result cache and every string it hands out. It must not read the
+ * file, opened lazily, shared by the symbolizers of the process), the result cache and every
+ * string it hands out. It must not read the
  * trace, print anything, or touch the traced process: it only reads ELF and DWARF files.
  *
  * Debug information is looked for the way libdwfl's standard search does: in the file itself,
@@ -16,7 +17,10 @@
  *                           this process's environment (the only switch libdwfl has), so call
  *                           it before starting threads that read the environment.
  *
- * Not thread-safe: use one symbolizer per thread, or serialize calls. */
+ * Symbolizers share their libdwfl sessions: one per distinct ELF file (path, device, inode, size,
+ * modification time) for the whole process, however many symbolizers register it, so a report
+ * over many traces of one program opens each file once. Hence not thread-safe, not even across
+ * symbolizers: serialize every call of this API. */
 #ifndef LG_SYMBOLIZE_H
 #define LG_SYMBOLIZE_H
 
