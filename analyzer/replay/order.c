@@ -49,12 +49,18 @@ static lg_event_t heap_pop(heap_t *h)
 }
 
 /* ---- per-ring FIFOs ---------------------------------------------------------------------- */
+/* One more event waits: keeps the reader's high-water mark (trace.h). */
+static inline void note_waiting(loader_t *L)
+{
+    if (++L->pending > L->t->read_peak_events) L->t->read_peak_events = L->pending;
+}
+
 static int fifo_push(loader_t *L, uint32_t ring, const lg_event_t *ev)
 {
     fifo_t *f = &L->fifo[ring];
     if (f->n > f->head && ev->seq < f->last) { /* out of order within the ring */
         if (heap_push(&L->heap, ev)) return -ENOMEM;
-        L->pending++;
+        note_waiting(L);
         return 0;
     }
     if (f->n == f->cap) {
@@ -71,7 +77,7 @@ static int fifo_push(loader_t *L, uint32_t ring, const lg_event_t *ev)
     }
     f->v[f->n++] = *ev;
     f->last = ev->seq;
-    L->pending++;
+    note_waiting(L);
     return 0;
 }
 

@@ -353,6 +353,8 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
         return -EINVAL;
     }
     lg_order_drain(L, UINT64_MAX); /* gaps: a process that died mid-record */
+    /* the whole mapping, the block buffer and the waiting events */
+    t->read_peak_bytes = size + L->rawcap + t->read_peak_events * sizeof(lg_event_t);
     if (!t->has_end) lg_load_problem(t, "the trace has no end record (the writer stopped early)");
     t->complete = t->problem == NULL;
     if (L->error || lg_replay_finish(L) || t->problem == lg_load_oom) {

@@ -193,6 +193,10 @@ typedef struct lg_trace {
     /* statistics */
     uint64_t nevents, nallocs, nfrees, unknown_frees, allocated_bytes;
     uint64_t file_bytes, raw_bytes;
+    /* the reader's high-water marks (docs/trace-format.md, "Limits of a reader"; README.md
+     * "Memory"): events decoded and waiting for a smaller number, and bytes of the file held
+     * at once (block buffers, waiting events) */
+    uint64_t read_peak_events, read_peak_bytes;
 } lg_trace_t;
 
 /* Loads `path`. Returns 0 (the trace may still be incomplete: see t->complete/t->problem) or
