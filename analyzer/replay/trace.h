@@ -205,6 +205,14 @@ int lg_trace_load(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx, ch
                   size_t errlen);
 void lg_trace_free(lg_trace_t *t);
 
+/* Progress of a load, for a display (analyzer/cli/progress.c): `done` of `total` units of
+ * work (bytes of the file, each counted twice: once checked, once replayed), called after
+ * each block and once with `finished` at the end of every load (not for a fork's parent read
+ * inside it). One hook for the process, NULL for none; set it before loading. */
+typedef void (*lg_progress_fn)(void *ctx, const struct lg_trace *t, uint64_t done,
+                               uint64_t total, bool finished);
+void lg_trace_set_progress(lg_progress_fn fn, void *ctx);
+
 /* The module that held `ip` at sequence number `seq` (or, failing that, any module that
  * contains it, the latest loaded). Returns an index into t->mods or -1. */
 int lg_trace_module_at(const lg_trace_t *t, uint64_t ip, uint64_t seq);
