@@ -18,6 +18,7 @@
 
 int lg_cmd_report(int argc, char **argv)
 {
+    lg_progress_install();
     lg_report_opts_t o = {.format = LG_FORMAT_TEXT, .max_frames = 0};
     lg_leak_opts_t lo = {0};
     static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
