@@ -1,24 +1,29 @@
 /* read.c: loading a trace file, the driver of lg_trace_load (trace.h; the format is
- * docs/trace-format.md, its data path through this folder README.md). It owns mapping the
- * file, walking and checking its blocks, decompressing them, the PROCESS and END key/value
- * lists, and the lifetime of lg_trace_t and of the loader; it hands each ring's record bytes
- * to decode.c and each whole snapshot to snapshot.c. It never symbolizes and never prints.
+ * docs/trace-format.md, its data path through this folder README.md). It owns reading the
+ * file (pread, never a mapping), walking and checking its blocks, decompressing them, the
+ * PROCESS and END key/value lists, the merge of the rings' blocks by their numbers, and the
+ * lifetime of lg_trace_t and of the loader; it hands each ring's record bytes to decode.c and
+ * each whole snapshot to snapshot.c. It never symbolizes and never prints.
  *
  * How it works:
- *  1. The file is mapped and walked block by block. Every block's CRC is checked before its
- *     bytes are trusted; the first damaged or cut block ends the walk and marks the trace
- *     incomplete with the byte offset and the reason. Nothing before it is lost.
- *  2. An EVENTS block is decompressed and its records decoded with the state of its ring
- *     (previous address, last sequence number, the ring's stack ids). STACK records are
- *     interned into one global table, so identical stacks from different threads share an id
- *     (decode.c).
- *  3. Sequenced records are replayed in sequence order. Numbers are dense (the shim takes one
- *     only when it is certain to publish it), so an event is replayed as soon as every smaller
- *     number has been; until then it waits in its ring's FIFO (a ring's own events arrive in
- *     order, so the next number is always at the head of one of them), or, in the rare case
- *     of an event smaller than the last one waiting in its ring, in a small heap. A snapshot
- *     first replays every waiting event below its number; at the end the rest is replayed in
- *     order, skipping gaps (only a process that died mid-record leaves any) (order.c).
+ *  1. A first pass (scan) walks the file block by block. Every block's CRC is checked before
+ *     its bytes are trusted, and every EVENTS block is decompressed and decoded dry (decode.c:
+ *     nothing kept, only whether it decodes); the first damaged or cut block ends the list of
+ *     blocks and marks the trace incomplete with the byte offset and the reason. Nothing
+ *     before it is lost. The list keeps each block's place, type, lengths and ring.
+ *  2. The second pass (replay_blocks) takes the blocks in file order, except that the EVENTS
+ *     blocks between two other blocks (a segment) are merged: each ring's blocks are read in
+ *     their order into that ring's buffer, and the ring whose last decoded number is the
+ *     smallest is decoded on, until its number passes the next smallest ring's (merge). Its
+ *     records become events with the state of its ring (previous address, last sequence
+ *     number, the ring's stack ids); STACK records are interned into one global table, so
+ *     identical stacks from different threads share an id (decode.c).
+ *  3. Events are replayed in sequence order. Numbers are dense, so an event is replayed as
+ *     soon as every smaller number has been; until then it waits in its ring's FIFO, or, for
+ *     an event smaller than the last one waiting in its ring, in a small heap (order.c). The
+ *     merge keeps that wait to about one event per ring; a number never written (a gap) is
+ *     skipped once LG_READ_MAX_WAITING events wait. A snapshot first replays every waiting
+ *     event below its number; at the end the rest is replayed in order, skipping gaps.
  *  4. Replay keeps the live set keyed by address: allocations insert, frees remove. Because
  *     replay follows the sequence order, an address reused by another thread is always freed
  *     before it is allocated again (replay.c).
@@ -26,9 +31,9 @@
  *     of its blocks from the live set at its number (snapshot.c).
  *  6. A forked child's trace first takes the blocks its parent's trace held at the fork
  *     (inherit.c), right after its PROCESS block.
- * Memory: the live set, the distinct stacks and the modules, plus the events waiting to be
- * ordered (how many depends on the writer: README.md), plus the snapshots and runtime history
- * that a report needs whole. */
+ * Memory: the live set, the distinct stacks and the modules, the list of blocks (40 bytes a
+ * block), one stored block, one decompressed block per ring and the waiting events (README.md,
+ * "Memory"), plus the snapshots and runtime history that a report needs whole. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
