@@ -164,6 +164,8 @@ typedef struct loader {
     uint32_t *active;   /* rings whose fifo is not empty */
     size_t nactive;
     size_t pending;     /* events in fifos and heap */
+    size_t max_waiting; /* when this many wait, skip the gap (lg_order_skip); 0: never (the
+                           live tracker) */
     size_t modcap;
     uint8_t *raw;
     size_t rawcap;
@@ -220,8 +222,8 @@ uint32_t lg_intern_stack(lg_trace_t *t, stack_table_t *st, uint64_t *ips, uint32
 /* Returns 0, or L->error / -ENOMEM once the load cannot go on. */
 int lg_order_emit(loader_t *L, const lg_event_t *ev);
 void lg_order_drain(loader_t *L, uint64_t below);
-/* Replays the smallest waiting event, skipping the gap below it, then what follows it (read.c,
- * when the window is full: docs/trace-format.md "Limits of a reader"). */
+/* Replays the smallest waiting event, skipping the gap below it, then what follows it (when
+ * max_waiting events wait: docs/trace-format.md "Limits of a reader"). */
 void lg_order_skip(loader_t *L);
 /* Counts `bytes` more (or fewer) held by the reader, keeping the high-water mark. */
 static inline void lg_held(loader_t *L, int64_t bytes)

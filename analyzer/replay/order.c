@@ -163,5 +163,7 @@ int lg_order_emit(loader_t *L, const lg_event_t *ev)
         lg_replay_event(L, ev);
         return L->error;
     }
-    return fifo_push(L, ev->ring, ev);
+    if (fifo_push(L, ev->ring, ev)) return -ENOMEM;
+    if (L->max_waiting && L->pending >= L->max_waiting) lg_order_skip(L); /* a gap */
+    return L->error;
 }

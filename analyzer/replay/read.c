@@ -511,7 +511,6 @@ static int merge(loader_t *L, file_t *F, size_t to, uint32_t *act)
             act[best] = act[--nact];
             continue;
         }
-        if (L->pending > LG_READ_MAX_WAITING) lg_order_skip(L); /* a gap */
     }
     return L->error ? -ENOMEM : damaged;
 }
@@ -657,7 +656,7 @@ int lg_load_file(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx, uin
     file_t F = {.fd = fd, .size = (uint64_t)st.st_size};
     /* stack id 0 is "no stack"; type 0 is unknown; label 0 is none */
     loader_t L = {.t = t, .cb = cb, .ctx = ctx, .zd = ZSTD_createDCtx(), .stop_seq = stop,
-                  .depth = depth};
+                  .depth = depth, .max_waiting = LG_READ_MAX_WAITING};
     int rc;
     if (lg_loader_tables(t, &L) != 0 || !L.zd) {
         snprintf(err, errlen, "%s: out of memory", path);

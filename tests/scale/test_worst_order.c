@@ -40,6 +40,43 @@ static void on_alarm(int sig)
     _exit(3);
 }
 
+/* A gap: number 1 is never written (a process that forked or died between taking a number and
+ * writing it), and 1.2M events follow it. The reader replays them all, in order, holding at
+ * most LG_READ_MAX_WAITING (2^20, docs/trace-format.md "Limits of a reader") waiting events:
+ * then it skips the gap. */
+static void test_gap(const char *dir)
+{
+    enum { N = 1200000 };
+    char path[4200];
+    snprintf(path, sizeof path, "%s/gap.lgt", dir);
+    lgt_builder_t *b = calloc(1, sizeof *b);
+    CHECK_EQ(lgt_open(b, path), 0);
+    lgt_nop(b, 1, 0);
+    for (uint64_t i = 0; i < N; i++) {
+        uint64_t seq = 2 + i, j = i / 2;
+        if (i % 2 == 0)
+            lgt_malloc(b, 2, seq, addr_of(2, j), size_of(2, j), 0);
+        else if (j % LEAK_EVERY != 0)
+            lgt_free(b, 2, seq, addr_of(2, j));
+        else
+            lgt_nop(b, 2, seq);
+    }
+    CHECK_EQ(lgt_finish(b, LG_END_EXIT, 0, 0, 0), 0);
+    lgt_close(b);
+    free(b);
+    lg_trace_t t;
+    char err[512] = "";
+    int rc = lg_trace_load(path, &t, NULL, NULL, err, sizeof err);
+    CHECK_MSG(rc == 0, "load: %d %s", rc, err);
+    if (rc) return;
+    CHECK_EQ(t.nevents, (uint64_t)N + 1);
+    CHECK_EQ(t.nlive, (size_t)(N / 2 / LEAK_EVERY));
+    CHECK_EQ(t.unknown_frees, 0u);
+    CHECK_MSG(t.read_peak_events <= (1u << 20), "gap: the reader held %llu waiting events",
+              (unsigned long long)t.read_peak_events);
+    lg_trace_free(&t);
+}
+
 int main(void)
 {
     signal(SIGALRM, on_alarm);
@@ -103,6 +140,7 @@ int main(void)
                 (unsigned long long)t.read_peak_events, (unsigned long long)t.read_peak_bytes);
         lg_trace_free(&t);
     }
+    test_gap(dir);
     lgt_rmtree(dir);
     return check_result("test_worst_order");
 }
