@@ -25,6 +25,10 @@ int lg_cmd_graph(int argc, char **argv);    /* cmd_graph.c */
 int lg_cmd_dump(int argc, char **argv);     /* cmd_dump.c */
 int lg_cmd_collect(int argc, char **argv);  /* cmd_collect.c: the hidden `__collect` */
 
+/* progress.c: shows the progress of trace loads on stderr when it is a terminal; a command
+ * that reads traces calls it first. */
+void lg_progress_install(void);
+
 /* Exit code of report, dump and graph on a usage error. */
 #define LG_CLI_USAGE 2
 /* What a command returns to have main print the whole usage on stderr and exit LG_CLI_USAGE

@@ -12,6 +12,7 @@
 
 int lg_cmd_baseline(int argc, char **argv)
 {
+    lg_progress_install();
     lg_ci_cmd_t o;
     lg_ci_cmd_init(&o, "baseline");
     const char *output = NULL;

@@ -10,6 +10,7 @@
 
 int lg_cmd_check(int argc, char **argv)
 {
+    lg_progress_install();
     lg_ci_cmd_t o;
     lg_ci_cmd_init(&o, "check");
     static const struct option opts[] = {CI_LONG_OPTS,

@@ -9,6 +9,7 @@
 
 int lg_cmd_dump(int argc, char **argv)
 {
+    lg_progress_install();
     if (argc != 2 || argv[1][0] == '-') {
         fputs("usage: leakgraph dump TRACE\n", stderr);
         return LG_CLI_USAGE;

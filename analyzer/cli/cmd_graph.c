@@ -35,6 +35,7 @@ static int run_dot(const char *dotfile, const char *svgfile)
 
 int lg_cmd_graph(int argc, char **argv)
 {
+    lg_progress_install();
     lg_leak_opts_t lo = {0};
     const char *output = NULL;
     static const struct option opts[] = {{"check", required_argument, NULL, 'c'},

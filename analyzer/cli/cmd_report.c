@@ -18,6 +18,7 @@
 
 int lg_cmd_report(int argc, char **argv)
 {
+    lg_progress_install();
     lg_report_opts_t o = {.format = LG_FORMAT_TEXT, .max_frames = 0,
                           .max_members = LG_REPORT_MAX_MEMBERS,
                           .max_records = LG_REPORT_MAX_RECORDS};

@@ -71,6 +71,7 @@ static int run_traces(const char *base, const struct timespec *since, char ***ou
 
 int lg_cmd_run(int argc, char **argv)
 {
+    lg_progress_install();
     lg_ci_cmd_t o;
     lg_ci_cmd_init(&o, "run");
     lg_run_opts_t ro = {0};

@@ -107,14 +107,22 @@ static int64_t intern_string(char ***tab, size_t *n, size_t *cap, str_index_t *i
     return (int64_t)(*n - 1);
 }
 
-/* Decodes one ring's record bytes. Returns 0, or -EBADMSG with t->problem set. */
-int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
+/* Decodes the records at *cp (up to `end`) of ring `ring` with the stream state rs, while
+ * the stream's last sequence number is at most `until`; returns with *cp after the last record
+ * decoded. `dry` (read.c's first pass, which checks that every block decodes before any is
+ * replayed): nothing is emitted, interned or kept, only the state that decides whether a
+ * record decodes (numbers, addresses, how many stacks and types the stream defined, the walk's
+ * object count), so that a dry pass fails exactly where the real one will. Returns 0, -ENOMEM,
+ * or -EBADMSG (with t->problem set, unless dry). Inlined into its two callers below, so that the
+ * real decoder's test of `dry` is a constant. */
+static inline __attribute__((always_inline)) int
+decode_records(loader_t *L, ring_state_t *rs, uint32_t ring, const uint8_t **cp,
+               const uint8_t *end, int64_t until, const bool dry)
 {
     lg_trace_t *t = L->t;
-    ring_state_t *rs = &L->rings[ring];
-    lg_cursor_t c = {p, p + len, 0};
+    lg_cursor_t c = {*cp, end, 0};
     uint64_t ips[LG_MAX_FRAMES];
-    while (c.p < c.end) {
+    while (c.p < c.end && rs->last_seq <= until) {
         uint8_t tag = lg_get_u8(&c);
         uint8_t type = tag & LG_TAG_TYPE_MASK;
         uint64_t a16 = (tag & LG_TAG_A16) ? 16 : 1; /* address deltas in 16-byte units */
@@ -141,8 +149,8 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
             uint64_t sid = lg_get_uv(&c);
             /* address 0 is never recorded (and is the live set's empty slot) */
             if (sid >= rs->nstack || fn >= LG_FN_COUNT || ev.addr == 0) c.bad = 1;
-            else ev.stack = rs->stack_ids[sid];
-            if (!c.bad && lg_order_emit(L, &ev)) return -ENOMEM;
+            else if (!dry) ev.stack = rs->stack_ids[sid];
+            if (!c.bad && !dry && lg_order_emit(L, &ev)) return -ENOMEM;
             break;
         }
         case LG_REC_REALLOC: {
@@ -162,6 +170,7 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
                 break;
             }
             rs->last_seq = (int64_t)ev.seq;
+            if (dry) break;
             ev.addr = rs->prev_addr;
             ev.fn = LG_FN_REALLOC;
             ev.stack = rs->stack_ids[sid];
@@ -171,15 +180,19 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
         case LG_REC_FREE:
             rs->prev_addr += (uint64_t)lg_get_sv(&c) * a16;
             ev.addr = rs->prev_addr;
-            if (!c.bad && lg_order_emit(L, &ev)) return -ENOMEM;
+            if (!c.bad && !dry && lg_order_emit(L, &ev)) return -ENOMEM;
             break;
         case LG_REC_NOP:
-            if (!c.bad && lg_order_emit(L, &ev)) return -ENOMEM;
+            if (!c.bad && !dry && lg_order_emit(L, &ev)) return -ENOMEM;
             break;
         case LG_REC_TYPE: {
             size_t n;
             const uint8_t *name = lg_get_bytes(&c, &n);
             if (c.bad) break;
+            if (dry) {
+                rs->ntype++;
+                break;
+            }
             int64_t gid = intern_string(&t->types, &t->ntypes, &L->captypes, &L->types_ix, name, n);
             if (gid < 0 || grow((void **)&rs->type_ids, &rs->captype, rs->ntype + 1, sizeof(uint32_t)))
                 return -ENOMEM;
@@ -202,7 +215,7 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
                 sid = lg_get_uv(&c);
             }
             if (sid >= rs->nstack || tid > rs->ntype) c.bad = 1;
-            if (c.bad) break;
+            if (c.bad || dry) break;
             ev.stack = rs->stack_ids[sid];
             ev.otype = tid ? rs->type_ids[tid - 1] : 0;
             if (lg_order_emit(L, &ev)) return -ENOMEM;
@@ -216,13 +229,18 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
                 ev.uncollectable = lg_get_uv(&c);
                 ev.ns = lg_get_uv(&c);
             }
-            if (!c.bad && lg_order_emit(L, &ev)) return -ENOMEM;
+            if (!c.bad && !dry && lg_order_emit(L, &ev)) return -ENOMEM;
             break;
         case LG_REC_WALK: {
             uint64_t check = lg_get_uv(&c);
             size_t n;
             const uint8_t *name = lg_get_bytes(&c, &n);
             if (c.bad) break;
+            if (dry) {
+                rs->walk = 0;
+                rs->walk_nobjs = 0;
+                break;
+            }
             if (grow((void **)&t->walks, &L->capwalks, t->nwalks + 1, sizeof *t->walks))
                 return -ENOMEM;
             lg_walk_t *w = &t->walks[t->nwalks];
@@ -244,6 +262,10 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
                 c.bad = 1;
                 break;
             }
+            if (dry) {
+                rs->walk_nobjs++;
+                break;
+            }
             o.type = tid ? rs->type_ids[tid - 1] : 0;
             lg_walk_t *w = &t->walks[rs->walk];
             o.ref_start = w->nrefs;
@@ -255,10 +277,11 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
             int64_t d = lg_get_sv(&c), index = lg_get_sv(&c);
             size_t n;
             const uint8_t *label = lg_get_bytes(&c, &n);
-            if (c.bad || rs->walk < 0 || t->walks[rs->walk].nobjs == 0) {
+            if (c.bad || rs->walk < 0 || (dry ? rs->walk_nobjs : t->walks[rs->walk].nobjs) == 0) {
                 c.bad = 1;
                 break;
             }
+            if (dry) break;
             lg_walk_t *w = &t->walks[rs->walk];
             int64_t lid =
                 n ? intern_string(&t->labels, &t->nlabels, &L->caplabels, &L->labels_ix, label, n)
@@ -272,8 +295,13 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
         case LG_REC_WALK_END: {
             uint64_t nobj = lg_get_uv(&c);
             int64_t status = lg_get_sv(&c);
-            if (c.bad || rs->walk < 0 || nobj != t->walks[rs->walk].nobjs) {
+            if (c.bad || rs->walk < 0 ||
+                nobj != (dry ? rs->walk_nobjs : t->walks[rs->walk].nobjs)) {
                 c.bad = 1;
+                break;
+            }
+            if (dry) {
+                rs->walk = -1;
                 break;
             }
             t->walks[rs->walk].status = (int)status;
@@ -290,6 +318,10 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
             ips[0] = lg_get_uv(&c);
             for (uint64_t i = 1; i < depth; i++) ips[i] = ips[i - 1] + (uint64_t)lg_get_sv(&c);
             if (c.bad) break;
+            if (dry) {
+                rs->nstack++;
+                break;
+            }
             if (grow((void **)&rs->stack_ids, &rs->capstack, rs->nstack + 1, sizeof(uint32_t)))
                 return -ENOMEM;
             uint32_t gid = lg_intern_stack(t, &L->stacks, ips, (uint32_t)depth);
@@ -313,6 +345,7 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
                 c.bad = 1;
                 break;
             }
+            if (dry) break;
             if (grow((void **)&t->mods, &L->modcap, t->nmods + 1, sizeof *t->mods) ||
                 !(m.path = strndup((const char *)path, plen)))
                 return -ENOMEM;
@@ -333,7 +366,7 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
                 break;
             }
             ev.module = (uint32_t)id;
-            if (lg_order_emit(L, &ev)) return -ENOMEM;
+            if (!dry && lg_order_emit(L, &ev)) return -ENOMEM;
             break;
         }
         default:
@@ -341,10 +374,27 @@ int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
             break;
         }
         if (c.bad) {
-            lg_load_problem(t, "undecodable record (type %u) in ring %u", type, ring);
+            if (!dry) lg_load_problem(t, "undecodable record (type %u) in ring %u", type, ring);
             return -EBADMSG;
         }
     }
+    *cp = c.p;
     return 0;
+}
+
+int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len)
+{
+    return decode_records(L, &L->rings[ring], ring, &p, p + len, INT64_MAX, false);
+}
+
+int lg_decode_until(loader_t *L, uint32_t ring, const uint8_t **p, const uint8_t *end,
+                    int64_t until)
+{
+    return decode_records(L, &L->rings[ring], ring, p, end, until, false);
+}
+
+int lg_decode_check(loader_t *L, ring_state_t *rs, const uint8_t *p, size_t len)
+{
+    return decode_records(L, rs, 0, &p, p + len, INT64_MAX, true);
 }
 

@@ -37,6 +37,14 @@
  * for a whole `leakgraph run` trace, 8700 for its best block); a block of one repeated byte
  * reaches about 20000. */
 #define LG_READ_MAX_RATIO 16384u
+/* Events waiting for a smaller number, at most. Reading a file merges the rings by their
+ * numbers (read.c), so in a trace whose rings' numbers increase about one event per ring
+ * waits; more wait only behind a number written late (ring 0 is shared: a realloc's reserved
+ * number can follow larger ones) or never written (a gap: a process that died between taking
+ * a number and writing it). When this many wait, the smallest is replayed, skipping the gap:
+ * 2^20 events (56 MB) is far more than any late number seen (a realloc overtaken by every
+ * other thread's events for the time of one preemption), and a gap costs at most that. */
+#define LG_READ_MAX_WAITING (1u << 20)
 _Static_assert(LG_READ_MAX_EVENTS_RAW >= LG_STAGE_FLUSH + LG_RING_BYTES,
                "the reader must accept every EVENTS block the writer produces");
 _Static_assert(LG_READ_MAX_SNAPSHOT_PART >= LG_SNAPSHOT_PART,
@@ -116,7 +124,24 @@ typedef struct ring_state {
     size_t ntype, captype;
     long walk;           /* index of the walk this stream is writing, -1: none */
     uint64_t walk_prev;  /* previous WALK_OBJ address */
+    size_t walk_nobjs;   /* a dry decode's count of the walk's objects (decode.c) */
 } ring_state_t;
+
+/* A block of the file, as read.c's first pass found it (type, where, lengths, ring). */
+typedef struct file_block {
+    uint64_t off;
+    uint32_t type, stored, raw, ring;
+    long next; /* EVENTS: the index of the same ring's next EVENTS block, -1: none */
+} file_block_t;
+
+/* A ring's records being merged (read.c): its current EVENTS block, decompressed, and where
+ * its decoding stands in it. */
+typedef struct ring_src {
+    uint8_t *buf;
+    size_t cap;
+    const uint8_t *p, *end; /* records not decoded yet */
+    long blk;               /* the next EVENTS block of this ring to read, -1: none */
+} ring_src_t;
 
 typedef struct loader {
     lg_trace_t *t;
@@ -126,6 +151,10 @@ typedef struct loader {
     uint32_t nrings;    /* ring states: the PROCESS block's RINGS, fixed once it is read */
     int error;          /* a failure that ends the load (-ENOMEM while replaying), 0: none */
     uint64_t volume, volume_max; /* bytes decompressed so far, and the most allowed */
+    ring_src_t *src;    /* per ring, read.c's merge */
+    file_block_t *blocks; /* the file's whole blocks up to the first damage (read.c) */
+    size_t nblocks, capblocks;
+    uint64_t held;      /* bytes held now in block buffers and queues (read_peak_bytes) */
     stack_table_t stacks;
     str_index_t types_ix, labels_ix;
     lg_addrmap_t mod_ix; /* module id + 1 -> index into t->mods of its latest MODULE record */
@@ -136,13 +165,14 @@ typedef struct loader {
     uint32_t *active;   /* rings whose fifo is not empty */
     size_t nactive;
     size_t pending;     /* events in fifos and heap */
+    size_t max_waiting; /* when this many wait, skip the gap (lg_order_skip); 0: never (the
+                           live tracker) */
     size_t modcap;
     uint8_t *raw;
     size_t rawcap;
     ZSTD_DCtx *zd;
     uint8_t *snapbuf; /* parts of the snapshot being read */
     size_t snaplen, snapcap;
-    uint32_t snapparts;
     size_t snapcap_arr;
     bool live_only;    /* a live tracker: keep no history of runtime events, no callback,
                           live blocks in `compact` */
@@ -176,13 +206,32 @@ int lg_loader_rings(loader_t *L, uint32_t n);
 void lg_loader_free(loader_t *L);
 
 /* ---- decode.c: one ring's record bytes -> events ---------------------------------------- */
+/* Decodes a whole buffer of ring `ring`'s records (the live tracker). Returns 0, -ENOMEM or
+ * -EBADMSG (t->problem set). */
 int lg_decode_stream(loader_t *L, uint32_t ring, const uint8_t *p, size_t len);
+/* Decodes ring `ring`'s records from *p while its last sequence number is at most `until`
+ * (at least one record if it is), moving *p past them (read.c's merge). Same returns. */
+int lg_decode_until(loader_t *L, uint32_t ring, const uint8_t **p, const uint8_t *end,
+                    int64_t until);
+/* Checks that a block's records decode, with the stream state rs (a copy, not the ring's
+ * real one), and nothing else: -EBADMSG exactly where lg_decode_stream would fail, t->problem
+ * untouched. Returns 0 or -EBADMSG. */
+int lg_decode_check(loader_t *L, ring_state_t *rs, const uint8_t *p, size_t len);
 uint32_t lg_intern_stack(lg_trace_t *t, stack_table_t *st, uint64_t *ips, uint32_t depth);
 
 /* ---- order.c: events -> sequence order ------------------------------------------------- */
 /* Returns 0, or L->error / -ENOMEM once the load cannot go on. */
 int lg_order_emit(loader_t *L, const lg_event_t *ev);
 void lg_order_drain(loader_t *L, uint64_t below);
+/* Replays the smallest waiting event, skipping the gap below it, then what follows it (when
+ * max_waiting events wait: docs/trace-format.md "Limits of a reader"). */
+void lg_order_skip(loader_t *L);
+/* Counts `bytes` more (or fewer) held by the reader, keeping the high-water mark. */
+static inline void lg_held(loader_t *L, int64_t bytes)
+{
+    L->held += (uint64_t)bytes;
+    if (L->held > L->t->read_peak_bytes) L->t->read_peak_bytes = L->held;
+}
 
 /* ---- replay.c: ordered events -> the live set ------------------------------------------ */
 /* Out of memory, it sets L->error (and, for the tracker, t->problem): nothing is dropped

@@ -11,16 +11,19 @@
  * the rings that have waiting events (a handful), not a heap operation per event. The one
  * exception (the shared ring 0, where a realloc's reserved number may be written after a
  * larger one) goes to a small binary heap. How many events wait (the reorder window) depends on
- * the writer, not on this code: see README.md. */
+ * the order in which events are fed, not on this code: read.c's merge of the rings keeps it to
+ * about one per ring, the live tracker's to about one drain round (README.md, "Memory"). */
 #include <errno.h>
 #include <string.h>
 
 #include "loader.h"
 
 /* ---- the heap of events that arrived out of order within their own ring ------------------ */
-static int heap_push(heap_t *h, const lg_event_t *e)
+static int heap_push(loader_t *L, heap_t *h, const lg_event_t *e)
 {
+    size_t cap = h->cap;
     if (grow((void **)&h->v, &h->cap, h->n + 1, sizeof *h->v)) return -ENOMEM;
+    lg_held(L, (int64_t)((h->cap - cap) * sizeof *h->v));
     size_t i = h->n++;
     while (i > 0) {
         size_t p = (i - 1) / 2;
@@ -49,12 +52,18 @@ static lg_event_t heap_pop(heap_t *h)
 }
 
 /* ---- per-ring FIFOs ---------------------------------------------------------------------- */
+/* One more event waits: keeps the reader's high-water mark (trace.h). */
+static inline void note_waiting(loader_t *L)
+{
+    if (++L->pending > L->t->read_peak_events) L->t->read_peak_events = L->pending;
+}
+
 static int fifo_push(loader_t *L, uint32_t ring, const lg_event_t *ev)
 {
     fifo_t *f = &L->fifo[ring];
     if (f->n > f->head && ev->seq < f->last) { /* out of order within the ring */
-        if (heap_push(&L->heap, ev)) return -ENOMEM;
-        L->pending++;
+        if (heap_push(L, &L->heap, ev)) return -ENOMEM;
+        note_waiting(L);
         return 0;
     }
     if (f->n == f->cap) {
@@ -63,7 +72,9 @@ static int fifo_push(loader_t *L, uint32_t ring, const lg_event_t *ev)
             f->n -= f->head;
             f->head = 0;
         }
+        size_t cap = f->cap;
         if (f->n == f->cap && grow((void **)&f->v, &f->cap, f->n + 1, sizeof *f->v)) return -ENOMEM;
+        lg_held(L, (int64_t)((f->cap - cap) * sizeof *f->v));
     }
     if (f->n == f->head) { /* becomes active */
         f->head = f->n = 0;
@@ -71,7 +82,7 @@ static int fifo_push(loader_t *L, uint32_t ring, const lg_event_t *ev)
     }
     f->v[f->n++] = *ev;
     f->last = ev->seq;
-    L->pending++;
+    note_waiting(L);
     return 0;
 }
 
@@ -109,6 +120,14 @@ static lg_event_t take_waiting(loader_t *L, uint32_t ring, size_t slot)
     return e;
 }
 
+/* Replays the waiting event at ring r's head (or the heap's top). */
+static void replay_waiting(loader_t *L, uint32_t r, size_t slot)
+{
+    lg_event_t e = take_waiting(L, r, slot);
+    lg_replay_event(L, &e);
+    if (e.seq >= L->next_seq) L->next_seq = e.seq + 1;
+}
+
 /* Replays waiting events while the next number is available (or, with `below`, every waiting
  * event numbered below it, skipping gaps). */
 void lg_order_drain(loader_t *L, uint64_t below)
@@ -118,10 +137,18 @@ void lg_order_drain(loader_t *L, uint64_t below)
         size_t slot = 0;
         uint32_t r = min_waiting(L, &seq, &slot);
         if (seq > L->next_seq && seq >= below) break;
-        lg_event_t e = take_waiting(L, r, slot);
-        lg_replay_event(L, &e);
-        if (e.seq >= L->next_seq) L->next_seq = e.seq + 1;
+        replay_waiting(L, r, slot);
     }
+}
+
+void lg_order_skip(loader_t *L)
+{
+    if (!L->pending) return;
+    uint64_t seq;
+    size_t slot = 0;
+    uint32_t r = min_waiting(L, &seq, &slot);
+    replay_waiting(L, r, slot);
+    lg_order_drain(L, 0);
 }
 
 int lg_order_emit(loader_t *L, const lg_event_t *ev)
@@ -136,5 +163,7 @@ int lg_order_emit(loader_t *L, const lg_event_t *ev)
         lg_replay_event(L, ev);
         return L->error;
     }
-    return fifo_push(L, ev->ring, ev);
+    if (fifo_push(L, ev->ring, ev)) return -ENOMEM;
+    if (L->max_waiting && L->pending >= L->max_waiting) lg_order_skip(L); /* a gap */
+    return L->error;
 }

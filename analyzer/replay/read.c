@@ -1,24 +1,29 @@
 /* read.c: loading a trace file, the driver of lg_trace_load (trace.h; the format is
- * docs/trace-format.md, its data path through this folder README.md). It owns mapping the
- * file, walking and checking its blocks, decompressing them, the PROCESS and END key/value
- * lists, and the lifetime of lg_trace_t and of the loader; it hands each ring's record bytes
- * to decode.c and each whole snapshot to snapshot.c. It never symbolizes and never prints.
+ * docs/trace-format.md, its data path through this folder README.md). It owns reading the
+ * file (pread, never a mapping), walking and checking its blocks, decompressing them, the
+ * PROCESS and END key/value lists, the merge of the rings' blocks by their numbers, and the
+ * lifetime of lg_trace_t and of the loader; it hands each ring's record bytes to decode.c and
+ * each whole snapshot to snapshot.c. It never symbolizes and never prints.
  *
  * How it works:
- *  1. The file is mapped and walked block by block. Every block's CRC is checked before its
- *     bytes are trusted; the first damaged or cut block ends the walk and marks the trace
- *     incomplete with the byte offset and the reason. Nothing before it is lost.
- *  2. An EVENTS block is decompressed and its records decoded with the state of its ring
- *     (previous address, last sequence number, the ring's stack ids). STACK records are
- *     interned into one global table, so identical stacks from different threads share an id
- *     (decode.c).
- *  3. Sequenced records are replayed in sequence order. Numbers are dense (the shim takes one
- *     only when it is certain to publish it), so an event is replayed as soon as every smaller
- *     number has been; until then it waits in its ring's FIFO (a ring's own events arrive in
- *     order, so the next number is always at the head of one of them), or, in the rare case
- *     of an event smaller than the last one waiting in its ring, in a small heap. A snapshot
- *     first replays every waiting event below its number; at the end the rest is replayed in
- *     order, skipping gaps (only a process that died mid-record leaves any) (order.c).
+ *  1. A first pass (scan) walks the file block by block. Every block's CRC is checked before
+ *     its bytes are trusted, and every EVENTS block is decompressed and decoded dry (decode.c:
+ *     nothing kept, only whether it decodes); the first damaged or cut block ends the list of
+ *     blocks and marks the trace incomplete with the byte offset and the reason. Nothing
+ *     before it is lost. The list keeps each block's place, type, lengths and ring.
+ *  2. The second pass (replay_blocks) takes the blocks in file order, except that the EVENTS
+ *     blocks between two other blocks (a segment) are merged: each ring's blocks are read in
+ *     their order into that ring's buffer, and the ring whose last decoded number is the
+ *     smallest is decoded on, until its number passes the next smallest ring's (merge). Its
+ *     records become events with the state of its ring (previous address, last sequence
+ *     number, the ring's stack ids); STACK records are interned into one global table, so
+ *     identical stacks from different threads share an id (decode.c).
+ *  3. Events are replayed in sequence order. Numbers are dense, so an event is replayed as
+ *     soon as every smaller number has been; until then it waits in its ring's FIFO, or, for
+ *     an event smaller than the last one waiting in its ring, in a small heap (order.c). The
+ *     merge keeps that wait to about one event per ring; a number never written (a gap) is
+ *     skipped once LG_READ_MAX_WAITING events wait. A snapshot first replays every waiting
+ *     event below its number; at the end the rest is replayed in order, skipping gaps.
  *  4. Replay keeps the live set keyed by address: allocations insert, frees remove. Because
  *     replay follows the sequence order, an address reused by another thread is always freed
  *     before it is allocated again (replay.c).
@@ -26,9 +31,9 @@
  *     of its blocks from the live set at its number (snapshot.c).
  *  6. A forked child's trace first takes the blocks its parent's trace held at the fork
  *     (inherit.c), right after its PROCESS block.
- * Memory: the live set, the distinct stacks and the modules, plus the events waiting to be
- * ordered (how many depends on the writer: README.md), plus the snapshots and runtime history
- * that a report needs whole. */
+ * Memory: the live set, the distinct stacks and the modules, the list of blocks (40 bytes a
+ * block), one stored block, one decompressed block per ring and the waiting events (README.md,
+ * "Memory"), plus the snapshots and runtime history that a report needs whole. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +41,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -160,7 +164,10 @@ void lg_loader_free(loader_t *L)
         free(L->rings[i].stack_ids);
         free(L->rings[i].type_ids);
         if (L->fifo) free(L->fifo[i].v);
+        if (L->src) free(L->src[i].buf);
     }
+    free(L->src);
+    free(L->blocks);
     free(L->fifo);
     free(L->active);
     free(L->rings);
@@ -211,14 +218,94 @@ static int block_limits(loader_t *L, uint32_t type, uint32_t stored, uint32_t ra
     return 0;
 }
 
-static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, size_t errlen)
+/* ---- the file: read with pread, never mapped -------------------------------------------- */
+typedef struct file {
+    int fd;
+    uint64_t size;
+    uint8_t *zbuf; /* one block's stored bytes */
+    size_t zcap;
+    char damage[160]; /* the first pass's reason to stop (a cut or damaged block), or "" */
+    uint64_t done;    /* bytes checked (first pass) plus bytes replayed (second), for progress */
+} file_t;
+
+static lg_progress_fn g_progress;
+static void *g_progress_ctx;
+
+void lg_trace_set_progress(lg_progress_fn fn, void *ctx)
+{
+    g_progress = fn;
+    g_progress_ctx = ctx;
+}
+
+/* Progress of the trace being read (not of a fork's parent): each byte counts twice, once
+ * checked and once replayed. */
+static void progress(loader_t *L, file_t *F, uint64_t bytes, bool finished)
+{
+    F->done += bytes;
+    if (g_progress && L->depth == 0)
+        g_progress(g_progress_ctx, L->t, F->done, 2 * F->size, finished);
+}
+
+/* A buffer of exactly `need` bytes or more (rounded to 64 KiB, not doubled: the reader's
+ * bound counts these buffers at their largest block). Returns 0 or -ENOMEM. */
+static int buf_fit(loader_t *L, uint8_t **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap) return 0;
+    size_t n = (need + 0xffff) & ~(size_t)0xffff;
+    uint8_t *q = realloc(*buf, n);
+    if (!q) return -ENOMEM;
+    lg_held(L, (int64_t)(n - *cap));
+    *buf = q;
+    *cap = n;
+    return 0;
+}
+
+static void buf_free(loader_t *L, uint8_t **buf, size_t *cap)
+{
+    lg_held(L, -(int64_t)*cap);
+    free(*buf);
+    *buf = NULL;
+    *cap = 0;
+}
+
+/* Reads n bytes at off. Returns 0, or -1 (a read error, or the file shrank: damage). */
+static int read_at(const file_t *F, void *buf, size_t n, uint64_t off)
+{
+    for (size_t got = 0; got < n;) {
+        ssize_t r = pread(F->fd, (uint8_t *)buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* A block's stored bytes into F->zbuf. Returns 0, -1 (damage) or -ENOMEM. */
+static int read_payload(loader_t *L, file_t *F, const file_block_t *b)
+{
+    if (buf_fit(L, &F->zbuf, &F->zcap, b->stored ? b->stored : 1)) return -ENOMEM;
+    return read_at(F, F->zbuf, b->stored, b->off + LG_TRACE_BLOCK_HEADER_SIZE);
+}
+
+/* ---- first pass: the blocks, checked ------------------------------------------------------
+ * Walks every block header, checks each block's CRC, its limits, the PROCESS block (which
+ * fixes the ring count) and that every EVENTS block decompresses and decodes (decode.c's dry
+ * decode, with a copy of each ring's state): the first damaged or cut block ends the list
+ * (F->damage says why; an undecodable block is kept, and the second pass stops inside it where
+ * the dry decode did), so the second pass, which reads the rings' blocks in another order than
+ * the file's, replays exactly the blocks before the damage. Nothing is kept of a block but
+ * its place, type, lengths and ring (file_block_t). Returns 0 or a negative errno with err
+ * set (not a trace, or contents no writer produces). */
+static int scan(loader_t *L, file_t *F, char *err, size_t errlen)
 {
     lg_trace_t *t = L->t;
-    if (size < LG_TRACE_FILE_HEADER_SIZE || memcmp(m, LG_TRACE_MAGIC, 8) != 0) {
+    uint8_t h[LG_TRACE_FILE_HEADER_SIZE];
+    if (F->size < LG_TRACE_FILE_HEADER_SIZE || read_at(F, h, sizeof h, 0) ||
+        memcmp(h, LG_TRACE_MAGIC, 8) != 0) {
         snprintf(err, errlen, "%s: not a leakgraph trace (bad magic)", t->path);
         return -EINVAL;
     }
-    uint32_t version = lg_get_u32le(m + 8), hsize = lg_get_u32le(m + 12);
+    uint32_t version = lg_get_u32le(h + 8), hsize = lg_get_u32le(h + 12);
     if (version < LG_TRACE_VERSION_MIN || version > LG_TRACE_VERSION) {
         snprintf(err, errlen,
                  "%s: trace format version %u is not supported (this leakgraph reads versions "
@@ -226,132 +313,298 @@ static int load_mapped(loader_t *L, const uint8_t *m, size_t size, char *err, si
                  t->path, version, LG_TRACE_VERSION_MIN, LG_TRACE_VERSION);
         return -EPROTONOSUPPORT;
     }
-    if (hsize < LG_TRACE_FILE_HEADER_SIZE || hsize > size) {
+    if (hsize < LG_TRACE_FILE_HEADER_SIZE || hsize > F->size) {
         snprintf(err, errlen, "%s: corrupt file header", t->path);
         return -EINVAL;
     }
-    size_t off = hsize;
+    uint64_t off = hsize, size = F->size;
     bool have_process = false;
-    L->volume_max = (uint64_t)size * LG_READ_MAX_RATIO;
-    while (off < size) {
+    uint32_t snapparts = 0;
+    ring_state_t *vr = NULL; /* the dry decode's per-ring state */
+    long *last = NULL;       /* per ring: its last EVENTS block so far, -1: none */
+    int rc = 0;
+    L->volume_max = size * LG_READ_MAX_RATIO;
+#define DAMAGE(...) (snprintf(F->damage, sizeof F->damage, __VA_ARGS__))
+    while (off < size && rc == 0) {
         if (size - off < LG_TRACE_BLOCK_HEADER_SIZE) {
-            lg_load_problem(t, "truncated: cut inside a block header at byte %zu", off);
+            DAMAGE("truncated: cut inside a block header at byte %llu", (unsigned long long)off);
             break;
         }
-        const uint8_t *h = m + off;
-        uint32_t type = lg_get_u32le(h), stored = lg_get_u32le(h + 4), raw = lg_get_u32le(h + 8);
-        uint32_t crc = lg_get_u32le(h + 12);
-        if (stored > LG_TRACE_MAX_BLOCK || raw > LG_TRACE_MAX_BLOCK) {
-            lg_load_problem(t, "corrupt block header at byte %zu", off);
+        uint8_t bh[LG_TRACE_BLOCK_HEADER_SIZE];
+        if (read_at(F, bh, sizeof bh, off)) {
+            DAMAGE("truncated: cut inside a block header at byte %llu", (unsigned long long)off);
             break;
         }
-        if (size - off - LG_TRACE_BLOCK_HEADER_SIZE < stored) {
-            lg_load_problem(t, "truncated: block at byte %zu is cut short", off);
+        file_block_t b = {.off = off, .type = lg_get_u32le(bh), .stored = lg_get_u32le(bh + 4),
+                          .raw = lg_get_u32le(bh + 8), .next = -1};
+        uint32_t crc = lg_get_u32le(bh + 12);
+        if (b.stored > LG_TRACE_MAX_BLOCK || b.raw > LG_TRACE_MAX_BLOCK) {
+            DAMAGE("corrupt block header at byte %llu", (unsigned long long)off);
             break;
         }
-        const uint8_t *payload = h + LG_TRACE_BLOCK_HEADER_SIZE;
-        if (lg_crc32c(lg_crc32c(0, h, 12), payload, stored) != crc) {
-            lg_load_problem(t, "corrupt block at byte %zu (checksum mismatch)", off);
+        if (size - off - LG_TRACE_BLOCK_HEADER_SIZE < b.stored) {
+            DAMAGE("truncated: block at byte %llu is cut short", (unsigned long long)off);
             break;
         }
-        t->file_bytes += LG_TRACE_BLOCK_HEADER_SIZE + stored;
-        int lim = block_limits(L, type, stored, raw, off, err, errlen);
-        if (lim) return lim;
-        if (!have_process && type != LG_BLOCK_PROCESS) {
-            lg_load_problem(t, "block at byte %zu precedes the process description", off);
+        if ((rc = read_payload(L, F, &b)) == -ENOMEM) break;
+        const uint8_t *payload = F->zbuf;
+        if (rc || lg_crc32c(lg_crc32c(0, bh, 12), payload, b.stored) != crc) {
+            rc = 0;
+            DAMAGE("corrupt block at byte %llu (checksum mismatch)", (unsigned long long)off);
             break;
         }
-        int rc = 0;
-        if (type == LG_BLOCK_PROCESS) {
+        if ((rc = block_limits(L, b.type, b.stored, b.raw, off, err, errlen))) break;
+        if (!have_process && b.type != LG_BLOCK_PROCESS) {
+            DAMAGE("block at byte %llu precedes the process description", (unsigned long long)off);
+            break;
+        }
+        bool stop = false;
+        if (b.type == LG_BLOCK_PROCESS) {
             if (have_process) {
-                lg_load_problem(t, "second process description at byte %zu", off);
+                DAMAGE("second process description at byte %llu", (unsigned long long)off);
                 break;
             }
             /* the ring count is fixed here: every EVENTS block's ring is checked against it */
-            rc = parse_kv(t, payload, stored, false);
+            rc = parse_kv(t, payload, b.stored, false);
             if (rc == 0 && (t->nrings == 0 || t->nrings > 65536)) rc = -EBADMSG;
             if (rc == -EBADMSG) {
-                snprintf(err, errlen, "%s: corrupt process description at byte %zu%s", t->path,
-                         off, t->nrings ? "" : " (no ring count)");
-                return -EINVAL;
+                snprintf(err, errlen, "%s: corrupt process description at byte %llu%s", t->path,
+                         (unsigned long long)off, t->nrings ? "" : " (no ring count)");
+                rc = -EINVAL;
+                break;
             }
             if (rc == 0) rc = lg_loader_rings(L, t->nrings);
-            if (rc == 0) rc = lg_inherit(L);
+            if (rc == 0 && (!(vr = calloc(t->nrings, sizeof *vr)) ||
+                            !(last = malloc(t->nrings * sizeof *last)) ||
+                            !(L->src = calloc(t->nrings, sizeof *L->src))))
+                rc = -ENOMEM;
+            for (uint32_t i = 0; rc == 0 && i < t->nrings; i++) {
+                vr[i] = (ring_state_t){.last_seq = -1, .walk = -1, .nstack = 1};
+                last[i] = L->src[i].blk = -1;
+            }
             have_process = true;
-        } else if (type == LG_BLOCK_EVENTS) {
-            if (stored < 4) {
-                lg_load_problem(t, "corrupt events block at byte %zu", off);
+        } else if (b.type == LG_BLOCK_EVENTS) {
+            if (b.stored < 4) {
+                DAMAGE("corrupt events block at byte %llu", (unsigned long long)off);
                 break;
             }
-            if (lg_get_u32le(payload) >= L->nrings) {
+            b.ring = lg_get_u32le(payload);
+            if (b.ring >= L->nrings) {
                 snprintf(err, errlen,
-                         "%s: the EVENTS block at byte %zu is for ring %u, but the PROCESS block "
+                         "%s: the EVENTS block at byte %llu is for ring %u, but the PROCESS block "
                          "declares %u rings: not a trace a leakgraph writer produced",
-                         t->path, off, lg_get_u32le(payload), L->nrings);
-                return -EINVAL;
-            }
-            if (grow((void **)&L->raw, &L->rawcap, raw ? raw : 1, 1)) {
-                snprintf(err, errlen, "%s: out of memory", t->path);
-                return -ENOMEM;
-            }
-            size_t n = ZSTD_decompressDCtx(L->zd, L->raw, raw, payload + 4, stored - 4);
-            if (ZSTD_isError(n) || n != raw) {
-                lg_load_problem(t, "corrupt events block at byte %zu (%s)", off,
-                            ZSTD_isError(n) ? ZSTD_getErrorName(n) : "length mismatch");
+                         t->path, (unsigned long long)off, b.ring, L->nrings);
+                rc = -EINVAL;
                 break;
             }
-            t->raw_bytes += raw;
-            rc = lg_decode_stream(L, lg_get_u32le(payload), L->raw, n);
-            if (rc == -EBADMSG) break;
-            t->has_end = false; /* events after an END (a failed exec) reopen the trace */
-        } else if (type == LG_BLOCK_SNAPSHOT && L->stop_seq) {
-            /* loading a fork's parent: its snapshots do not matter */
-        } else if (type == LG_BLOCK_SNAPSHOT) {
-            if (stored < 8 || lg_get_u32le(payload) != L->snapparts) {
-                lg_load_problem(t, "corrupt snapshot block at byte %zu", off);
+            if ((rc = buf_fit(L, &L->raw, &L->rawcap, b.raw ? b.raw : 1))) break;
+            size_t n = ZSTD_decompressDCtx(L->zd, L->raw, b.raw, payload + 4, b.stored - 4);
+            if (ZSTD_isError(n) || n != b.raw) {
+                DAMAGE("corrupt events block at byte %llu (%s)", (unsigned long long)off,
+                       ZSTD_isError(n) ? ZSTD_getErrorName(n) : "length mismatch");
                 break;
             }
-            if (grow((void **)&L->snapbuf, &L->snapcap, L->snaplen + (raw ? raw : 1), 1)) {
-                snprintf(err, errlen, "%s: out of memory", t->path);
-                return -ENOMEM;
+            /* undecodable: kept, the last block; the second pass stops where this one did */
+            stop = lg_decode_check(L, &vr[b.ring], L->raw, n) != 0;
+            if (last[b.ring] >= 0) L->blocks[last[b.ring]].next = (long)L->nblocks;
+            else L->src[b.ring].blk = (long)L->nblocks;
+            last[b.ring] = (long)L->nblocks;
+        } else if (b.type == LG_BLOCK_SNAPSHOT && !L->stop_seq) {
+            if (b.stored < 8 || lg_get_u32le(payload) != snapparts) {
+                DAMAGE("corrupt snapshot block at byte %llu", (unsigned long long)off);
+                break;
             }
-            size_t n = ZSTD_decompressDCtx(L->zd, L->snapbuf + L->snaplen, raw, payload + 8,
-                                           stored - 8);
-            if (ZSTD_isError(n) || n != raw) {
-                lg_load_problem(t, "corrupt snapshot block at byte %zu", off);
+            snapparts = lg_get_u32le(payload + 4) & 1 ? 0 : snapparts + 1;
+        }
+        if (grow((void **)&L->blocks, &L->capblocks, L->nblocks + 1, sizeof *L->blocks)) {
+            rc = -ENOMEM;
+            break;
+        }
+        L->blocks[L->nblocks++] = b;
+        progress(L, F, LG_TRACE_BLOCK_HEADER_SIZE + b.stored, false);
+        if (stop) break;
+        off += LG_TRACE_BLOCK_HEADER_SIZE + b.stored;
+    }
+#undef DAMAGE
+    free(vr);
+    free(last);
+    buf_free(L, &L->raw, &L->rawcap);
+    if (rc == -ENOMEM) snprintf(err, errlen, "%s: out of memory", t->path);
+    if (rc) return rc;
+    if (!have_process) {
+        snprintf(err, errlen, "%s: %s", t->path,
+                 F->damage[0] ? F->damage : "no process description: not a complete trace header");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- second pass: the rings merged by their numbers ----------------------------------------
+ * The EVENTS blocks between two other blocks (PROCESS, SNAPSHOT, END: a snapshot follows every
+ * event below its number, and the writer flushes every ring before it) form a segment. Within a
+ * segment each ring's blocks are read in their order, and the rings are merged: the ring whose
+ * last decoded number is the smallest is decoded on, until its number passes the next
+ * smallest ring's. Numbers are dense and each ring's increase, so every number up to that
+ * point is then decoded and replayed, and an event waits only while another ring's smaller
+ * number is one record ahead: about one waiting event per ring, and one decompressed block per
+ * ring, whatever the order of the blocks in the file (README.md, "Memory"). A late number
+ * (ring 0) makes events wait until it comes, a gap until LG_READ_MAX_WAITING wait. */
+
+/* Ring r's next block into its buffer. Returns 0, 1 (no block left in the segment: `limit`
+ * is the segment's end), -1 (damage, t->problem set) or -ENOMEM. */
+static int ring_load(loader_t *L, file_t *F, uint32_t r, size_t limit)
+{
+    ring_src_t *s = &L->src[r];
+    if (s->blk < 0 || (size_t)s->blk >= limit) {
+        if (s->blk < 0) buf_free(L, &s->buf, &s->cap); /* the ring's last block is done */
+        return 1;
+    }
+    const file_block_t *b = &L->blocks[s->blk];
+    s->blk = b->next;
+    int rc = read_payload(L, F, b);
+    if (rc == 0) rc = buf_fit(L, &s->buf, &s->cap, b->raw ? b->raw : 1);
+    if (rc == -ENOMEM) return rc;
+    size_t n = rc ? 0 : ZSTD_decompressDCtx(L->zd, s->buf, b->raw, F->zbuf + 4, b->stored - 4);
+    if (rc || ZSTD_isError(n) || n != b->raw) { /* the file changed since the first pass */
+        lg_load_problem(L->t, "corrupt events block at byte %llu (changed while read)",
+                        (unsigned long long)b->off);
+        return -1;
+    }
+    L->t->raw_bytes += n;
+    s->p = s->buf;
+    s->end = s->buf + n;
+    progress(L, F, LG_TRACE_BLOCK_HEADER_SIZE + b->stored, false);
+    return 0;
+}
+
+/* Replays the EVENTS blocks of the segment that ends before block `to`. Returns 0, -1 (a ring's block is damaged:
+ * the rest of the segment is replayed, then the load stops) or -ENOMEM. */
+static int merge(loader_t *L, file_t *F, size_t to, uint32_t *act)
+{
+    size_t nact = 0;
+    for (uint32_t r = 0; r < L->nrings; r++)
+        if (L->src[r].blk >= 0 && (size_t)L->src[r].blk < to) act[nact++] = r;
+    int damaged = 0;
+    while (nact) {
+        /* the ring with the smallest last number, and the next smallest number */
+        size_t best = 0;
+        int64_t k1 = L->rings[act[0]].last_seq, k2 = INT64_MAX;
+        for (size_t i = 1; i < nact; i++) {
+            int64_t k = L->rings[act[i]].last_seq;
+            if (k < k1) {
+                k2 = k1;
+                k1 = k;
+                best = i;
+            } else if (k < k2) {
+                k2 = k;
+            }
+        }
+        uint32_t r = act[best];
+        ring_src_t *s = &L->src[r];
+        int rc = 0;
+        if (s->p == s->end && (rc = ring_load(L, F, r, to)) == 0) continue;
+        if (rc == 0) rc = lg_decode_until(L, r, &s->p, s->end, k2);
+        if (rc == -ENOMEM || L->error) return -ENOMEM;
+        if (rc) { /* 1: the ring is done with this segment; else damaged: it stops here */
+            if (rc != 1) damaged = -1;
+            s->p = s->end;
+            act[best] = act[--nact];
+            continue;
+        }
+    }
+    return L->error ? -ENOMEM : damaged;
+}
+
+/* Replays the blocks the first pass listed, in order: PROCESS (the inherited blocks), the
+ * segments of EVENTS blocks (merge), SNAPSHOT parts joined and parsed, END. Returns 0 or a
+ * negative errno with err set; damage stops it with t->problem set. */
+static int replay_blocks(loader_t *L, file_t *F, char *err, size_t errlen)
+{
+    lg_trace_t *t = L->t;
+    size_t i = 0, counted = 0;
+    uint32_t *act = malloc((L->nrings ? L->nrings : 1) * sizeof *act);
+    if (!act) goto oom;
+    bool stopped = false;
+    while (i < L->nblocks && !stopped) {
+        const file_block_t *b = &L->blocks[i];
+        int rc = 0;
+        if (b->type != LG_BLOCK_PROCESS && b->type != LG_BLOCK_SNAPSHOT &&
+            b->type != LG_BLOCK_END) {
+            size_t j = i; /* a segment: EVENTS blocks, and unknown ones (skipped) */
+            bool events = false;
+            for (; j < L->nblocks && L->blocks[j].type != LG_BLOCK_PROCESS &&
+                   L->blocks[j].type != LG_BLOCK_SNAPSHOT && L->blocks[j].type != LG_BLOCK_END;
+                 j++)
+                events |= L->blocks[j].type == LG_BLOCK_EVENTS;
+            if (events) t->has_end = false; /* events after an END (a failed exec) reopen it */
+            rc = merge(L, F, j, act);
+            if (rc == -ENOMEM) goto oom;
+            stopped = rc != 0;
+            counted = j;
+            i = j;
+            continue;
+        }
+        counted = i + 1;
+        progress(L, F, b->type == LG_BLOCK_EVENTS ? 0 : LG_TRACE_BLOCK_HEADER_SIZE + b->stored,
+                 false);
+        if (b->type == LG_BLOCK_PROCESS) {
+            rc = lg_inherit(L);
+        } else if (b->type == LG_BLOCK_SNAPSHOT && !L->stop_seq) {
+            /* parts were checked in order by the first pass */
+            int r = read_payload(L, F, b);
+            if (r == -ENOMEM) goto oom;
+            if (r == 0 && buf_fit(L, &L->snapbuf, &L->snapcap, L->snaplen + (b->raw ? b->raw : 1)))
+                goto oom;
+            size_t n = r ? 0
+                         : ZSTD_decompressDCtx(L->zd, L->snapbuf + L->snaplen, b->raw,
+                                               F->zbuf + 8, b->stored - 8);
+            if (r || ZSTD_isError(n) || n != b->raw) {
+                lg_load_problem(t, "corrupt snapshot block at byte %llu",
+                                (unsigned long long)b->off);
                 break;
             }
             L->snaplen += n;
-            L->snapparts++;
-            if (lg_get_u32le(payload + 4) & 1) { /* last part */
+            if (lg_get_u32le(F->zbuf + 4) & 1) { /* last part */
                 rc = lg_snapshot_parse(L, L->snapbuf, L->snaplen);
                 L->snaplen = 0;
-                L->snapparts = 0;
                 if (rc == -EBADMSG) {
-                    lg_load_problem(t, "corrupt snapshot ending at byte %zu", off);
+                    lg_load_problem(t, "corrupt snapshot ending at byte %llu",
+                                    (unsigned long long)b->off);
                     break;
                 }
             }
-        } else if (type == LG_BLOCK_END) {
-            rc = parse_kv(t, payload, stored, true);
+        } else if (b->type == LG_BLOCK_END) {
+            int r = read_payload(L, F, b);
+            if (r == -ENOMEM) goto oom;
+            rc = r ? -EBADMSG : parse_kv(t, F->zbuf, b->stored, true);
             t->has_end = true;
-        } /* unknown block types are skipped: they carry their own length */
-        if (rc == -ENOMEM || L->error) {
-            snprintf(err, errlen, "%s: out of memory while reading the block at byte %zu",
-                     t->path, off);
-            return -ENOMEM;
         }
+        if (rc == -ENOMEM || L->error) goto oom;
         if (rc) {
-            lg_load_problem(t, "corrupt block at byte %zu", off);
+            lg_load_problem(t, "corrupt block at byte %llu", (unsigned long long)b->off);
             break;
         }
-        off += LG_TRACE_BLOCK_HEADER_SIZE + stored;
+        i++;
     }
-    if (!have_process) {
-        snprintf(err, errlen, "%s: %s", t->path,
-                 t->problem ? t->problem : "no process description: not a complete trace header");
-        return -EINVAL;
-    }
+    free(act);
+    for (size_t k = 0; k < counted && k < L->nblocks; k++)
+        t->file_bytes += LG_TRACE_BLOCK_HEADER_SIZE + L->blocks[k].stored;
+    /* the first pass's damage, if the replay got there */
+    if (i >= L->nblocks && !stopped && F->damage[0]) lg_load_problem(t, "%s", F->damage);
+    return 0;
+oom:
+    free(act);
+    snprintf(err, errlen, "%s: out of memory while reading the block at byte %llu", t->path,
+             (unsigned long long)(i < L->nblocks ? L->blocks[i].off : F->size));
+    return -ENOMEM;
+}
+
+static int load_file(loader_t *L, file_t *F, char *err, size_t errlen)
+{
+    lg_trace_t *t = L->t;
+    int rc = scan(L, F, err, errlen);
+    if (rc == 0) rc = replay_blocks(L, F, err, errlen);
+    if (rc) return rc;
     lg_order_drain(L, UINT64_MAX); /* gaps: a process that died mid-record */
     if (!t->has_end) lg_load_problem(t, "the trace has no end record (the writer stopped early)");
     t->complete = t->problem == NULL;
@@ -400,30 +653,20 @@ int lg_load_file(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx, uin
         close(fd);
         return -EINVAL;
     }
-    size_t size = (size_t)st.st_size;
-    const uint8_t *m = NULL;
-    if (size > 0) {
-        void *mm = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (mm == MAP_FAILED) {
-            int e = errno;
-            snprintf(err, errlen, "%s: %s", path, strerror(e));
-            close(fd);
-            return -e;
-        }
-        m = mm;
-    }
-    close(fd);
+    file_t F = {.fd = fd, .size = (uint64_t)st.st_size};
     /* stack id 0 is "no stack"; type 0 is unknown; label 0 is none */
     loader_t L = {.t = t, .cb = cb, .ctx = ctx, .zd = ZSTD_createDCtx(), .stop_seq = stop,
-                  .depth = depth};
+                  .depth = depth, .max_waiting = LG_READ_MAX_WAITING};
     int rc;
     if (lg_loader_tables(t, &L) != 0 || !L.zd) {
         snprintf(err, errlen, "%s: out of memory", path);
         rc = -ENOMEM;
     } else {
-        rc = load_mapped(&L, m ? m : (const uint8_t *)"", size, err, errlen);
+        rc = load_file(&L, &F, err, errlen);
     }
-    if (m) munmap((void *)m, size);
+    progress(&L, &F, 0, true);
+    close(fd);
+    free(F.zbuf);
     lg_loader_free(&L);
     return rc;
 }

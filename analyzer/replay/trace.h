@@ -193,6 +193,10 @@ typedef struct lg_trace {
     /* statistics */
     uint64_t nevents, nallocs, nfrees, unknown_frees, allocated_bytes;
     uint64_t file_bytes, raw_bytes;
+    /* the reader's high-water marks (docs/trace-format.md, "Limits of a reader"; README.md
+     * "Memory"): events decoded and waiting for a smaller number, and bytes of the file held
+     * at once (block buffers, waiting events) */
+    uint64_t read_peak_events, read_peak_bytes;
 } lg_trace_t;
 
 /* Loads `path`. Returns 0 (the trace may still be incomplete: see t->complete/t->problem) or
@@ -200,6 +204,14 @@ typedef struct lg_trace {
 int lg_trace_load(const char *path, lg_trace_t *t, lg_event_cb cb, void *ctx, char *err,
                   size_t errlen);
 void lg_trace_free(lg_trace_t *t);
+
+/* Progress of a load, for a display (analyzer/cli/progress.c): `done` of `total` units of
+ * work (bytes of the file, each counted twice: once checked, once replayed), called after
+ * each block and once with `finished` at the end of every load (not for a fork's parent read
+ * inside it). One hook for the process, NULL for none; set it before loading. */
+typedef void (*lg_progress_fn)(void *ctx, const struct lg_trace *t, uint64_t done,
+                               uint64_t total, bool finished);
+void lg_trace_set_progress(lg_progress_fn fn, void *ctx);
 
 /* The module that held `ip` at sequence number `seq` (or, failing that, any module that
  * contains it, the latest loaded). Returns an index into t->mods or -1. */
