@@ -135,11 +135,11 @@ int lg_check_take(const lg_check_t *c, lg_check_stats_t *st, char *err, size_t e
     *st = (lg_check_stats_t){0};
     lg_trace_t t = {0};
     const lg_trace_t *walks = &t;
-    lg_block_t *live = NULL;
+    lg_scan_block_t *blocks = NULL;
     size_t nlive = 0;
     int rc = 0;
-    if (c->live) { /* step 1: the live set is at hand, no replay */
-        long k = lg_live_blocks(c->live, c->sc->seq, &live);
+    if (c->live) { /* step 1: the live set is at hand, no replay; 16 bytes a block */
+        long k = lg_live_extents(c->live, c->sc->seq, &blocks);
         if (k < 0) {
             rc = (int)k;
             snprintf(err, errlen, "out of memory");
@@ -149,20 +149,18 @@ int lg_check_take(const lg_check_t *c, lg_check_stats_t *st, char *err, size_t e
         walks = lg_live_trace(c->live);
     } else {
         rc = lg_trace_load(c->trace, &t, NULL, NULL, err, errlen);
-        live = t.live;
         nlive = t.nlive;
+        if (rc == 0 && !(blocks = malloc((nlive ? nlive : 1) * sizeof *blocks))) {
+            rc = -ENOMEM;
+            snprintf(err, errlen, "out of memory");
+        }
+        for (size_t i = 0; rc == 0 && i < nlive; i++)
+            blocks[i] = (lg_scan_block_t){t.live[i].addr, t.live[i].size};
+        free(t.live); /* the scan needs addresses and sizes only */
         t.live = NULL;
-    }
-    lg_scan_block_t *blocks = NULL;
-    if (rc == 0 && !(blocks = malloc((nlive ? nlive : 1) * sizeof *blocks))) {
-        rc = -ENOMEM;
-        snprintf(err, errlen, "out of memory");
     }
     if (rc == 0) {
         st->t_load = lg_mono_ns();
-        for (size_t i = 0; i < nlive; i++) blocks[i] = (lg_scan_block_t){live[i].addr, live[i].size};
-        free(live); /* the scan needs addresses and sizes only */
-        live = NULL;
         sort_scan_blocks(blocks, nlive); /* step 2 */
         st->nblocks = nlive;
         lg_buf_t out = {0};
@@ -176,7 +174,6 @@ int lg_check_take(const lg_check_t *c, lg_check_stats_t *st, char *err, size_t e
         lg_buf_free(&out);
     }
     free(blocks);
-    free(live);
     lg_trace_free(&t);
     return rc;
 }

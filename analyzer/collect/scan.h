@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "region.h"
+#include "trace.h"
 
 typedef struct lg_buf {
     uint8_t *p;
@@ -25,9 +26,7 @@ void lg_buf_bytes(lg_buf_t *b, const void *p, size_t n);
 void lg_buf_kv_int(lg_buf_t *b, uint64_t key, uint64_t v);
 void lg_buf_free(lg_buf_t *b);
 
-typedef struct lg_scan_block {
-    uint64_t addr, size;
-} lg_scan_block_t;
+typedef lg_extent_t lg_scan_block_t; /* a live block: address and size */
 
 typedef struct lg_scan_stats {
     uint64_t scanned, skipped, ns;

@@ -44,18 +44,18 @@ int lg_live_feed(lg_live_tracker_t *lt, uint32_t ring, const uint8_t *bytes, siz
     return rc;
 }
 
-long lg_live_blocks(lg_live_tracker_t *lt, uint64_t below, lg_block_t **out)
+long lg_live_extents(lg_live_tracker_t *lt, uint64_t below, lg_extent_t **out)
 {
     loader_t *L = &lt->L;
     lg_order_drain(L, below);
     lg_replay_flush(L);
     if (L->error) return L->error;
-    lg_block_t *v = malloc((L->compact.count ? L->compact.count : 1) * sizeof *v);
+    lg_extent_t *v = malloc((L->compact.count ? L->compact.count : 1) * sizeof *v);
     if (!v) return -ENOMEM;
     size_t n = 0, pos = 0;
     uint64_t addr, size;
     while (lg_sizemap_next(&L->compact, &pos, &addr, &size))
-        v[n++] = (lg_block_t){.addr = addr, .size = size};
+        v[n++] = (lg_extent_t){.addr = addr, .size = size};
     *out = v;
     return (long)n;
 }

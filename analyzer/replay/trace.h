@@ -27,6 +27,11 @@ typedef struct lg_stack {
     uint64_t hash;
 } lg_stack_t;
 
+/* An address range: a live block as a collector's check sees it. */
+typedef struct lg_extent {
+    uint64_t addr, size;
+} lg_extent_t;
+
 typedef struct lg_block {
     uint64_t addr, size, seq;
     uint32_t stack; /* global stack id: index into stacks (0 = none) */
@@ -226,9 +231,9 @@ lg_live_tracker_t *lg_live_new(uint32_t nrings);
  * tracker stops and lg_live_trace()->problem says why) or -ENOMEM. */
 int lg_live_feed(lg_live_tracker_t *lt, uint32_t ring, const uint8_t *bytes, size_t n);
 /* The blocks live before sequence number `below` (every event below it is replayed first):
- * address and size only (the other fields are 0). *out is malloc'd, in no particular order.
- * Returns the count or a negative errno. */
-long lg_live_blocks(lg_live_tracker_t *lt, uint64_t below, lg_block_t **out);
+ * their addresses and sizes, 16 bytes a block (a check's memory beside the tracker's own).
+ * *out is malloc'd, in no particular order. Returns the count or a negative errno. */
+long lg_live_extents(lg_live_tracker_t *lt, uint64_t below, lg_extent_t **out);
 /* Its stacks, modules and runtime walks, read-only. */
 const lg_trace_t *lg_live_trace(const lg_live_tracker_t *lt);
 void lg_live_free(lg_live_tracker_t *lt);
