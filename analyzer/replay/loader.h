@@ -78,17 +78,20 @@ typedef struct str_index {
     size_t mask, used;
 } str_index_t;
 
-/* ---- live set (replay.c): open addressing on the address, backward-shift deletion --------
- * The same table as common/addrmap.h (same home slot, growth, probing and deletion, so the
- * same slot order), but each slot holds the whole lg_block_t instead of a 64-bit value. It is
- * not an lg_addrmap_t because that costs: an addrmap from address to an index into a pool of
- * blocks (free indexes reused) was measured on a 10M-event bench/mallocbench.c trace at +10%
- * instructions and +12% user time for `leakgraph report` (a lookup before each insert, the
- * map's calls out of line, the extra indirection), for the same output. It would take less
- * memory per live block (16 bytes a slot + 48 in the pool, instead of 40 a slot). */
+/* ---- live set (replay.c) ------------------------------------------------------------------
+ * The live blocks, dense in `blocks` (no holes: a freed block's place takes the last one), and
+ * an index on their addresses: open addressing with common/addrmap.h's home slot and
+ * backward-shift deletion, 4 bytes a slot (the block's position + 1), at most half full. A
+ * live block costs 40 bytes and 8 to 16 of index (issue #14: report's memory within 100 bytes
+ * a live block), and the end of the replay hands `blocks` over as lg_trace_t.live with no
+ * copy. The first table held whole 40-byte blocks in its slots (80 to 160 bytes a live
+ * block, and a copy for lg_trace_t.live): 5M live blocks took 671 MB there and 1.17 GB to
+ * report. The indirection costs a few % of a report's time (docs/architecture.md). */
 typedef struct live_table {
-    lg_block_t *slots; /* addr 0 = empty */
-    size_t mask, used;
+    uint32_t *slots;    /* position in blocks + 1; 0 = empty */
+    size_t mask;        /* slots: mask + 1, a power of two */
+    lg_block_t *blocks; /* the live blocks, [0, used) */
+    size_t used, cap;
 } live_table_t;
 
 /* The live block at addr (a pointer into the table, valid until the next insert or delete),
@@ -96,8 +99,8 @@ typedef struct live_table {
 static inline lg_block_t *lg_liveset_find(live_table_t *lt, uint64_t addr)
 {
     if (!lt->slots) return NULL;
-    for (size_t j = lg_addrmap_home(addr, lt->mask); lt->slots[j].addr; j = (j + 1) & lt->mask)
-        if (lt->slots[j].addr == addr) return &lt->slots[j];
+    for (size_t j = lg_addrmap_home(addr, lt->mask); lt->slots[j]; j = (j + 1) & lt->mask)
+        if (lt->blocks[lt->slots[j] - 1].addr == addr) return &lt->blocks[lt->slots[j] - 1];
     return NULL;
 }
 

@@ -176,6 +176,7 @@ void lg_loader_free(loader_t *L)
     free(L->labels_ix.slots);
     lg_addrmap_free(&L->mod_ix);
     free(L->live.slots);
+    free(L->live.blocks);
     lg_sizemap_free(&L->compact);
     free(L->heap.v);
     free(L->raw);

@@ -8,50 +8,74 @@
 
 #include "loader.h"
 
-/* ---- live set (loader.h): open addressing on the address, backward-shift deletion ------- */
-static int live_grow(live_table_t *lt)
+/* ---- live set (loader.h): dense blocks, a 4-byte index on their addresses --------------- */
+/* Puts position i + 1 in the index (its address is not there). */
+static void live_index(live_table_t *lt, size_t i)
+{
+    size_t j = lg_addrmap_home(lt->blocks[i].addr, lt->mask);
+    while (lt->slots[j]) j = (j + 1) & lt->mask;
+    lt->slots[j] = (uint32_t)(i + 1);
+}
+
+static int live_grow_index(live_table_t *lt)
 {
     size_t cap = lt->slots ? (lt->mask + 1) * 2 : 4096;
-    lg_block_t *ns = calloc(cap, sizeof *ns);
+    uint32_t *ns = calloc(cap, sizeof *ns);
     if (!ns) return -ENOMEM;
-    for (size_t i = 0; lt->slots && i <= lt->mask; i++) {
-        if (!lt->slots[i].addr) continue;
-        size_t j = lg_addrmap_home(lt->slots[i].addr, cap - 1);
-        while (ns[j].addr) j = (j + 1) & (cap - 1);
-        ns[j] = lt->slots[i];
-    }
     free(lt->slots);
     lt->slots = ns;
     lt->mask = cap - 1;
+    for (size_t i = 0; i < lt->used; i++) live_index(lt, i);
     return 0;
 }
 
 int lg_liveset_put(live_table_t *lt, const lg_block_t *b)
 {
-    if ((!lt->slots || (lt->used + 1) * 2 > lt->mask + 1) && live_grow(lt)) return -ENOMEM;
-    size_t j = lg_addrmap_home(b->addr, lt->mask);
-    for (; lt->slots[j].addr; j = (j + 1) & lt->mask)
-        if (lt->slots[j].addr == b->addr) break;
-    if (!lt->slots[j].addr) lt->used++;
-    lt->slots[j] = *b;
+    lg_block_t *old = lg_liveset_find(lt, b->addr);
+    if (old) {
+        *old = *b;
+        return 0;
+    }
+    if (lt->used >= UINT32_MAX - 1) return -ENOMEM; /* positions are 32-bit */
+    if ((!lt->slots || (lt->used + 1) * 2 > lt->mask + 1) && live_grow_index(lt)) return -ENOMEM;
+    if (lt->used == lt->cap) { /* grows by half: at most a third of the blocks unused */
+        size_t cap = lt->cap ? lt->cap + lt->cap / 2 : 4096;
+        lg_block_t *nb = realloc(lt->blocks, cap * sizeof *nb);
+        if (!nb) return -ENOMEM;
+        lt->blocks = nb;
+        lt->cap = cap;
+    }
+    lt->blocks[lt->used] = *b;
+    live_index(lt, lt->used++);
     return 0;
 }
 
-static void live_del(live_table_t *lt, lg_block_t *slot)
+/* The index slot that holds position i (its block is in the index). */
+static size_t live_slot_of(const live_table_t *lt, size_t i)
 {
-    size_t i = (size_t)(slot - lt->slots);
-    size_t j = i;
+    size_t j = lg_addrmap_home(lt->blocks[i].addr, lt->mask);
+    while (lt->slots[j] != i + 1) j = (j + 1) & lt->mask;
+    return j;
+}
+
+static void live_del(live_table_t *lt, lg_block_t *b)
+{
+    size_t pos = (size_t)(b - lt->blocks), i = live_slot_of(lt, pos), j = i;
     for (;;) { /* shift back every entry whose probe path crossed the hole */
         j = (j + 1) & lt->mask;
-        if (!lt->slots[j].addr) break;
-        size_t home = lg_addrmap_home(lt->slots[j].addr, lt->mask);
+        if (!lt->slots[j]) break;
+        size_t home = lg_addrmap_home(lt->blocks[lt->slots[j] - 1].addr, lt->mask);
         if (((j - home) & lt->mask) >= ((j - i) & lt->mask)) {
             lt->slots[i] = lt->slots[j];
             i = j;
         }
     }
-    lt->slots[i].addr = 0;
-    lt->used--;
+    lt->slots[i] = 0;
+    size_t last = --lt->used;
+    if (pos != last) { /* the last block takes the freed place */
+        lt->slots[live_slot_of(lt, last)] = (uint32_t)(pos + 1);
+        lt->blocks[pos] = lt->blocks[last];
+    }
 }
 
 /* The latest module decoded with this id (decode.c keeps the index), or -1. */
@@ -173,9 +197,11 @@ void lg_replay_event(loader_t *L, const lg_event_t *ev)
 int lg_replay_finish(loader_t *L)
 {
     lg_trace_t *t = L->t;
-    t->live = malloc((L->live.used ? L->live.used : 1) * sizeof *t->live);
+    live_table_t *lt = &L->live; /* its blocks become the trace's: no copy */
+    t->live = lt->blocks ? lt->blocks : malloc(sizeof *t->live);
     if (!t->live) return -ENOMEM;
-    for (size_t i = 0; L->live.slots && i <= L->live.mask; i++)
-        if (L->live.slots[i].addr) t->live[t->nlive++] = L->live.slots[i];
+    t->nlive = lt->used;
+    free(lt->slots);
+    *lt = (live_table_t){0};
     return 0;
 }
