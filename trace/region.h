@@ -216,7 +216,9 @@ typedef struct lg_region_hdr {
     uint64_t self_addr;          /* the region's address in the process that owns it */
     uint64_t cookie;             /* the collector's random number, read back at self_addr to
                                   * tell whether an image that was exec'ing is gone */
-    uint8_t pad[12];
+    _Atomic int32_t check_signal; /* the check signal, once its handler is installed (0: none):
+                                   * what `leakgraph run --check-every` sends */
+    uint8_t pad[8];
     uint8_t info[LG_INFO_BYTES]; /* PROCESS block payload (key/value list), info_len bytes */
     int32_t creator;             /* pid of the process that created the region (run mode) */
     uint32_t pad2;

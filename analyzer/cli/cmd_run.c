@@ -1,5 +1,6 @@
-/* `leakgraph run [--output PATH] [--quiet] [--check[=POLICY] ...] -- PROGRAM [ARGS...]`:
- * runs the program with the shim preloaded (collect/run.c). Without --check it exits with the
+/* `leakgraph run [--output PATH] [--quiet] [--check-every SECONDS] [--check[=POLICY] ...] --
+ * PROGRAM [ARGS...]`: runs the program with the shim preloaded (collect/run.c), asking every
+ * traced process for a leak check every SECONDS if given. Without --check it exits with the
  * program's status. With --check it then checks the program's trace and the PATH.<pid> traces
  * its descendants wrote during the run, through the same pipeline as `check` (pipeline.c), and
  * exits with enum lg_exit (policy.h; 4 when the program itself failed; 3 when leakgraph could
@@ -81,6 +82,7 @@ int lg_cmd_run(int argc, char **argv)
                                          {"output", required_argument, NULL, 'o'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"check", optional_argument, NULL, OPT_CHECK},
+                                         {"check-every", required_argument, NULL, 'E'},
                                          {0}};
     int c, code = 0;
     optind = 1;
@@ -92,9 +94,20 @@ int lg_cmd_run(int argc, char **argv)
             check = true;
             check_policy = optarg;
             break;
+        case 'E': {
+            char *end;
+            double sec = strtod(optarg, &end);
+            if (end == optarg || *end || !(sec >= 0.01 && sec <= 1e6)) {
+                fprintf(stderr, "leakgraph run: --check-every %s: want seconds, 0.01 to 1e6\n",
+                        optarg);
+                return LG_EXIT_USAGE;
+            }
+            ro.check_every_ns = (uint64_t)(sec * 1e9);
+            break;
+        }
         case '?':
-            fputs("usage: leakgraph run [--output PATH] [--quiet] [--check[=POLICY] ...] -- PROGRAM "
-                  "[ARGS...]\n",
+            fputs("usage: leakgraph run [--output PATH] [--quiet] [--check-every SECONDS] "
+                  "[--check[=POLICY] ...] -- PROGRAM [ARGS...]\n",
                   stderr);
             return LG_EXIT_USAGE;
         default:

@@ -18,9 +18,10 @@ typedef struct lg_command {
 /* In the order of the usage. */
 static const lg_command_t commands[] = {
     {"run", lg_cmd_run,
-     "  run [--output PATH] [--quiet] -- PROGRAM [ARGS...]\n"
+     "  run [--output PATH] [--quiet] [--check-every SECONDS] -- PROGRAM [ARGS...]\n"
      "        run PROGRAM with the shim preloaded; write its trace to PATH (children\n"
-     "        and exec'd images to PATH.<pid>); exit with the program's status\n"},
+     "        and exec'd images to PATH.<pid>); exit with the program's status;\n"
+     "        --check-every: a leak check of every traced process that often\n"},
     /* run --check takes check's options: it is described after check */
     {"check", lg_cmd_check,
      "  check [--policy P | --policy-file F] [--suppressions F]... [--baseline F]\n"

@@ -502,6 +502,21 @@ static void stop_for_check(session_t *s, proc_t *p)
                           memory_order_release);
 }
 
+/* --check-every: asks each running image for a check with the check signal its shim
+ * installed (hdr.check_signal: never before the handler is there, so the default action of a
+ * real-time signal, which kills, is never met), unless one is under way. */
+static void ask_checks(session_t *s)
+{
+    for (size_t i = 0; i < s->nprocs; i++) {
+        proc_t *p = &s->procs[i];
+        if (p->done || !p->col || p->gave_up || p->provisional) continue;
+        int sig = atomic_load(&p->r->hdr.check_signal);
+        if (sig > 0 && atomic_load(&p->r->hdr.state) == LG_RS_RUNNING &&
+            atomic_load(&p->r->snap.state) == LG_SNAP_IDLE && !proc_gone(p))
+            kill(p->pid, sig);
+    }
+}
+
 /* Images of one pid must start their traces in the order they began (an exec'd image after
  * the one it replaced), whatever order the directory listed their regions in. */
 static int cmp_start(const void *a, const void *b)
@@ -850,6 +865,7 @@ int lg_run(const lg_run_opts_t *o, char *const argv[], lg_run_result_t *res)
         setenv("LEAKGRAPH_SESSION", s.dir, 1);
         setenv("LEAKGRAPH_COLLECTOR", pidbuf, 1);
         unsetenv("LEAKGRAPH_OUTPUT");
+        if (o->check_every_ns) setenv("LEAKGRAPH_CHECK_SIGNAL", "RTMIN+3", 0);
         execvp(argv[0], argv);
         int e = errno;
         ssize_t w = write(errpipe[1], &e, sizeof e);
@@ -894,9 +910,13 @@ int lg_run(const lg_run_opts_t *o, char *const argv[], lg_run_result_t *res)
     static const int fwd_sigs[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP};
     for (size_t i = 0; i < sizeof fwd_sigs / sizeof *fwd_sigs; i++) sigaction(fwd_sigs[i], &fwd, NULL);
 
-    uint64_t root_done_at = 0;
+    uint64_t root_done_at = 0, next_check = lg_mono_ns() + o->check_every_ns;
     for (;;) {
         uint64_t now = lg_mono_ns();
+        if (o->check_every_ns && now >= next_check) {
+            ask_checks(&s);
+            next_check = now + o->check_every_ns;
+        }
         scan_regions(&s); /* every round: the shims' sends wait on a short queue */
         if (!s.root_reaped) {
             int st;

@@ -5,10 +5,13 @@
 #define LG_RUN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct lg_run_opts {
     const char *output; /* trace path of the program's first image; NULL: a default name */
     bool quiet;         /* do not say where traces went */
+    uint64_t check_every_ns; /* > 0: ask every traced process for a leak check this often
+                              * (its check signal; LEAKGRAPH_CHECK_SIGNAL, RTMIN+3 unless set) */
 } lg_run_opts_t;
 
 /* What a run did, beside the status lg_run returns. */

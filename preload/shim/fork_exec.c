@@ -51,6 +51,8 @@ static void fork_child(void)
         g_nmods = 0;
         g_mod_adds = g_mod_subs = ~0ull;
         scan_modules_if_changed();
+        if (g_check_signal > 0) /* the handler is inherited */
+            atomic_store(&g_region->hdr.check_signal, g_check_signal);
     }
     g_fork_region = NULL;
     if (old && old != g_region) lg_region_unmap(old); /* the parent's; only our view goes */

@@ -454,7 +454,8 @@ static void init(void)
     if (g_check_signal > 0) {
         struct sigaction sa = {.sa_sigaction = check_signal_handler,
                                .sa_flags = SA_RESTART | SA_SIGINFO};
-        sigaction(g_check_signal, &sa, NULL);
+        if (sigaction(g_check_signal, &sa, NULL) == 0) /* from now on it may be sent */
+            atomic_store(&g_region->hdr.check_signal, g_check_signal);
     }
     atomic_store(&g_state, ST_TRACING);
     scan_modules_if_changed();

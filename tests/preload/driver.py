@@ -355,6 +355,30 @@ def t_sigkill_external():
     check_marks(rep, "dying.c")
 
 
+def t_check_every():
+    """run --check-every: every traced process takes a leak check on that period (through its
+    check signal, RTMIN+3 unless LEAKGRAPH_CHECK_SIGNAL names another, sent only once the
+    shim's handler is installed), then its exit check; the program runs to its end."""
+    d = tmpdir()
+    out, marker = os.path.join(d, "t.lgt"), os.path.join(d, "finished")
+    r = subprocess.run([A.lg, "run", "--quiet", "--check-every", "0.05", "--output", out, "--",
+                        prog("busy"), marker], capture_output=True, text=True, timeout=120)
+    expect_exit(r, 0, "busy under --check-every")
+    check(os.path.exists(marker), "busy did not finish: %r" % r.stderr)
+    snaps = re.findall(r"# snapshot id=(\d+) reason=(\d+)", lgdriver.dump(out))
+    periodic = [i for i, why in snaps if why == "3"]
+    check(len(periodic) >= 2 and snaps[-1][1] == "1",
+          "checks (id, reason): %s; want 2 or more by the signal (3), then the exit's (1)" % snaps)
+    if len(periodic) >= 2:
+        rep = report(out, "--check", periodic[1], "--since", periodic[0])
+        check(rep is not None and rep["program"]["check"] is not None,
+              "report --check %s --since %s" % (periodic[1], periodic[0]))
+    r = subprocess.run([A.lg, "run", "--check-every", "0", "--", prog("exitcode"), "0"],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 2 and "--check-every 0" in r.stderr,
+          "--check-every 0: exit %d %r" % (r.returncode, r.stderr))
+
+
 def t_collector_killed():
     """The collector dies while the program writes: the program stops tracing and finishes."""
     d = tmpdir()
