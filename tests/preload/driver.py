@@ -271,6 +271,34 @@ def t_kill_hand():
           "its 1000 blocks: %s" % rep["summary"]["unfreed"])
 
 
+def t_hand_daemon_stderr():
+    """Preloaded by hand, a program whose stderr is a pipe its caller reads to the end (as
+    `$(prog 2>&1)` does) and that leaves a forked child running with its standard streams
+    closed (a daemon): the caller must see the end of the pipe when the program exits, as it
+    does untraced. The collector the shim started serves the child too, and held the program's
+    stderr as long as it ran."""
+    code = ("import os, time\n"
+            "if os.fork() == 0:\n"
+            "    os.close(1); os.close(2)\n"
+            "    time.sleep(4)\n"
+            "    os._exit(0)\n"
+            "print('parent done', flush=True)\n")
+    out = os.path.join(tmpdir(), "d.lgt")
+    for traced in (False, True):
+        env = dict(os.environ)
+        if traced:
+            env.update(LD_PRELOAD=lgdriver.shim(), LEAKGRAPH_OUTPUT=out)
+        t = time.monotonic()
+        p = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        text = p.stdout.read()
+        took = time.monotonic() - t
+        p.wait(timeout=30)
+        check(text == "parent done\n" and took < 2.5,
+              "%s: the pipe ended after %.1f s (the daemon lives 4 s): %r" %
+              ("preloaded by hand" if traced else "untraced", took, text))
+
+
 def t_collector_unseen():
     """The collector of a program preloaded by hand is no child of it: wait() finds no child,
     no SIGCHLD arrives, also after a leak check; the program's own child is the one wait()
