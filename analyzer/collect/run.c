@@ -969,6 +969,19 @@ out:
     return status;
 }
 
+/* Attached: every image of the starter's pid served here is finished (an exec'd image of it
+ * has a collector of its own). */
+static bool starter_done(const session_t *s)
+{
+    bool seen = false;
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i].pid == s->root_pid) {
+            if (!s->procs[i].done) return false;
+            seen = true;
+        }
+    return seen;
+}
+
 /* `leakgraph __collect`: the collector of a program preloaded by hand. Its shim starts this
  * process (a grandchild it lets go: it is nobody's child the program can wait for, and in a
  * session of its own, so a terminal's signals do not end it) before its first event; it
@@ -978,7 +991,9 @@ out:
  * trace once the exec took (image_replaced). Each image asks at its end that its trace be
  * finished before it exits (LG_FIN_WANTED), so its trace is complete when the program's exit
  * status is known. It ends when every image is finished, or when the starter is gone without
- * ever sending its region. Trace names are `run`'s, with `base` taken only if it is free.
+ * ever sending its region. It gives the program's stderr (its only descriptor of the
+ * program's) back once the program's own image is finished: a daemon child it serves must
+ * not hold a pipe the program's caller reads to the end. Trace names are `run`'s, with `base` taken only if it is free.
  * Returns 0, or 1 when a trace could not be created or written completely (said on stderr). */
 int lg_collect_attached(const char *base, int starter, int ready_fd)
 {
@@ -1005,10 +1020,22 @@ int lg_collect_attached(const char *base, int starter, int ready_fd)
     fclose(ready);
 
     uint64_t started = lg_mono_ns(), quiet_since = 0;
+    bool stderr_held = true;
     for (;;) {
         uint64_t now = lg_mono_ns();
         scan_regions(&s);
         round_all(&s, now);
+        if (stderr_held && starter_done(&s)) {
+            /* The program's stderr may be a pipe its caller reads to the end: once the
+             * program's own image is finished, a daemon child it left must not keep it open
+             * through us. What we say about the others' traces from now on is lost. */
+            int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+            if (null >= 0) {
+                dup2(null, 2);
+                close(null);
+            }
+            stderr_held = false;
+        }
         if (!all_done(&s) || s.npending) {
             quiet_since = 0;
         } else {
