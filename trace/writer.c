@@ -236,10 +236,6 @@ int lg_collector_open_reserved(lg_collector_t **out, lg_region_t *r, const char 
     return start_file(out, c, r, path, true);
 }
 
-int lg_collector_open_append(lg_collector_t **out, const char *path)
-{
-    return collector_new(out, path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-}
 
 /* Builds in c->zbuf a block of `type` whose payload is the plen bytes of `prefix` followed by
  * the n bytes of `src` compressed. Returns the block's size, or a negative errno (also kept in

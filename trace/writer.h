@@ -52,10 +52,6 @@ int lg_trace_reserve(const char *path);
 int lg_collector_open_reserved(lg_collector_t **out, lg_region_t *r, const char *path);
 /* Is the file at `path` a reserved trace never opened (a regular file of only its header)? */
 int lg_trace_is_reserved(const char *path);
-/* Opens an existing trace only to append blocks to it (a snapshot written by a helper
- * process while the tracing process waits). Has no region: only lg_collector_write_snapshot
- * and lg_collector_close may be used. Returns 0 or a negative errno. */
-int lg_collector_open_append(lg_collector_t **out, const char *path);
 /* Moves every ring's pending bytes into staging and writes full staging buffers. Returns the
  * number of bytes moved, or a negative errno when writing the trace failed (the rings are
  * still emptied, so producers never block on a collector that cannot write). */

@@ -32,6 +32,31 @@ static uint64_t size_of(uint32_t ring, uint64_t j)
     return 16 + ring + (j * 7919) % 100000;
 }
 
+/* Event i of a ring's pattern, numbered seq: block i/2 is allocated, then freed, except every
+ * LEAK_EVERY-th, which stays live (a NOP keeps the numbers dense). */
+static void put_event(lgt_builder_t *b, uint32_t ring, uint64_t i, uint64_t seq, uint32_t sid)
+{
+    uint64_t j = i / 2;
+    if (i % 2 == 0)
+        lgt_malloc(b, ring, seq, addr_of(ring, j), size_of(ring, j), sid);
+    else if (j % LEAK_EVERY != 0)
+        lgt_free(b, ring, seq, addr_of(ring, j));
+    else
+        lgt_nop(b, ring, seq);
+}
+
+/* Ends the trace being built and loads it into *t; the load's return code. */
+static int finish_and_load(lgt_builder_t *b, const char *path, lg_trace_t *t)
+{
+    CHECK_EQ(lgt_finish(b, LG_END_EXIT, 0, 0, 0), 0);
+    lgt_close(b);
+    free(b);
+    char err[512] = "";
+    int rc = lg_trace_load(path, t, NULL, NULL, err, sizeof err);
+    CHECK_MSG(rc == 0, "load: %d %s", rc, err);
+    return rc;
+}
+
 static void on_alarm(int sig)
 {
     (void)sig;
@@ -52,23 +77,9 @@ static void test_gap(const char *dir)
     lgt_builder_t *b = calloc(1, sizeof *b);
     CHECK_EQ(lgt_open(b, path), 0);
     lgt_nop(b, 1, 0);
-    for (uint64_t i = 0; i < N; i++) {
-        uint64_t seq = 2 + i, j = i / 2;
-        if (i % 2 == 0)
-            lgt_malloc(b, 2, seq, addr_of(2, j), size_of(2, j), 0);
-        else if (j % LEAK_EVERY != 0)
-            lgt_free(b, 2, seq, addr_of(2, j));
-        else
-            lgt_nop(b, 2, seq);
-    }
-    CHECK_EQ(lgt_finish(b, LG_END_EXIT, 0, 0, 0), 0);
-    lgt_close(b);
-    free(b);
+    for (uint64_t i = 0; i < N; i++) put_event(b, 2, i, 2 + i, 0);
     lg_trace_t t;
-    char err[512] = "";
-    int rc = lg_trace_load(path, &t, NULL, NULL, err, sizeof err);
-    CHECK_MSG(rc == 0, "load: %d %s", rc, err);
-    if (rc) return;
+    if (finish_and_load(b, path, &t)) return;
     CHECK_EQ(t.nevents, (uint64_t)N + 1);
     CHECK_EQ(t.nlive, (size_t)(N / 2 / LEAK_EVERY));
     CHECK_EQ(t.unknown_frees, 0u);
@@ -90,26 +101,12 @@ int main(void)
         uint64_t ips[] = {0x401000 + k, 0x402000};
         lgt_thread(b, k, 1000 + k);
         uint32_t sid = lgt_stack(b, k, ips, 2);
-        for (uint64_t i = 0; i < PER_RING; i++) {
-            uint64_t seq = (k - 1) + (uint64_t)RINGS * i, j = i / 2;
-            if (i % 2 == 0)
-                lgt_malloc(b, k, seq, addr_of(k, j), size_of(k, j), sid);
-            else if (j % LEAK_EVERY != 0)
-                lgt_free(b, k, seq, addr_of(k, j));
-            else
-                lgt_nop(b, k, seq); /* keeps the numbers dense */
-        }
+        for (uint64_t i = 0; i < PER_RING; i++)
+            put_event(b, k, i, (k - 1) + (uint64_t)RINGS * i, sid);
         CHECK_EQ(lgt_flush(b), 0); /* ring k's blocks, all of them, before ring k+1's */
     }
-    CHECK_EQ(lgt_finish(b, LG_END_EXIT, 0, 0, 0), 0);
-    lgt_close(b);
-    free(b);
-
     lg_trace_t t;
-    char err[512] = "";
-    int rc = lg_trace_load(path, &t, NULL, NULL, err, sizeof err);
-    CHECK_MSG(rc == 0, "load: %d %s", rc, err);
-    if (rc == 0) {
+    if (finish_and_load(b, path, &t) == 0) {
         CHECK_MSG(t.complete, "incomplete: %s", t.problem ? t.problem : "?");
         CHECK_EQ(t.nevents, (uint64_t)RINGS * PER_RING);
         uint64_t want = RINGS * (PER_RING / 2 / LEAK_EVERY);
